@@ -1,0 +1,199 @@
+//! One check per dependency, each bounded by the health timeout and run concurrently.
+//! A check's message is generic on purpose: the real error goes to the log, never to
+//! the (anonymous) caller.
+
+use std::{future::Future, time::Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use shared::{AppState, db};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub status: Status,
+    pub response_time_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_lag_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+impl Overall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// Without the writer nothing can change state: unhealthy. Anything else failing or
+/// warning (replica down or lagging, DynamoDB, secrets) leaves the API partly working.
+pub fn overall(writer: &Check, others: &[&Check]) -> Overall {
+    if writer.status == Status::Fail {
+        Overall::Unhealthy
+    } else if writer.status != Status::Pass || others.iter().any(|c| c.status != Status::Pass) {
+        Overall::Degraded
+    } else {
+        Overall::Healthy
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub writer: Check,
+    pub reader: Check,
+    pub dynamodb: Check,
+    pub secrets: Check,
+}
+
+impl Report {
+    pub fn overall(&self) -> Overall {
+        overall(&self.writer, &[&self.reader, &self.dynamodb, &self.secrets])
+    }
+}
+
+pub async fn all(state: &AppState) -> Report {
+    let (writer, reader, dynamodb, secrets) =
+        tokio::join!(writer(state), reader(state), dynamodb(state), secrets(state));
+    Report {
+        writer,
+        reader,
+        dynamodb,
+        secrets,
+    }
+}
+
+/// Runs one probe under the health timeout; `Err` carries the generic message.
+async fn timed<T, E: std::fmt::Display>(
+    state: &AppState,
+    name: &str,
+    probe: impl Future<Output = Result<T, E>>,
+) -> (Result<T, &'static str>, f64) {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(state.config.health.check_timeout, probe).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => {
+            tracing::warn!(check = name, error = %error, "health check failed");
+            Err("unreachable")
+        }
+        Err(_) => {
+            tracing::warn!(check = name, "health check timed out");
+            Err("timed out")
+        }
+    };
+    let ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    (result, ms)
+}
+
+fn check(status: Status, response_time_ms: f64, message: Option<&'static str>) -> Check {
+    Check {
+        status,
+        response_time_ms,
+        message,
+        replication_lag_seconds: None,
+    }
+}
+
+fn pass_or_fail<T>((result, ms): (Result<T, &'static str>, f64)) -> Check {
+    match result {
+        Ok(_) => check(Status::Pass, ms, None),
+        Err(message) => check(Status::Fail, ms, Some(message)),
+    }
+}
+
+pub async fn writer(state: &AppState) -> Check {
+    pass_or_fail(timed(state, "writer", sqlx::query("SELECT 1").execute(state.db.writer())).await)
+}
+
+/// A failing or lagging replica also diverts this instance's reads to the writer.
+pub async fn reader(state: &AppState) -> Check {
+    let (result, ms) = timed(state, "reader", db::replica_status(state.db.reader_pool())).await;
+    match result {
+        Ok(status) => {
+            let lagging = status.lag > state.db.max_lag();
+            if lagging {
+                state.db.mark_reader_unavailable();
+            }
+            Check {
+                status: if lagging { Status::Warn } else { Status::Pass },
+                response_time_ms: ms,
+                message: lagging.then_some("replica lag above the limit; reads use the writer"),
+                replication_lag_seconds: Some((status.lag.as_secs_f64() * 1000.0).round() / 1000.0),
+            }
+        }
+        Err(message) => {
+            state.db.mark_reader_unavailable();
+            check(Status::Fail, ms, Some(message))
+        }
+    }
+}
+
+/// A data-plane read (not DescribeTable, whose control-plane quota is small).
+pub async fn dynamodb(state: &AppState) -> Check {
+    let probe = state
+        .dynamodb
+        .get_item()
+        .table_name(&state.config.tables.rate_limits)
+        .key("pk", AttributeValue::S("health#probe".into()))
+        .send();
+    pass_or_fail(
+        timed(state, "dynamodb", async {
+            probe
+                .await
+                .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+        })
+        .await,
+    )
+}
+
+/// Passes when this instance holds valid keys (fetched within the cache TTL).
+pub async fn secrets(state: &AppState) -> Check {
+    pass_or_fail(
+        timed(state, "secrets", async {
+            state.secrets.app_keys().await?;
+            state.secrets.signing_keys().await
+        })
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(status: Status) -> Check {
+        check(status, 1.0, None)
+    }
+
+    #[test]
+    fn writer_failure_is_unhealthy_whatever_else() {
+        let pass = with(Status::Pass);
+        assert_eq!(overall(&with(Status::Fail), &[&pass]), Overall::Unhealthy);
+    }
+
+    #[test]
+    fn replica_trouble_is_degraded() {
+        let writer = with(Status::Pass);
+        assert_eq!(overall(&writer, &[&with(Status::Fail)]), Overall::Degraded);
+        assert_eq!(overall(&writer, &[&with(Status::Warn)]), Overall::Degraded);
+        assert_eq!(overall(&writer, &[&with(Status::Pass)]), Overall::Healthy);
+    }
+}

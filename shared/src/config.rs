@@ -1,0 +1,422 @@
+//! Configuration from the environment, parsed once at start.
+//!
+//! Every value has a documented default (README, "Configuration") except the ones that
+//! name deployment resources. A missing or malformed value stops the function at start
+//! with an error naming the variable, so a bad deploy fails loudly instead of serving.
+
+use std::{net::IpAddr, str::FromStr, time::Duration};
+
+use http::HeaderValue;
+use ipnet::IpNet;
+use secrecy::SecretString;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// Where configuration values come from: the process environment in production, a map
+/// in unit tests.
+pub struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
+    fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var).filter(|value| !value.trim().is_empty())
+    }
+
+    fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).ok_or(ConfigError::Missing(var))
+    }
+
+    fn parsed_or<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
+                var,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn millis_or(&self, var: &'static str, default_ms: u64) -> Result<Duration, ConfigError> {
+        self.parsed_or(var, default_ms).map(Duration::from_millis)
+    }
+
+    fn positive<T: FromStr + PartialOrd + Default>(
+        &self,
+        var: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let value = self.parsed_or(var, default)?;
+        if value <= T::default() {
+            return Err(ConfigError::Invalid {
+                var,
+                reason: "must be greater than zero".into(),
+            });
+        }
+        Ok(value)
+    }
+
+    fn list(&self, var: &'static str) -> Vec<String> {
+        self.get(var)
+            .map(|raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub tables: Tables,
+    pub secrets: SecretsConfig,
+    pub http: HttpConfig,
+    pub health: HealthConfig,
+    pub aws: AwsConfig,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            database: DatabaseConfig::load(env)?,
+            tables: Tables::load(env)?,
+            secrets: SecretsConfig::load(env)?,
+            http: HttpConfig::load(env)?,
+            health: HealthConfig::load(env)?,
+            aws: AwsConfig::load(env)?,
+        })
+    }
+}
+
+/// How to reach PostgreSQL: two URLs (local stack, or any plain deployment), or the RDS
+/// Proxy read/write and read-only endpoints with credentials from Secrets Manager.
+#[derive(Debug, Clone)]
+pub enum DatabaseEndpoints {
+    Urls {
+        writer: SecretString,
+        reader: SecretString,
+    },
+    Proxy {
+        writer_host: String,
+        reader_host: String,
+        port: u16,
+        database: String,
+        credentials_secret_id: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub endpoints: DatabaseEndpoints,
+    /// Per pool. RDS Proxy does the real pooling, so each instance keeps very few.
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+    /// Replica lag above which reads go to the writer and health reports degraded.
+    pub replica_max_lag: Duration,
+    /// How long reads stay on the writer after the reader failed or lagged.
+    pub reader_retry_after: Duration,
+}
+
+impl DatabaseConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let endpoints = match env.get("DATABASE_URL") {
+            Some(writer) => DatabaseEndpoints::Urls {
+                writer: writer.into(),
+                reader: env.required("DATABASE_URL_REPLICA")?.into(),
+            },
+            None if env.get("DB_WRITER_HOST").is_some() => DatabaseEndpoints::Proxy {
+                writer_host: env.required("DB_WRITER_HOST")?,
+                reader_host: env.required("DB_READER_HOST")?,
+                port: env.positive("DB_PORT", 5432)?,
+                database: env.required("DB_NAME")?,
+                credentials_secret_id: env.required("DB_SECRET_ID")?,
+            },
+            None => return Err(ConfigError::Missing("DATABASE_URL")),
+        };
+        Ok(Self {
+            endpoints,
+            max_connections: env.positive("DB_MAX_CONNECTIONS", 2)?,
+            acquire_timeout: env.millis_or("DB_ACQUIRE_TIMEOUT_MS", 2_000)?,
+            statement_timeout: env.millis_or("DB_STATEMENT_TIMEOUT_MS", 5_000)?,
+            replica_max_lag: Duration::from_secs(env.positive("REPLICA_MAX_LAG_SECONDS", 30)?),
+            reader_retry_after: env.millis_or("READER_RETRY_AFTER_MS", 5_000)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub rate_limits: String,
+    pub token_families: String,
+}
+
+impl Tables {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            rate_limits: env.required("RATE_LIMIT_TABLE")?,
+            token_families: env.required("TOKEN_FAMILIES_TABLE")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SecretsConfig {
+    /// JSON key set: `{"keys": [{"kid", "privateKeyPem", "status": "current"|"previous"}]}`.
+    pub signing_keys_id: String,
+    /// JSON: `{"refreshKey", "csrfKey", "cursorKey"}`, each base64 of at least 32 bytes.
+    pub app_keys_id: String,
+    pub cache_ttl: Duration,
+}
+
+impl SecretsConfig {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            signing_keys_id: env.required("SIGNING_KEYS_SECRET_ID")?,
+            app_keys_id: env.required("APP_KEYS_SECRET_ID")?,
+            cache_ttl: Duration::from_secs(env.positive("SECRETS_CACHE_TTL_SECONDS", 300)?),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Exact origins allowed by CORS; empty allows no cross-origin caller.
+    pub allowed_origins: Vec<HeaderValue>,
+    pub max_body_bytes: usize,
+    /// Peers whose X-Forwarded-For is believed; nobody else's is.
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl HttpConfig {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let allowed_origins = env
+            .list("ALLOWED_ORIGINS")
+            .iter()
+            .map(|origin| parse_origin(origin))
+            .collect::<Result<_, _>>()?;
+        let trusted_proxies = env
+            .list("TRUSTED_PROXIES")
+            .iter()
+            .map(|entry| parse_network(entry))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            allowed_origins,
+            max_body_bytes: env.positive("MAX_BODY_BYTES", 1024 * 1024)?,
+            trusted_proxies,
+        })
+    }
+}
+
+/// An origin is `scheme://host[:port]` exactly; a wildcard would defeat credentialed CORS.
+fn parse_origin(origin: &str) -> Result<HeaderValue, ConfigError> {
+    let invalid = |reason: &str| ConfigError::Invalid {
+        var: "ALLOWED_ORIGINS",
+        reason: format!("{origin:?}: {reason}"),
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| invalid("must start with https:// or http://"))?;
+    if rest.is_empty() || rest.contains(['/', '*', '?', '#', ' ']) {
+        return Err(invalid("must be scheme://host[:port] with no path or wildcard"));
+    }
+    HeaderValue::from_str(origin).map_err(|_| invalid("not a valid header value"))
+}
+
+fn parse_network(entry: &str) -> Result<IpNet, ConfigError> {
+    entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| ConfigError::Invalid {
+            var: "TRUSTED_PROXIES",
+            reason: format!("{entry:?} is not an IP address or CIDR block"),
+        })
+}
+
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// Upper bound on each dependency check so health answers well before API Gateway's 30 s.
+    pub check_timeout: Duration,
+}
+
+impl HealthConfig {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            check_timeout: env.millis_or("HEALTH_CHECK_TIMEOUT_MS", 2_000)?,
+        })
+    }
+}
+
+/// Per-call bounds on AWS SDK calls, so a slow dependency cannot eat the Lambda's time.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    pub connect_timeout: Duration,
+    pub attempt_timeout: Duration,
+    pub operation_timeout: Duration,
+}
+
+impl AwsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            connect_timeout: env.millis_or("AWS_CONNECT_TIMEOUT_MS", 1_000)?,
+            attempt_timeout: env.millis_or("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
+            operation_timeout: env.millis_or("AWS_OPERATION_TIMEOUT_MS", 5_000)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let lookup = move |var: &str| map.get(var).cloned();
+        Config::load(&Env::new(&lookup))
+    }
+
+    const MINIMAL: &[(&str, &str)] = &[
+        ("DATABASE_URL", "postgres://w@127.0.0.1/db"),
+        ("DATABASE_URL_REPLICA", "postgres://r@127.0.0.1/db"),
+        ("RATE_LIMIT_TABLE", "rl"),
+        ("TOKEN_FAMILIES_TABLE", "tf"),
+        ("SIGNING_KEYS_SECRET_ID", "sk"),
+        ("APP_KEYS_SECRET_ID", "ak"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut vars = MINIMAL.to_vec();
+        vars.extend_from_slice(extra);
+        vars
+    }
+
+    #[test]
+    fn minimal_environment_gets_documented_defaults() -> Result<(), ConfigError> {
+        let config = load(MINIMAL)?;
+        assert_eq!(config.database.max_connections, 2);
+        assert_eq!(config.database.statement_timeout, Duration::from_secs(5));
+        assert_eq!(config.database.replica_max_lag, Duration::from_secs(30));
+        assert_eq!(config.http.max_body_bytes, 1_048_576);
+        assert!(config.http.allowed_origins.is_empty());
+        assert_eq!(config.secrets.cache_ttl, Duration::from_secs(300));
+        match config.database.endpoints {
+            DatabaseEndpoints::Urls { reader, .. } => {
+                assert_eq!(reader.expose_secret(), "postgres://r@127.0.0.1/db")
+            }
+            other => panic!("expected URL endpoints, got {other:?}"),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn each_missing_required_variable_is_named() {
+        for (var, _) in MINIMAL {
+            let vars: Vec<_> = MINIMAL.iter().filter(|(k, _)| k != var).copied().collect();
+            let err = load(&vars).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(var), "removing {var} gave {err:?}");
+        }
+    }
+
+    #[test]
+    fn blank_value_counts_as_missing() {
+        // `with` entries come later, so they override the minimal ones.
+        let err = load(&with(&[("RATE_LIMIT_TABLE", "  ")])).err();
+        assert_eq!(err, Some(ConfigError::Missing("RATE_LIMIT_TABLE")));
+    }
+
+    #[test]
+    fn malformed_numbers_name_the_variable() {
+        let err = load(&with(&[("DB_MAX_CONNECTIONS", "two")])).err();
+        assert!(matches!(err, Some(ConfigError::Invalid { var: "DB_MAX_CONNECTIONS", .. })));
+        let err = load(&with(&[("MAX_BODY_BYTES", "0")])).err();
+        assert!(matches!(err, Some(ConfigError::Invalid { var: "MAX_BODY_BYTES", .. })));
+    }
+
+    #[test]
+    fn origins_must_be_exact() {
+        let config = load(&with(&[(
+            "ALLOWED_ORIGINS",
+            "https://app.example.com, http://localhost:3000",
+        )]));
+        assert_eq!(config.map(|c| c.http.allowed_origins.len()).ok(), Some(2));
+        for bad in ["*", "https://*.example.com", "https://a.example/path", "ftp://x"] {
+            let err = load(&with(&[("ALLOWED_ORIGINS", bad)])).err();
+            assert!(
+                matches!(err, Some(ConfigError::Invalid { var: "ALLOWED_ORIGINS", .. })),
+                "{bad} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_blocks() {
+        let config = load(&with(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7")]));
+        assert_eq!(config.map(|c| c.http.trusted_proxies.len()).ok(), Some(2));
+        let err = load(&with(&[("TRUSTED_PROXIES", "not-an-ip")])).err();
+        assert!(matches!(err, Some(ConfigError::Invalid { var: "TRUSTED_PROXIES", .. })));
+    }
+
+    #[test]
+    fn proxy_endpoints_need_every_part() {
+        let vars: Vec<_> = MINIMAL
+            .iter()
+            .filter(|(k, _)| !k.starts_with("DATABASE_URL"))
+            .copied()
+            .chain([("DB_WRITER_HOST", "proxy"), ("DB_READER_HOST", "proxy-ro")])
+            .collect();
+        assert_eq!(load(&vars).err(), Some(ConfigError::Missing("DB_NAME")));
+    }
+
+    #[test]
+    fn debug_output_never_shows_database_urls() -> Result<(), ConfigError> {
+        let config = load(&with(&[(
+            "DATABASE_URL",
+            "postgres://app:hunter2-password@db/x",
+        )]))?;
+        assert!(!format!("{config:?}").contains("hunter2"));
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! PostgreSQL through RDS Proxy: a writer pool and a reader pool, both small and lazily
+//! connected, and read routing that falls back to the writer when the replica is down
+//! or lagging.
+//!
+//! RDS Proxy pins a client to one backend for the rest of the session when it sees
+//! session state. Queries here avoid that: the statement cache is off, so sqlx sends
+//! unnamed prepared statements, and `statement_timeout` travels in the startup packet
+//! instead of a `SET`.
+
+use std::{
+    str::FromStr,
+    sync::{Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use secrecy::{ExposeSecret, SecretString};
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+};
+
+use crate::config::{DatabaseConfig, DatabaseEndpoints};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{var} is not a valid PostgreSQL URL: {reason}")]
+    InvalidUrl { var: &'static str, reason: String },
+    #[error("the RDS Proxy endpoints need credentials from DB_SECRET_ID")]
+    MissingCredentials,
+}
+
+/// Database credentials for the RDS Proxy endpoints (the RDS-managed secret's shape).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Writer,
+    Reader,
+}
+
+pub struct Db {
+    writer: PgPool,
+    reader: PgPool,
+    gate: ReaderGate,
+    max_lag: Duration,
+}
+
+impl Db {
+    /// Builds both pools without connecting: a cold start costs no round trip, and a
+    /// database that is down at start does not stop the instance from starting.
+    pub fn connect_lazy(
+        config: &DatabaseConfig,
+        credentials: Option<&Credentials>,
+    ) -> Result<Self, DbError> {
+        let (writer, reader) = match (&config.endpoints, credentials) {
+            (DatabaseEndpoints::Urls { writer, reader }, _) => (
+                parse_url("DATABASE_URL", writer)?,
+                parse_url("DATABASE_URL_REPLICA", reader)?,
+            ),
+            (
+                DatabaseEndpoints::Proxy {
+                    writer_host,
+                    reader_host,
+                    port,
+                    database,
+                    ..
+                },
+                credentials,
+            ) => {
+                let credentials = credentials.ok_or(DbError::MissingCredentials)?;
+                let base = PgConnectOptions::new()
+                    .port(*port)
+                    .database(database)
+                    .username(&credentials.username)
+                    .password(credentials.password.expose_secret())
+                    // RDS Proxy certificates are issued by ACM, so public roots verify them.
+                    .ssl_mode(PgSslMode::VerifyFull);
+                (base.clone().host(writer_host), base.host(reader_host))
+            }
+        };
+        Ok(Self {
+            writer: pool(config, writer, "writer"),
+            reader: pool(config, reader, "reader"),
+            gate: ReaderGate::new(config.reader_retry_after),
+            max_lag: config.replica_max_lag,
+        })
+    }
+
+    /// For writes and for reads that must see them (login, refresh, permission checks).
+    pub fn writer(&self) -> &PgPool {
+        &self.writer
+    }
+
+    /// The reader pool itself, for health checks; queries should use [`Db::read`].
+    pub fn reader_pool(&self) -> &PgPool {
+        &self.reader
+    }
+
+    pub fn max_lag(&self) -> Duration {
+        self.max_lag
+    }
+
+    /// Runs a read on the replica, or on the writer while the replica is unavailable or
+    /// lagging. A read that fails because the replica went away is retried once on the
+    /// writer; its own errors (bad SQL, constraint) are returned as they are.
+    pub async fn read<T>(
+        &self,
+        query: impl AsyncFn(&PgPool) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        if self.reader_usable().await {
+            match query(&self.reader).await {
+                Err(error) if is_unavailable(&error) => {
+                    tracing::warn!(error = %error, "reader failed; reads use the writer");
+                    self.gate.close();
+                }
+                result => return result,
+            }
+        }
+        query(&self.writer).await
+    }
+
+    /// Sends reads to the writer for the retry interval (the replica failed a check).
+    pub fn mark_reader_unavailable(&self) {
+        self.gate.close();
+    }
+
+    async fn reader_usable(&self) -> bool {
+        match self.gate.state() {
+            Gate::Closed => false,
+            Gate::Open => true,
+            Gate::ProbeDue => match replica_status(&self.reader).await {
+                Ok(status) if status.lag <= self.max_lag => {
+                    self.gate.open();
+                    true
+                }
+                Ok(status) => {
+                    tracing::warn!(lag_seconds = status.lag.as_secs_f64(), "replica lagging; reads use the writer");
+                    self.gate.close();
+                    false
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "replica unreachable; reads use the writer");
+                    self.gate.close();
+                    false
+                }
+            },
+        }
+    }
+}
+
+fn parse_url(var: &'static str, url: &SecretString) -> Result<PgConnectOptions, DbError> {
+    PgConnectOptions::from_str(url.expose_secret()).map_err(|e| DbError::InvalidUrl {
+        var,
+        // sqlx's message can quote the URL; keep only its kind.
+        reason: e.to_string().split(':').next().unwrap_or("invalid").to_owned(),
+    })
+}
+
+fn pool(config: &DatabaseConfig, options: PgConnectOptions, role: &str) -> PgPool {
+    let options = options
+        .statement_cache_capacity(0)
+        .application_name(&format!("blue-harvest-{role}"))
+        .options([(
+            "statement_timeout",
+            config.statement_timeout.as_millis().to_string(),
+        )]);
+    PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .min_connections(0)
+        .acquire_timeout(config.acquire_timeout)
+        // Lambda freezes idle instances; the proxy closes their idle connections.
+        .idle_timeout(Some(Duration::from_secs(60)))
+        .connect_lazy_with(options)
+}
+
+/// What the replica says about itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplicaStatus {
+    pub in_recovery: bool,
+    pub lag: Duration,
+}
+
+/// Lag is zero when every received WAL record is replayed (an idle primary sends
+/// nothing, and the last replay time would otherwise grow forever).
+pub async fn replica_status(pool: &PgPool) -> Result<ReplicaStatus, sqlx::Error> {
+    let (in_recovery, lag_seconds): (bool, f64) = sqlx::query_as(
+        "SELECT pg_is_in_recovery(),
+                CASE WHEN NOT pg_is_in_recovery() THEN 0
+                     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
+                END::float8",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(ReplicaStatus {
+        in_recovery,
+        lag: Duration::from_secs_f64(lag_seconds.max(0.0)),
+    })
+}
+
+/// Errors that mean "this server cannot answer now", as opposed to "this query is wrong".
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception, 57P: shutdown, 53: out of resources,
+            // 40001: a standby cancelled the query to replay conflicting WAL.
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "40001"
+        }),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Open,
+    Closed,
+    ProbeDue,
+}
+
+/// Decides whether reads may go to the replica. Closed for `retry_after` after a
+/// failure; when that passes, (and every `retry_after` while open) one read first
+/// probes the replica's lag.
+struct ReaderGate {
+    retry_after: Duration,
+    next_check: Mutex<(Gate, Instant)>,
+}
+
+impl ReaderGate {
+    fn new(retry_after: Duration) -> Self {
+        Self {
+            retry_after,
+            next_check: Mutex::new((Gate::Open, Instant::now())),
+        }
+    }
+
+    fn state(&self) -> Gate {
+        let guard = self.next_check.lock().unwrap_or_else(PoisonError::into_inner);
+        let (gate, until) = *guard;
+        if Instant::now() >= until {
+            Gate::ProbeDue
+        } else {
+            gate
+        }
+    }
+
+    fn set(&self, gate: Gate) {
+        let mut guard = self.next_check.lock().unwrap_or_else(PoisonError::into_inner);
+        *guard = (gate, Instant::now() + self.retry_after);
+    }
+
+    fn open(&self) {
+        self.set(Gate::Open);
+    }
+
+    fn close(&self) {
+        self.set(Gate::Closed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_probes_first_then_stays_open_until_the_interval() {
+        let gate = ReaderGate::new(Duration::from_secs(60));
+        assert_eq!(gate.state(), Gate::ProbeDue);
+        gate.open();
+        assert_eq!(gate.state(), Gate::Open);
+        gate.close();
+        assert_eq!(gate.state(), Gate::Closed);
+    }
+
+    #[test]
+    fn closed_gate_reprobes_after_the_interval() {
+        let gate = ReaderGate::new(Duration::ZERO);
+        gate.close();
+        assert_eq!(gate.state(), Gate::ProbeDue);
+    }
+
+    #[test]
+    fn query_errors_are_not_unavailability() {
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("x".into())));
+    }
+}

@@ -1,0 +1,255 @@
+//! The one API error type and its mapping to HTTP status and envelope code.
+//!
+//! Handlers return `ApiError`; its `IntoResponse` only records *what* went wrong in a
+//! response extension. `http::envelope` renders the JSON envelope in one place, where
+//! the request id and path are known, and also wraps bare errors produced by layers
+//! (body limit, method routing) so every non-2xx response has the same shape.
+
+use axum::{
+    extract::rejection::{JsonRejection, QueryRejection},
+    response::{IntoResponse, Response},
+};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::Value;
+
+/// The `code` field of the error envelope; part of the public contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Validation,
+    Authentication,
+    Authorization,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimitExceeded,
+    Internal,
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validation => "VALIDATION_ERROR",
+            Self::Authentication => "AUTHENTICATION_ERROR",
+            Self::Authorization => "AUTHORIZATION_ERROR",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::Conflict => "CONFLICT",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
+            Self::Internal => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+        }
+    }
+
+    /// The code for an error response that no handler described (a layer's bare
+    /// 413, the router's 404/405), with a message safe to show any client.
+    pub fn for_bare_status(status: StatusCode) -> (Self, &'static str) {
+        match status {
+            StatusCode::BAD_REQUEST => (Self::Validation, "The request is invalid"),
+            StatusCode::UNAUTHORIZED => (Self::Authentication, "Authentication required"),
+            StatusCode::FORBIDDEN => (Self::Authorization, "Forbidden"),
+            StatusCode::NOT_FOUND => (Self::NotFound, "No route matches this path"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                (Self::MethodNotAllowed, "This route does not accept that method")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                (Self::PayloadTooLarge, "The request body is too large")
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (Self::UnsupportedMediaType, "Unsupported content type")
+            }
+            StatusCode::TOO_MANY_REQUESTS => (Self::RateLimitExceeded, "Too many requests"),
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+                (Self::ServiceUnavailable, "The service is temporarily unavailable")
+            }
+            s if s.is_client_error() => (Self::Validation, "The request could not be processed"),
+            _ => (Self::Internal, "Internal server error"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation {
+        message: String,
+        details: Option<Value>,
+    },
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("The request body is larger than the limit")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    ServiceUnavailable {
+        message: String,
+        retry_after_seconds: u64,
+        details: Option<Value>,
+    },
+    /// Logged with its cause; the client only ever sees a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::Validation {
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation { .. } => ErrorCode::Validation,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    fn report(self) -> ErrorReport {
+        let code = self.code();
+        match self {
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                ErrorReport::new(code, "Internal server error", None)
+            }
+            Self::Validation { message, details } => ErrorReport::new(code, message, details),
+            Self::ServiceUnavailable {
+                message, details, ..
+            } => ErrorReport::new(code, message, details),
+            other => {
+                let message = other.to_string();
+                ErrorReport::new(code, message, None)
+            }
+        }
+    }
+}
+
+/// What a handler said about its failure; rendered into the envelope by
+/// `http::envelope::render_errors`.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ErrorReport {
+    pub fn new(code: ErrorCode, message: impl Into<String>, details: Option<Value>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = match &self {
+            Self::ServiceUnavailable {
+                retry_after_seconds,
+                ..
+            } => Some(HeaderValue::from(*retry_after_seconds)),
+            _ => None,
+        };
+        let mut response = status.into_response();
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response.extensions_mut().insert(self.report());
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(e) => Self::validation(format!(
+                "Malformed JSON: {}",
+                e.body_text().trim_start_matches("Failed to parse the request body as JSON: ")
+            )),
+            JsonRejection::JsonDataError(e) => Self::Validation {
+                message: "The JSON body does not match the expected shape".into(),
+                details: Some(serde_json::json!({ "reason": e.body_text() })),
+            },
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
+            other => Self::validation(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::Validation {
+            message: "Invalid query string".into(),
+            details: Some(serde_json::json!({ "reason": rejection.body_text() })),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let response = ApiError::Internal("password=secret connection refused".into())
+            .into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let report = response.extensions().get::<ErrorReport>().cloned();
+        let message = report.map(|r| r.message).unwrap_or_default();
+        assert_eq!(message, "Internal server error");
+    }
+
+    #[test]
+    fn service_unavailable_carries_retry_after() {
+        let response = ApiError::ServiceUnavailable {
+            message: "writer down".into(),
+            retry_after_seconds: 5,
+            details: None,
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(5u64))
+        );
+    }
+
+    #[test]
+    fn bare_statuses_map_to_contract_codes() {
+        let cases = [
+            (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            (StatusCode::IM_A_TEAPOT, "VALIDATION_ERROR"),
+            (StatusCode::BAD_GATEWAY, "INTERNAL_ERROR"),
+        ];
+        for (status, code) in cases {
+            assert_eq!(ErrorCode::for_bare_status(status).0.as_str(), code, "{status}");
+        }
+    }
+}

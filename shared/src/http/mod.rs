@@ -1,0 +1,118 @@
+//! The tower stack every HTTP function runs its router in, and the Lambda entry point.
+
+pub mod context;
+pub mod envelope;
+pub mod extract;
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{Router, body::Body, extract::DefaultBodyLimit, response::Response};
+use http::{HeaderName, HeaderValue, Method, header};
+use tower::{ServiceBuilder, ServiceExt, util::BoxCloneService};
+use tower_http::{
+    compression::{
+        CompressionLayer, Predicate,
+        predicate::{NotForContentType, SizeAbove},
+    },
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    set_header::SetResponseHeaderLayer,
+};
+
+use crate::config::HttpConfig;
+
+/// A whole function as one service: what `lambda_http::run` drives, and what tests
+/// call with real API Gateway events.
+pub type HttpService = BoxCloneService<lambda_http::Request, Response, Infallible>;
+
+/// Responses at or below this size are sent uncompressed: gzip would not pay for itself.
+const COMPRESS_ABOVE_BYTES: u64 = 1024;
+
+/// Wraps a function's routes in the shared layers, outermost first: request context
+/// and access log, security headers, CORS, compression, the error envelope, body limit.
+pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
+    let trusted_proxies: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
+    let router = routes
+        // The tower-http limit below replaces axum's own (2 MB) default.
+        .layer(DefaultBodyLimit::disable());
+    let stack = ServiceBuilder::new()
+        .map_request(|request: lambda_http::Request| request.map(Body::new))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxies,
+            context::track,
+        ))
+        // API responses are never rendered as documents: the strictest policies apply.
+        .layer(always("x-frame-options", "DENY"))
+        .layer(always("x-content-type-options", "nosniff"))
+        .layer(always("referrer-policy", "strict-origin-when-cross-origin"))
+        .layer(always(
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains; preload",
+        ))
+        .layer(always(
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .layer(always(
+            "permissions-policy",
+            "geolocation=(), microphone=(), camera=()",
+        ))
+        .layer(always("cross-origin-opener-policy", "same-origin"))
+        .layer(always("cross-origin-resource-policy", "same-origin"))
+        // Handlers may allow caching (the JWKS does); everything else holds tokens or
+        // per-user data and must not be stored.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(cors(config))
+        .layer(CompressionLayer::new().compress_when(
+            SizeAbove::new(COMPRESS_ABOVE_BYTES)
+                .and(NotForContentType::GRPC)
+                .and(NotForContentType::IMAGES)
+                .and(NotForContentType::SSE),
+        ))
+        .layer(axum::middleware::from_fn(envelope::render_errors))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .service(router);
+    BoxCloneService::new(stack.map_err(|never: Infallible| match never {}))
+}
+
+/// Runs the function under the Lambda runtime (or `cargo lambda watch`).
+pub async fn serve(routes: Router, config: &HttpConfig) -> Result<(), lambda_http::Error> {
+    lambda_http::run(app(routes, config)).await
+}
+
+fn cors(config: &HttpConfig) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(config.allowed_origins.clone()))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-csrf-token"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+            header::RETRY_AFTER,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(Duration::from_secs(86_400))
+}
+
+/// A security header set on every response, errors included.
+fn always(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+}

@@ -1,0 +1,348 @@
+//! Secrets Manager with a TTL cache and typed, validated key sets.
+//!
+//! Each secret is fetched at most once per TTL per instance (one fetch at a time), and
+//! parsed into a type that refuses weak or malformed material. When a refresh fails
+//! and a copy is cached, the stale copy keeps serving: a Secrets Manager outage must
+//! not take down an instance that already has its keys.
+
+use std::{
+    collections::HashSet,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::config::SecretsConfig;
+
+/// HMAC keys shorter than this are refused (RFC 2104: at least the hash output size).
+pub const MIN_KEY_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read secret {id}: {reason}")]
+    Fetch { id: String, reason: String },
+    #[error("secret {id} is malformed: {reason}")]
+    Malformed { id: String, reason: String },
+    #[error("secret {id} field {field} is {bytes} bytes; at least {MIN_KEY_BYTES} are required")]
+    WeakKey {
+        id: String,
+        field: &'static str,
+        bytes: usize,
+    },
+}
+
+/// A secret's typed form, checked when it is fetched rather than when it is used.
+pub trait FromSecret: Sized {
+    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError>;
+}
+
+pub struct Secrets {
+    client: aws_sdk_secretsmanager::Client,
+    app_keys: SecretCell<AppKeys>,
+    signing_keys: SecretCell<SigningKeySet>,
+}
+
+impl Secrets {
+    pub fn new(client: aws_sdk_secretsmanager::Client, config: &SecretsConfig) -> Self {
+        Self {
+            client,
+            app_keys: SecretCell::new(&config.app_keys_id, config.cache_ttl),
+            signing_keys: SecretCell::new(&config.signing_keys_id, config.cache_ttl),
+        }
+    }
+
+    pub async fn app_keys(&self) -> Result<Arc<AppKeys>, SecretsError> {
+        self.app_keys.get(&self.client).await
+    }
+
+    pub async fn signing_keys(&self) -> Result<Arc<SigningKeySet>, SecretsError> {
+        self.signing_keys.get(&self.client).await
+    }
+}
+
+/// One uncached read, for values used once at start (database credentials).
+pub async fn fetch<T: FromSecret>(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<T, SecretsError> {
+    let raw = fetch_string(client, id).await?;
+    T::parse(id, raw.expose_secret())
+}
+
+async fn fetch_string(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<SecretString, SecretsError> {
+    let output = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| SecretsError::Fetch {
+            id: id.to_owned(),
+            reason: DisplayErrorContext(&e).to_string(),
+        })?;
+    output
+        .secret_string
+        .map(SecretString::from)
+        .ok_or_else(|| SecretsError::Malformed {
+            id: id.to_owned(),
+            reason: "no SecretString (binary secrets are not used)".into(),
+        })
+}
+
+struct SecretCell<T> {
+    id: String,
+    ttl: Duration,
+    slot: Mutex<Option<(Arc<T>, Instant)>>,
+}
+
+impl<T: FromSecret> SecretCell<T> {
+    fn new(id: &str, ttl: Duration) -> Self {
+        Self {
+            id: id.to_owned(),
+            ttl,
+            slot: Mutex::new(None),
+        }
+    }
+
+    async fn get(&self, client: &aws_sdk_secretsmanager::Client) -> Result<Arc<T>, SecretsError> {
+        // Held across the fetch on purpose: concurrent misses wait for one fetch.
+        let mut slot = self.slot.lock().await;
+        if let Some((value, fetched)) = slot.as_ref()
+            && fetched.elapsed() < self.ttl
+        {
+            return Ok(value.clone());
+        }
+        let fresh = match fetch_string(client, &self.id).await {
+            Ok(raw) => T::parse(&self.id, raw.expose_secret()),
+            Err(error) => Err(error),
+        };
+        match (fresh, slot.as_mut()) {
+            (Ok(value), _) => {
+                let value = Arc::new(value);
+                *slot = Some((value.clone(), Instant::now()));
+                Ok(value)
+            }
+            (Err(error), Some((stale, fetched))) => {
+                tracing::warn!(secret = %self.id, error = %error, "secret refresh failed; serving the cached copy");
+                // Try again after another TTL rather than on every request.
+                *fetched = Instant::now();
+                Ok(stale.clone())
+            }
+            (Err(error), None) => Err(error),
+        }
+    }
+}
+
+fn malformed(id: &str, reason: impl ToString) -> SecretsError {
+    SecretsError::Malformed {
+        id: id.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// An HMAC key of at least [`MIN_KEY_BYTES`]; never printed.
+pub struct HmacKey(SecretSlice<u8>);
+
+impl HmacKey {
+    fn decode(id: &str, field: &'static str, encoded: &SecretString) -> Result<Self, SecretsError> {
+        let bytes = STANDARD
+            .decode(encoded.expose_secret().trim())
+            .map_err(|_| malformed(id, format!("{field} is not base64")))?;
+        if bytes.len() < MIN_KEY_BYTES {
+            return Err(SecretsError::WeakKey {
+                id: id.to_owned(),
+                field,
+                bytes: bytes.len(),
+            });
+        }
+        Ok(Self(bytes.into()))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
+}
+
+/// The symmetric keys: refresh-token signing, CSRF token signing, list-cursor signing.
+pub struct AppKeys {
+    pub refresh: HmacKey,
+    pub csrf: HmacKey,
+    pub cursor: HmacKey,
+}
+
+impl FromSecret for AppKeys {
+    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Raw {
+            refresh_key: SecretString,
+            csrf_key: SecretString,
+            cursor_key: SecretString,
+        }
+        let raw: Raw = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
+        Ok(Self {
+            refresh: HmacKey::decode(id, "refreshKey", &raw.refresh_key)?,
+            csrf: HmacKey::decode(id, "csrfKey", &raw.csrf_key)?,
+            cursor: HmacKey::decode(id, "cursorKey", &raw.cursor_key)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Signs new tokens.
+    Current,
+    /// Only verifies tokens signed before the last rotation.
+    Previous,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKey {
+    pub kid: String,
+    pub private_key_pem: SecretString,
+    pub status: KeyStatus,
+}
+
+/// The RS256 key set: exactly one current key, any number of previous ones.
+#[derive(Debug)]
+pub struct SigningKeySet {
+    keys: Vec<SigningKey>,
+}
+
+impl SigningKeySet {
+    pub fn current(&self) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.status == KeyStatus::Current)
+    }
+
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+impl FromSecret for SigningKeySet {
+    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            keys: Vec<SigningKey>,
+        }
+        let Raw { keys } = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
+        let current = keys.iter().filter(|k| k.status == KeyStatus::Current).count();
+        if current != 1 {
+            return Err(malformed(id, format!("{current} current keys; exactly one is required")));
+        }
+        let mut seen = HashSet::new();
+        for key in &keys {
+            if key.kid.trim().is_empty() || !seen.insert(key.kid.as_str()) {
+                return Err(malformed(id, format!("kid {:?} is empty or repeated", key.kid)));
+            }
+            if !key.private_key_pem.expose_secret().starts_with("-----BEGIN") {
+                return Err(malformed(id, format!("key {} is not PEM", key.kid)));
+            }
+        }
+        Ok(Self { keys })
+    }
+}
+
+/// The RDS-managed database secret (only the fields used).
+impl FromSecret for crate::db::Credentials {
+    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            username: String,
+            password: SecretString,
+        }
+        let Raw { username, password } = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
+        Ok(Self { username, password })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(len: usize) -> String {
+        STANDARD.encode(vec![7u8; len])
+    }
+
+    fn app_keys_json(refresh_len: usize) -> String {
+        serde_json::json!({
+            "refreshKey": b64(refresh_len),
+            "csrfKey": b64(32),
+            "cursorKey": b64(48),
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn app_keys_of_32_bytes_or_more_are_accepted() {
+        let keys = AppKeys::parse("ak", &app_keys_json(32));
+        assert_eq!(keys.map(|k| k.cursor.expose().len()).ok(), Some(48));
+    }
+
+    #[test]
+    fn a_key_shorter_than_32_bytes_is_refused_by_name() {
+        match AppKeys::parse("ak", &app_keys_json(31)) {
+            Err(SecretsError::WeakKey { field, bytes, .. }) => {
+                assert_eq!((field, bytes), ("refreshKey", 31))
+            }
+            other => panic!("expected WeakKey, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn malformed_app_keys_never_echo_the_secret() {
+        let raw = r#"{"refreshKey": "c2VjcmV0LXZhbHVl!!", "csrfKey": "x", "cursorKey": "y"}"#;
+        let err = AppKeys::parse("ak", raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("refreshKey is not base64"), "{err}");
+        assert!(!err.contains("c2VjcmV0"), "{err}");
+    }
+
+    fn key(kid: &str, status: &str) -> serde_json::Value {
+        serde_json::json!({"kid": kid, "privateKeyPem": "-----BEGIN PRIVATE KEY-----\n...", "status": status})
+    }
+
+    #[test]
+    fn signing_key_set_needs_exactly_one_current_key() {
+        let one = serde_json::json!({"keys": [key("a", "current"), key("b", "previous")]});
+        let set = SigningKeySet::parse("sk", &one.to_string());
+        assert_eq!(set.ok().and_then(|s| s.current().map(|k| k.kid.clone())), Some("a".into()));
+
+        let two = serde_json::json!({"keys": [key("a", "current"), key("b", "current")]});
+        assert!(SigningKeySet::parse("sk", &two.to_string()).is_err());
+        let none = serde_json::json!({"keys": [key("a", "previous")]});
+        assert!(SigningKeySet::parse("sk", &none.to_string()).is_err());
+    }
+
+    #[test]
+    fn signing_key_ids_are_unique() {
+        let dup = serde_json::json!({"keys": [key("a", "current"), key("a", "previous")]});
+        assert!(SigningKeySet::parse("sk", &dup.to_string()).is_err());
+    }
+
+    #[test]
+    fn debug_output_redacts_private_keys() -> Result<(), SecretsError> {
+        let set = SigningKeySet::parse(
+            "sk",
+            &serde_json::json!({"keys": [key("a", "current")]}).to_string(),
+        )?;
+        assert!(!format!("{set:?}").contains("BEGIN PRIVATE KEY"));
+        Ok(())
+    }
+}
