@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Provisions the local moto server: DynamoDB tables and Secrets Manager secrets.
+
+Tables are created from their definitions in template.yaml, so the local stack and a
+deployed stack cannot drift apart. Secrets get fresh key material on every call that
+creates them; nothing here is ever written to the repository.
+
+Usage (the stack script calls it with the right environment):
+  provision.py tables  TEMPLATE LogicalId=local-name [...]
+  provision.py secrets SIGNING_KEYS_ID APP_KEYS_ID
+"""
+
+import base64
+import hashlib
+import json
+import secrets
+import sys
+import time
+
+import boto3
+import yaml
+from botocore.exceptions import ClientError
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML: short-form tags (!Ref, !Sub, ...) become plain data."""
+
+
+def _tagged(loader, tag_suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {"Fn::" + tag_suffix if tag_suffix != "Ref" else "Ref": value}
+
+
+CfnLoader.add_multi_constructor("!", _tagged)
+
+# Properties of AWS::DynamoDB::Table that CreateTable understands as they are.
+CREATE_TABLE_KEYS = (
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+)
+
+
+def table_definitions(template_path):
+    with open(template_path, encoding="utf-8") as handle:
+        template = yaml.load(handle, Loader=CfnLoader)
+    return {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == "AWS::DynamoDB::Table"
+    }
+
+
+def create_tables(template_path, mappings):
+    client = boto3.client("dynamodb")
+    definitions = table_definitions(template_path)
+    for mapping in mappings:
+        logical_id, _, name = mapping.partition("=")
+        if logical_id not in definitions:
+            sys.exit(f"provision: template.yaml has no AWS::DynamoDB::Table named {logical_id}")
+        props = definitions[logical_id]
+        request = {key: props[key] for key in CREATE_TABLE_KEYS if key in props}
+        request["TableName"] = name
+        try:
+            client.create_table(**request)
+            print(f"  table {name} created (from {logical_id})")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+            print(f"  table {name} exists")
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            client.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def signing_key_set():
+    """One current RSA-2048 key; its kid is the RFC 7638 JWK thumbprint."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = key.public_key().public_numbers()
+
+    def uint(value):
+        return value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+    jwk = {"e": b64url(uint(numbers.e)), "kty": "RSA", "n": b64url(uint(numbers.n))}
+    canonical = json.dumps(jwk, separators=(",", ":"), sort_keys=True).encode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "keys": [
+            {
+                "kid": b64url(hashlib.sha256(canonical).digest()),
+                "privateKeyPem": pem,
+                "status": "current",
+                "createdAt": int(time.time()),
+            }
+        ]
+    }
+
+
+def app_keys():
+    return {
+        name: base64.b64encode(secrets.token_bytes(32)).decode()
+        for name in ("refreshKey", "csrfKey", "cursorKey")
+    }
+
+
+def create_secrets(signing_keys_id, app_keys_id):
+    client = boto3.client("secretsmanager")
+    for secret_id, make in ((signing_keys_id, signing_key_set), (app_keys_id, app_keys)):
+        try:
+            client.describe_secret(SecretId=secret_id)
+            print(f"  secret {secret_id} exists")
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            client.create_secret(Name=secret_id, SecretString=json.dumps(make()))
+            print(f"  secret {secret_id} created with fresh keys")
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[1] == "tables":
+        create_tables(argv[2], argv[3:])
+    elif len(argv) == 4 and argv[1] == "secrets":
+        create_secrets(argv[2], argv[3])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

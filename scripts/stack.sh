@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# The local stack, without Docker: a PostgreSQL 15 primary and a streaming hot-standby
+# replica from the system binaries, and moto for DynamoDB and Secrets Manager.
+#
+#   scripts/stack.sh up [--fresh]   start (create on first use, or anew with --fresh),
+#                                   provision tables and secrets, migrate, write the env file
+#   scripts/stack.sh stop           stop every process, keep the data
+#   scripts/stack.sh down           stop and delete the data
+#   scripts/stack.sh status         what is running
+#   scripts/stack.sh env            print the env file's path (source it to reach the stack)
+#   scripts/stack.sh {stop,start}-{writer,replica}   for failover tests
+#
+# BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
+# running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STACK=${BH_STACK:-dev}
+case $STACK in
+  test) base=55440 ;;
+  *) base=55430 ;;
+esac
+STACK_DIR=${BH_STACK_DIR:-$ROOT/.stack/$STACK}
+PG_PORT=${BH_PG_PORT:-$((base + 2))}
+REPLICA_PORT=${BH_PG_REPLICA_PORT:-$((base + 3))}
+MOTO_PORT=${BH_MOTO_PORT:-$((base + 4))}
+PG_BIN=${BH_PG_BIN:-/usr/lib/postgresql/15/bin}
+VENV=$ROOT/.venv
+ENV_FILE=$STACK_DIR/env
+DB_NAME=blue_harvest
+DB_USER=blue_harvest
+
+say() { printf '[stack:%s] %s\n' "$STACK" "$*"; }
+die() { printf '[stack:%s] error: %s\n' "$STACK" "$*" >&2; exit 1; }
+
+# initdb refuses to run as root: as root, PostgreSQL runs as the postgres user, in a
+# folder that user can reach (the checkout may sit under a private home).
+if [ "$(id -u)" = 0 ]; then
+  id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (apt-get install postgresql-15 creates it)"
+  as_pg() { runuser -u postgres -- "$@"; }
+  mkdir -p "$STACK_DIR"
+  if runuser -u postgres -- test -x "$STACK_DIR"; then
+    PG_DIR=$STACK_DIR/pg
+  else
+    PG_DIR=/var/tmp/blue-harvest-$(printf '%s' "$STACK_DIR" | cksum | cut -d' ' -f1)
+  fi
+else
+  as_pg() { "$@"; }
+  PG_DIR=$STACK_DIR/pg
+fi
+PRIMARY=$PG_DIR/primary
+REPLICA=$PG_DIR/replica
+SOCKETS=$PG_DIR/run
+
+require_tools() {
+  [ -x "$PG_BIN/initdb" ] || die "PostgreSQL 15 server binaries not found in $PG_BIN.
+  Install them with: apt-get install postgresql-15   (or set BH_PG_BIN to their folder)"
+  command -v python3 >/dev/null || die "python3 not found. Install it with: apt-get install python3 python3-venv"
+  command -v curl >/dev/null || die "curl not found. Install it with: apt-get install curl"
+}
+
+pg_running() { as_pg "$PG_BIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+
+pg_start() {
+  local dir=$1 name=$2
+  if pg_running "$dir"; then return; fi
+  as_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$PG_DIR/$name.log" -w -t 60 start >/dev/null \
+    || die "PostgreSQL $name did not start; see $PG_DIR/$name.log"
+}
+
+pg_stop() {
+  local dir=$1
+  if [ -d "$dir" ] && pg_running "$dir"; then
+    as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null
+  fi
+}
+
+password() { cat "$STACK_DIR/pg-password"; }
+
+init_primary() {
+  say "creating PostgreSQL primary in $PRIMARY (port $PG_PORT)"
+  mkdir -p "$PG_DIR" "$SOCKETS"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$PG_DIR"
+  as_pg "$PG_BIN/initdb" -D "$PRIMARY" -U postgres -E UTF8 --locale=C \
+    --auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 \
+    || die "initdb failed; see $PG_DIR/initdb.log"
+  # Disposable data: durability is traded for speed (fsync off).
+  as_pg tee -a "$PRIMARY/postgresql.conf" >/dev/null <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$SOCKETS'
+wal_level = replica
+max_wal_senders = 5
+hot_standby = on
+fsync = off
+synchronous_commit = off
+max_connections = 200
+EOF
+  pg_start "$PRIMARY" primary
+  local pw; pw=$(password)
+  as_pg "$PG_BIN/psql" -q -h "$SOCKETS" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 <<EOF >/dev/null
+CREATE ROLE $DB_USER LOGIN PASSWORD '$pw';
+CREATE DATABASE $DB_NAME OWNER $DB_USER;
+CREATE ROLE replicator REPLICATION LOGIN PASSWORD '$pw';
+EOF
+}
+
+init_replica() {
+  say "creating streaming replica in $REPLICA (port $REPLICA_PORT)"
+  as_pg env PGPASSWORD="$(password)" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" \
+    -U replicator -D "$REPLICA" -R -X stream -c fast \
+    || die "pg_basebackup failed"
+  as_pg tee -a "$REPLICA/postgresql.conf" >/dev/null <<EOF
+port = $REPLICA_PORT
+EOF
+  as_pg tee -a "$REPLICA/postgresql.auto.conf" >/dev/null <<EOF
+primary_conninfo = 'host=127.0.0.1 port=$PG_PORT user=replicator password=$(password) application_name=replica'
+EOF
+}
+
+moto_running() { [ -f "$STACK_DIR/moto.pid" ] && kill -0 "$(cat "$STACK_DIR/moto.pid")" 2>/dev/null; }
+
+moto_start() {
+  if moto_running; then return; fi
+  say "starting moto on 127.0.0.1:$MOTO_PORT"
+  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
+  echo $! >"$STACK_DIR/moto.pid"
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>/dev/null && return
+    moto_running || die "moto exited; see $STACK_DIR/moto.log"
+    sleep 0.1
+  done
+  die "moto did not answer on port $MOTO_PORT; see $STACK_DIR/moto.log"
+}
+
+moto_stop() {
+  if moto_running; then kill "$(cat "$STACK_DIR/moto.pid")" 2>/dev/null || true; fi
+  rm -f "$STACK_DIR/moto.pid"
+}
+
+write_env() {
+  local pw; pw=$(password)
+  cat >"$ENV_FILE" <<EOF
+# Written by scripts/stack.sh for the '$STACK' stack; source it to reach the stack.
+export BH_STACK=$STACK
+export BH_STACK_DIR=$STACK_DIR
+export DATABASE_URL=postgres://$DB_USER:$pw@127.0.0.1:$PG_PORT/$DB_NAME
+export DATABASE_URL_REPLICA=postgres://$DB_USER:$pw@127.0.0.1:$REPLICA_PORT/$DB_NAME
+export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+export AWS_ACCESS_KEY_ID=testing
+export AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export RATE_LIMIT_TABLE=blue-harvest-rate-limits
+export TOKEN_FAMILIES_TABLE=blue-harvest-token-families
+export SIGNING_KEYS_SECRET_ID=blue-harvest/local/signing-keys
+export APP_KEYS_SECRET_ID=blue-harvest/local/app-keys
+export ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:3000
+EOF
+  chmod 600 "$ENV_FILE"
+}
+
+provision() {
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  say "provisioning DynamoDB tables and secrets"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" tables "$ROOT/template.yaml" \
+    "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID"
+  say "applying migrations"
+  (cd "$ROOT" && cargo run --quiet -p migrate) >/dev/null
+}
+
+wait_for_replica() {
+  for _ in $(seq 1 100); do
+    if as_pg "$PG_BIN/psql" -qtA -h "$SOCKETS" -p "$PG_PORT" -U postgres \
+      -c "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 2>/dev/null | grep -qx '[1-9]'; then
+      return
+    fi
+    sleep 0.1
+  done
+  die "the replica is not streaming; see $PG_DIR/replica.log"
+}
+
+cmd_up() {
+  require_tools
+  "$ROOT/scripts/venv.sh"
+  if [ "${1:-}" = "--fresh" ]; then cmd_down; fi
+  mkdir -p "$STACK_DIR"
+  [ -f "$STACK_DIR/pg-password" ] || (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$STACK_DIR/pg-password")
+  [ -d "$PRIMARY" ] || init_primary
+  pg_start "$PRIMARY" primary
+  [ -d "$REPLICA" ] || init_replica
+  pg_start "$REPLICA" replica
+  wait_for_replica
+  moto_start
+  write_env
+  provision
+  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), moto :$MOTO_PORT; env in $ENV_FILE"
+}
+
+cmd_stop() {
+  moto_stop
+  pg_stop "$REPLICA"
+  pg_stop "$PRIMARY"
+  say "stopped"
+}
+
+cmd_down() {
+  if [ -d "$STACK_DIR" ] || [ -d "$PG_DIR" ]; then
+    cmd_stop
+    rm -rf "$PG_DIR" "$STACK_DIR"
+    say "data removed"
+  fi
+}
+
+cmd_status() {
+  local state
+  for pair in "primary:$PRIMARY:$PG_PORT" "replica:$REPLICA:$REPLICA_PORT"; do
+    IFS=: read -r name dir port <<<"$pair"
+    if [ -d "$dir" ] && pg_running "$dir"; then state=running; elif [ -d "$dir" ]; then state=stopped; else state=absent; fi
+    say "postgres $name (port $port): $state"
+  done
+  if moto_running; then state=running; else state=stopped; fi
+  say "moto (port $MOTO_PORT): $state"
+}
+
+case ${1:-} in
+  up) shift; cmd_up "$@" ;;
+  stop) cmd_stop ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) echo "$ENV_FILE" ;;
+  stop-writer) pg_stop "$PRIMARY" ;;
+  start-writer) pg_start "$PRIMARY" primary ;;
+  stop-replica) pg_stop "$REPLICA" ;;
+  start-replica) pg_start "$REPLICA" replica ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
