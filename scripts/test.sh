@@ -41,11 +41,11 @@ scripts/serve.sh --detach
 export BH_API_URL=http://127.0.0.1:9010
 
 step "cargo lambda invoke with events/apigw-health.json"
-cargo lambda invoke health --invoke-port 9010 --data-file events/apigw-health.json \
+cargo lambda invoke health -A 127.0.0.1 -P 9010 --data-file events/apigw-health.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
 step "integration and end-to-end tests"
-cargo test --workspace --tests -- --skip failover
+cargo test --workspace --test '*' -- --skip failover
 
 step "failover end-to-end tests (stop and start the replica and the writer; serial)"
 cargo test -p api-tests --test failover -- --test-threads=1

@@ -43,10 +43,13 @@ impl<'a> Env<'a> {
     {
         match self.get(var) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError::Invalid {
-                var,
-                reason: e.to_string(),
-            }),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| ConfigError::Invalid {
+                    var,
+                    reason: e.to_string(),
+                }),
         }
     }
 
@@ -249,7 +252,9 @@ fn parse_origin(origin: &str) -> Result<HeaderValue, ConfigError> {
         .or_else(|| origin.strip_prefix("http://"))
         .ok_or_else(|| invalid("must start with https:// or http://"))?;
     if rest.is_empty() || rest.contains(['/', '*', '?', '#', ' ']) {
-        return Err(invalid("must be scheme://host[:port] with no path or wildcard"));
+        return Err(invalid(
+            "must be scheme://host[:port] with no path or wildcard",
+        ));
     }
     HeaderValue::from_str(origin).map_err(|_| invalid("not a valid header value"))
 }
@@ -370,9 +375,21 @@ mod tests {
     #[test]
     fn malformed_numbers_name_the_variable() {
         let err = load(&with(&[("DB_MAX_CONNECTIONS", "two")])).err();
-        assert!(matches!(err, Some(ConfigError::Invalid { var: "DB_MAX_CONNECTIONS", .. })));
+        assert!(matches!(
+            err,
+            Some(ConfigError::Invalid {
+                var: "DB_MAX_CONNECTIONS",
+                ..
+            })
+        ));
         let err = load(&with(&[("MAX_BODY_BYTES", "0")])).err();
-        assert!(matches!(err, Some(ConfigError::Invalid { var: "MAX_BODY_BYTES", .. })));
+        assert!(matches!(
+            err,
+            Some(ConfigError::Invalid {
+                var: "MAX_BODY_BYTES",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -382,10 +399,21 @@ mod tests {
             "https://app.example.com, http://localhost:3000",
         )]));
         assert_eq!(config.map(|c| c.http.allowed_origins.len()).ok(), Some(2));
-        for bad in ["*", "https://*.example.com", "https://a.example/path", "ftp://x"] {
+        for bad in [
+            "*",
+            "https://*.example.com",
+            "https://a.example/path",
+            "ftp://x",
+        ] {
             let err = load(&with(&[("ALLOWED_ORIGINS", bad)])).err();
             assert!(
-                matches!(err, Some(ConfigError::Invalid { var: "ALLOWED_ORIGINS", .. })),
+                matches!(
+                    err,
+                    Some(ConfigError::Invalid {
+                        var: "ALLOWED_ORIGINS",
+                        ..
+                    })
+                ),
                 "{bad} was accepted"
             );
         }
@@ -396,7 +424,13 @@ mod tests {
         let config = load(&with(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7")]));
         assert_eq!(config.map(|c| c.http.trusted_proxies.len()).ok(), Some(2));
         let err = load(&with(&[("TRUSTED_PROXIES", "not-an-ip")])).err();
-        assert!(matches!(err, Some(ConfigError::Invalid { var: "TRUSTED_PROXIES", .. })));
+        assert!(matches!(
+            err,
+            Some(ConfigError::Invalid {
+                var: "TRUSTED_PROXIES",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -138,7 +138,10 @@ impl Db {
                     true
                 }
                 Ok(status) => {
-                    tracing::warn!(lag_seconds = status.lag.as_secs_f64(), "replica lagging; reads use the writer");
+                    tracing::warn!(
+                        lag_seconds = status.lag.as_secs_f64(),
+                        "replica lagging; reads use the writer"
+                    );
                     self.gate.close();
                     false
                 }
@@ -156,7 +159,12 @@ fn parse_url(var: &'static str, url: &SecretString) -> Result<PgConnectOptions, 
     PgConnectOptions::from_str(url.expose_secret()).map_err(|e| DbError::InvalidUrl {
         var,
         // sqlx's message can quote the URL; keep only its kind.
-        reason: e.to_string().split(':').next().unwrap_or("invalid").to_owned(),
+        reason: e
+            .to_string()
+            .split(':')
+            .next()
+            .unwrap_or("invalid")
+            .to_owned(),
     })
 }
 
@@ -246,7 +254,10 @@ impl ReaderGate {
     }
 
     fn state(&self) -> Gate {
-        let guard = self.next_check.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = self
+            .next_check
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let (gate, until) = *guard;
         if Instant::now() >= until {
             Gate::ProbeDue
@@ -256,7 +267,10 @@ impl ReaderGate {
     }
 
     fn set(&self, gate: Gate) {
-        let mut guard = self.next_check.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .next_check
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         *guard = (gate, Instant::now() + self.retry_after);
     }
 

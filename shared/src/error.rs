@@ -53,9 +53,10 @@ impl ErrorCode {
             StatusCode::UNAUTHORIZED => (Self::Authentication, "Authentication required"),
             StatusCode::FORBIDDEN => (Self::Authorization, "Forbidden"),
             StatusCode::NOT_FOUND => (Self::NotFound, "No route matches this path"),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                (Self::MethodNotAllowed, "This route does not accept that method")
-            }
+            StatusCode::METHOD_NOT_ALLOWED => (
+                Self::MethodNotAllowed,
+                "This route does not accept that method",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => {
                 (Self::PayloadTooLarge, "The request body is too large")
             }
@@ -63,9 +64,10 @@ impl ErrorCode {
                 (Self::UnsupportedMediaType, "Unsupported content type")
             }
             StatusCode::TOO_MANY_REQUESTS => (Self::RateLimitExceeded, "Too many requests"),
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
-                (Self::ServiceUnavailable, "The service is temporarily unavailable")
-            }
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => (
+                Self::ServiceUnavailable,
+                "The service is temporarily unavailable",
+            ),
             s if s.is_client_error() => (Self::Validation, "The request could not be processed"),
             _ => (Self::Internal, "Internal server error"),
         }
@@ -189,7 +191,8 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
             JsonRejection::JsonSyntaxError(e) => Self::validation(format!(
                 "Malformed JSON: {}",
-                e.body_text().trim_start_matches("Failed to parse the request body as JSON: ")
+                e.body_text()
+                    .trim_start_matches("Failed to parse the request body as JSON: ")
             )),
             JsonRejection::JsonDataError(e) => Self::Validation {
                 message: "The JSON body does not match the expected shape".into(),
@@ -216,8 +219,8 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let response = ApiError::Internal("password=secret connection refused".into())
-            .into_response();
+        let response =
+            ApiError::Internal("password=secret connection refused".into()).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let report = response.extensions().get::<ErrorReport>().cloned();
         let message = report.map(|r| r.message).unwrap_or_default();
@@ -249,7 +252,11 @@ mod tests {
             (StatusCode::BAD_GATEWAY, "INTERNAL_ERROR"),
         ];
         for (status, code) in cases {
-            assert_eq!(ErrorCode::for_bare_status(status).0.as_str(), code, "{status}");
+            assert_eq!(
+                ErrorCode::for_bare_status(status).0.as_str(),
+                code,
+                "{status}"
+            );
         }
     }
 }

@@ -243,16 +243,29 @@ impl FromSecret for SigningKeySet {
             keys: Vec<SigningKey>,
         }
         let Raw { keys } = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
-        let current = keys.iter().filter(|k| k.status == KeyStatus::Current).count();
+        let current = keys
+            .iter()
+            .filter(|k| k.status == KeyStatus::Current)
+            .count();
         if current != 1 {
-            return Err(malformed(id, format!("{current} current keys; exactly one is required")));
+            return Err(malformed(
+                id,
+                format!("{current} current keys; exactly one is required"),
+            ));
         }
         let mut seen = HashSet::new();
         for key in &keys {
             if key.kid.trim().is_empty() || !seen.insert(key.kid.as_str()) {
-                return Err(malformed(id, format!("kid {:?} is empty or repeated", key.kid)));
+                return Err(malformed(
+                    id,
+                    format!("kid {:?} is empty or repeated", key.kid),
+                ));
             }
-            if !key.private_key_pem.expose_secret().starts_with("-----BEGIN") {
+            if !key
+                .private_key_pem
+                .expose_secret()
+                .starts_with("-----BEGIN")
+            {
                 return Err(malformed(id, format!("key {} is not PEM", key.kid)));
             }
         }
@@ -309,7 +322,10 @@ mod tests {
     #[test]
     fn malformed_app_keys_never_echo_the_secret() {
         let raw = r#"{"refreshKey": "c2VjcmV0LXZhbHVl!!", "csrfKey": "x", "cursorKey": "y"}"#;
-        let err = AppKeys::parse("ak", raw).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = AppKeys::parse("ak", raw)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("refreshKey is not base64"), "{err}");
         assert!(!err.contains("c2VjcmV0"), "{err}");
     }
@@ -322,7 +338,10 @@ mod tests {
     fn signing_key_set_needs_exactly_one_current_key() {
         let one = serde_json::json!({"keys": [key("a", "current"), key("b", "previous")]});
         let set = SigningKeySet::parse("sk", &one.to_string());
-        assert_eq!(set.ok().and_then(|s| s.current().map(|k| k.kid.clone())), Some("a".into()));
+        assert_eq!(
+            set.ok().and_then(|s| s.current().map(|k| k.kid.clone())),
+            Some("a".into())
+        );
 
         let two = serde_json::json!({"keys": [key("a", "current"), key("b", "current")]});
         assert!(SigningKeySet::parse("sk", &two.to_string()).is_err());

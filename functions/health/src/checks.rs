@@ -71,8 +71,12 @@ impl Report {
 }
 
 pub async fn all(state: &AppState) -> Report {
-    let (writer, reader, dynamodb, secrets) =
-        tokio::join!(writer(state), reader(state), dynamodb(state), secrets(state));
+    let (writer, reader, dynamodb, secrets) = tokio::join!(
+        writer(state),
+        reader(state),
+        dynamodb(state),
+        secrets(state)
+    );
     Report {
         writer,
         reader,
@@ -120,7 +124,14 @@ fn pass_or_fail<T>((result, ms): (Result<T, &'static str>, f64)) -> Check {
 }
 
 pub async fn writer(state: &AppState) -> Check {
-    pass_or_fail(timed(state, "writer", sqlx::query("SELECT 1").execute(state.db.writer())).await)
+    pass_or_fail(
+        timed(
+            state,
+            "writer",
+            sqlx::query("SELECT 1").execute(state.db.writer()),
+        )
+        .await,
+    )
 }
 
 /// A failing or lagging replica also diverts this instance's reads to the writer.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::{Extension, Json, Router, extract::State, routing::get};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::{AppState, ApiError, http::context::RequestContext, http::extract::ApiQuery};
+use shared::{ApiError, AppState, http::context::RequestContext, http::extract::ApiQuery};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::checks::{self, Overall};

@@ -132,7 +132,11 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_ignored_from_an_untrusted_peer() {
-        let got = client_ip(Some(ip("203.0.113.9")), Some("1.2.3.4"), &nets(&["10.0.0.0/8"]));
+        let got = client_ip(
+            Some(ip("203.0.113.9")),
+            Some("1.2.3.4"),
+            &nets(&["10.0.0.0/8"]),
+        );
         assert_eq!(got, Some(ip("203.0.113.9")));
     }
 

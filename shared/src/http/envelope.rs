@@ -1,11 +1,6 @@
 //! Renders every error response as the JSON envelope, in one place.
 
-use axum::{
-    body::Body,
-    extract::Request,
-    middleware::Next,
-    response::Response,
-};
+use axum::{body::Body, extract::Request, middleware::Next, response::Response};
 use http::{HeaderValue, header};
 use serde_json::json;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};

@@ -66,12 +66,14 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
             HeaderValue::from_static("no-store"),
         ))
         .layer(cors(config))
-        .layer(CompressionLayer::new().compress_when(
-            SizeAbove::new(COMPRESS_ABOVE_BYTES)
-                .and(NotForContentType::GRPC)
-                .and(NotForContentType::IMAGES)
-                .and(NotForContentType::SSE),
-        ))
+        .layer(
+            CompressionLayer::new().compress_when(
+                SizeAbove::new(COMPRESS_ABOVE_BYTES)
+                    .and(NotForContentType::GRPC)
+                    .and(NotForContentType::IMAGES)
+                    .and(NotForContentType::SSE),
+            ),
+        )
         .layer(axum::middleware::from_fn(envelope::render_errors))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .service(router);
@@ -114,5 +116,8 @@ fn cors(config: &HttpConfig) -> CorsLayer {
 
 /// A security header set on every response, errors included.
 fn always(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
-    SetResponseHeaderLayer::overriding(HeaderName::from_static(name), HeaderValue::from_static(value))
+    SetResponseHeaderLayer::overriding(
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
 }

@@ -1,0 +1,30 @@
+# The two commands of the README, and a few helpers. Everything is in scripts/.
+.PHONY: dev test stop status clean lint-template deny
+
+## make dev: bring the local stack up and serve the whole API on http://127.0.0.1:9000
+dev:
+	scripts/stack.sh up
+	scripts/serve.sh
+
+## make test: fresh test stack, every check and test, teardown; non-zero on any failure
+test:
+	scripts/test.sh
+
+## make stop: stop the dev stack (data kept for the next make dev)
+stop:
+	-scripts/serve.sh --kill
+	scripts/stack.sh stop
+
+status:
+	scripts/stack.sh status
+
+## make clean: stop the dev stack and delete its data
+clean:
+	-scripts/serve.sh --kill
+	scripts/stack.sh down
+
+lint-template:
+	scripts/lint-template.sh
+
+deny:
+	scripts/deny.sh

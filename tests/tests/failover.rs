@@ -1,0 +1,114 @@
+//! Failover end-to-end: stops and restarts the replica and the writer of the test
+//! stack, so it runs alone, after every other suite (`scripts/test.sh`). Every test
+//! name contains "failover" so the concurrent run can skip them.
+
+use std::time::Duration;
+
+use api_tests::{api, client, eventually, get_json, stack};
+use serde_json::Value;
+use shared::{config::DatabaseConfig, db::Db};
+use sqlx::PgPool;
+
+/// Restarts whatever a failed assertion left stopped.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        stack("start-writer");
+        stack("start-replica");
+    }
+}
+
+fn db() -> Db {
+    let config = DatabaseConfig::from_env().unwrap_or_else(|e| panic!("{e} (run `make test`)"));
+    Db::connect_lazy(&config, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// True when the read was answered by a server in recovery, i.e. the replica.
+async fn read_served_by_replica(db: &Db) -> bool {
+    db.read(async |pool: &PgPool| {
+        sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()")
+            .fetch_one(pool)
+            .await
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the read failed: {e}"))
+}
+
+async fn health_with_status(expected_http: u16, expected_status: &str) -> Value {
+    eventually(
+        &format!("health {expected_http} {expected_status}"),
+        Duration::from_secs(30),
+        || async {
+            let (status, body) = get_json(&api("/api/health")).await;
+            let reported = if status == 200 {
+                &body["status"]
+            } else {
+                &body["error"]["details"]["status"]
+            };
+            (status == expected_http && reported == expected_status).then_some(body)
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn failover_replica_down_degrades_and_reads_use_the_writer() {
+    let _restore = Restore;
+    let db = db();
+    health_with_status(200, "healthy").await;
+    assert!(
+        read_served_by_replica(&db).await,
+        "with both up, reads go to the replica"
+    );
+
+    stack("stop-replica");
+    let body = health_with_status(200, "degraded").await;
+    assert_eq!(body["checks"]["reader"]["status"], "fail", "{body}");
+    assert_eq!(body["checks"]["writer"]["status"], "pass", "{body}");
+    // The failure text stays in the logs.
+    assert_eq!(body["checks"]["reader"]["message"], "unreachable", "{body}");
+    assert!(
+        !read_served_by_replica(&db).await,
+        "with the replica down, the read is answered by the writer"
+    );
+
+    stack("start-replica");
+    health_with_status(200, "healthy").await;
+}
+
+#[tokio::test]
+async fn failover_writer_down_fails_readiness_and_recovers_without_restart() {
+    let _restore = Restore;
+    health_with_status(200, "healthy").await;
+
+    stack("stop-writer");
+    let response = client()
+        .get(api("/api/health?type=ready"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(
+        body["error"]["details"]["checks"]["writer"]["status"], "fail",
+        "{body}"
+    );
+
+    let body = health_with_status(503, "unhealthy").await;
+    assert_eq!(
+        body["error"]["details"]["checks"]["reader"]["status"], "pass",
+        "{body}"
+    );
+    // Reads keep working from the replica while the writer is away.
+    assert!(read_served_by_replica(&db()).await);
+
+    stack("start-writer");
+    eventually("ready again", Duration::from_secs(30), || async {
+        let (status, _) = get_json(&api("/api/health?type=ready")).await;
+        (status == 200).then_some(())
+    })
+    .await;
+}
