@@ -26,13 +26,15 @@ CREATE TABLE accounts (
     deleted_at            TIMESTAMPTZ,
     created_at            TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at            TIMESTAMPTZ NOT NULL DEFAULT now(),
-    CONSTRAINT accounts_username_format CHECK (username ~ '^[A-Za-z0-9_]{3,30}$'),
-    CONSTRAINT accounts_email_length CHECK (char_length(email) BETWEEN 3 AND 254),
+    CONSTRAINT accounts_username_format CHECK (username ~ '^[A-Za-z0-9_-]{3,50}$'),
+    CONSTRAINT accounts_email_format CHECK (char_length(email) BETWEEN 3 AND 100 AND email = lower(email)),
+    CONSTRAINT accounts_first_name_length CHECK (char_length(first_name) BETWEEN 1 AND 50),
+    CONSTRAINT accounts_last_name_length CHECK (char_length(last_name) BETWEEN 1 AND 50),
     CONSTRAINT accounts_two_factor_secret CHECK (NOT two_factor_enabled OR two_factor_secret IS NOT NULL)
 );
 -- Case-insensitive and kept after soft delete, so a deleted name cannot be taken over.
 CREATE UNIQUE INDEX accounts_username_key ON accounts (lower(username));
-CREATE UNIQUE INDEX accounts_email_key ON accounts (lower(email));
+CREATE UNIQUE INDEX accounts_email_key ON accounts (email);
 
 CREATE TABLE backup_codes (
     account_id BIGINT NOT NULL REFERENCES accounts (id),

@@ -37,6 +37,8 @@ step "template.yaml: cfn-lint, as written and after SAM translation"
 scripts/lint-template.sh
 
 step "serving every function through cargo lambda watch"
+# A short reuse interval lets the replay test wait seconds, not the default 10.
+export REFRESH_REUSE_INTERVAL_SECONDS=2
 scripts/serve.sh --detach
 export BH_API_URL=http://127.0.0.1:9010
 

@@ -96,6 +96,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub health: HealthConfig,
     pub aws: AwsConfig,
+    pub auth: AuthConfig,
 }
 
 impl Config {
@@ -112,6 +113,7 @@ impl Config {
             http: HttpConfig::load(env)?,
             health: HealthConfig::load(env)?,
             aws: AwsConfig::load(env)?,
+            auth: AuthConfig::load(env)?,
         })
     }
 }
@@ -306,6 +308,84 @@ impl AwsConfig {
     }
 }
 
+/// Token lifetimes, password hashing cost and password policy.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// How long the parent of the current refresh token may be presented again and get
+    /// the current child back (parallel tabs) instead of revoking the family.
+    pub refresh_reuse_interval: Duration,
+    /// Clock skew tolerated on `exp`/`nbf`; at most 30 s.
+    pub leeway: Duration,
+    /// An unknown `kid` refetches the key set at most this often.
+    pub key_refetch_interval: Duration,
+    pub argon2: Argon2Config,
+    pub password: PasswordPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub output_len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordPolicy {
+    pub min_length: usize,
+    pub max_length: usize,
+    /// zxcvbn score, 0 to 4.
+    pub min_score: u8,
+    /// The seed's upper/lower/digit/special rule; off by default (NIST SP 800-63B).
+    pub require_composition: bool,
+}
+
+impl AuthConfig {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let leeway: u64 = env.parsed_or("JWT_LEEWAY_SECONDS", 30)?;
+        if leeway > 30 {
+            return Err(ConfigError::Invalid {
+                var: "JWT_LEEWAY_SECONDS",
+                reason: "at most 30".into(),
+            });
+        }
+        let min_score: u8 = env.parsed_or("PASSWORD_MIN_SCORE", 3)?;
+        if min_score > 4 {
+            return Err(ConfigError::Invalid {
+                var: "PASSWORD_MIN_SCORE",
+                reason: "zxcvbn scores run from 0 to 4".into(),
+            });
+        }
+        Ok(Self {
+            access_token_ttl: Duration::from_secs(env.positive("ACCESS_TOKEN_TTL_SECONDS", 900)?),
+            refresh_token_ttl: Duration::from_secs(
+                env.positive("REFRESH_TOKEN_TTL_SECONDS", 7 * 24 * 3600)?,
+            ),
+            refresh_reuse_interval: Duration::from_secs(
+                env.parsed_or("REFRESH_REUSE_INTERVAL_SECONDS", 10)?,
+            ),
+            leeway: Duration::from_secs(leeway),
+            key_refetch_interval: Duration::from_secs(
+                env.parsed_or("SIGNING_KEYS_REFETCH_SECONDS", 30)?,
+            ),
+            argon2: Argon2Config {
+                memory_kib: env.positive("ARGON2_MEMORY_KIB", 65_536)?,
+                iterations: env.positive("ARGON2_ITERATIONS", 3)?,
+                parallelism: env.positive("ARGON2_PARALLELISM", 4)?,
+                output_len: env.positive("ARGON2_OUTPUT_LEN", 32)?,
+            },
+            password: PasswordPolicy {
+                min_length: env.positive("PASSWORD_MIN_LENGTH", 12)?,
+                max_length: env.positive("PASSWORD_MAX_LENGTH", 128)?,
+                min_score,
+                require_composition: env.parsed_or("PASSWORD_REQUIRE_COMPOSITION", false)?,
+            },
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -347,6 +427,18 @@ mod tests {
         assert_eq!(config.http.max_body_bytes, 1_048_576);
         assert!(config.http.allowed_origins.is_empty());
         assert_eq!(config.secrets.cache_ttl, Duration::from_secs(300));
+        assert_eq!(config.auth.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(config.auth.refresh_reuse_interval, Duration::from_secs(10));
+        assert_eq!(
+            config.auth.argon2,
+            Argon2Config {
+                memory_kib: 65_536,
+                iterations: 3,
+                parallelism: 4,
+                output_len: 32
+            }
+        );
+        assert_eq!(config.auth.password.min_length, 12);
         match config.database.endpoints {
             DatabaseEndpoints::Urls { reader, .. } => {
                 assert_eq!(reader.expose_secret(), "postgres://r@127.0.0.1/db")
@@ -387,6 +479,18 @@ mod tests {
             err,
             Some(ConfigError::Invalid {
                 var: "MAX_BODY_BYTES",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn leeway_above_thirty_seconds_is_refused() {
+        let err = load(&with(&[("JWT_LEEWAY_SECONDS", "31")])).err();
+        assert!(matches!(
+            err,
+            Some(ConfigError::Invalid {
+                var: "JWT_LEEWAY_SECONDS",
                 ..
             })
         ));

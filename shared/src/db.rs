@@ -14,10 +14,8 @@ use std::{
 };
 
 use secrecy::{ExposeSecret, SecretString};
-use sqlx::{
-    PgPool,
-    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
-};
+pub use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 
 use crate::config::{DatabaseConfig, DatabaseEndpoints};
 
@@ -107,20 +105,23 @@ impl Db {
     /// Runs a read on the replica, or on the writer while the replica is unavailable or
     /// lagging. A read that fails because the replica went away is retried once on the
     /// writer; its own errors (bad SQL, constraint) are returned as they are.
-    pub async fn read<T>(
-        &self,
-        query: impl AsyncFn(&PgPool) -> Result<T, sqlx::Error>,
-    ) -> Result<T, sqlx::Error> {
+    ///
+    /// The query gets its pool by value (a cheap handle) so its future can be `Send`.
+    pub async fn read<T, E, Fut>(&self, query: impl Fn(PgPool) -> Fut) -> Result<T, E>
+    where
+        E: Unavailable + std::fmt::Display,
+        Fut: Future<Output = Result<T, E>>,
+    {
         if self.reader_usable().await {
-            match query(&self.reader).await {
-                Err(error) if is_unavailable(&error) => {
+            match query(self.reader.clone()).await {
+                Err(error) if error.is_unavailable() => {
                     tracing::warn!(error = %error, "reader failed; reads use the writer");
                     self.gate.close();
                 }
                 result => return result,
             }
         }
-        query(&self.writer).await
+        query(self.writer.clone()).await
     }
 
     /// Sends reads to the writer for the retry interval (the replica failed a check).
@@ -208,6 +209,18 @@ pub async fn replica_status(pool: &PgPool) -> Result<ReplicaStatus, sqlx::Error>
         in_recovery,
         lag: Duration::from_secs_f64(lag_seconds.max(0.0)),
     })
+}
+
+/// Errors that can say "this server cannot answer now" (as opposed to "this query is
+/// wrong"), which is what sends a read from the replica to the writer.
+pub trait Unavailable {
+    fn is_unavailable(&self) -> bool;
+}
+
+impl Unavailable for sqlx::Error {
+    fn is_unavailable(&self) -> bool {
+        is_unavailable(self)
+    }
 }
 
 /// Errors that mean "this server cannot answer now", as opposed to "this query is wrong".

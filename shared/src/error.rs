@@ -18,6 +18,7 @@ pub enum ErrorCode {
     Validation,
     Authentication,
     Authorization,
+    CsrfTokenInvalid,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -34,6 +35,7 @@ impl ErrorCode {
             Self::Validation => "VALIDATION_ERROR",
             Self::Authentication => "AUTHENTICATION_ERROR",
             Self::Authorization => "AUTHORIZATION_ERROR",
+            Self::CsrfTokenInvalid => "CSRF_TOKEN_INVALID",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
@@ -81,6 +83,21 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
+    /// 401. `invalid_token` adds `WWW-Authenticate: Bearer error="invalid_token"`.
+    #[error("{message}")]
+    Authentication {
+        message: &'static str,
+        invalid_token: bool,
+    },
+    #[error("{0}")]
+    Authorization(&'static str),
+    #[error("Missing or invalid CSRF token")]
+    CsrfTokenInvalid,
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        details: Option<Value>,
+    },
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("The request body is larger than the limit")]
@@ -99,6 +116,18 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The one answer for every failed credential check, so failures do not tell
+    /// an attacker which part was wrong.
+    pub const INVALID_CREDENTIALS: Self = Self::Authentication {
+        message: "Invalid credentials",
+        invalid_token: false,
+    };
+
+    pub const INVALID_TOKEN: Self = Self::Authentication {
+        message: "Invalid or expired access token",
+        invalid_token: true,
+    };
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
             message: message.into(),
@@ -109,6 +138,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation { .. } => StatusCode::BAD_REQUEST,
+            Self::Authentication { .. } => StatusCode::UNAUTHORIZED,
+            Self::Authorization(_) | Self::CsrfTokenInvalid => StatusCode::FORBIDDEN,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -120,6 +152,10 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Validation { .. } => ErrorCode::Validation,
+            Self::Authentication { .. } => ErrorCode::Authentication,
+            Self::Authorization(_) => ErrorCode::Authorization,
+            Self::CsrfTokenInvalid => ErrorCode::CsrfTokenInvalid,
+            Self::Conflict { .. } => ErrorCode::Conflict,
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound(_) => ErrorCode::NotFound,
@@ -138,7 +174,8 @@ impl ApiError {
             Self::Validation { message, details } => ErrorReport::new(code, message, details),
             Self::ServiceUnavailable {
                 message, details, ..
-            } => ErrorReport::new(code, message, details),
+            }
+            | Self::Conflict { message, details } => ErrorReport::new(code, message, details),
             other => {
                 let message = other.to_string();
                 ErrorReport::new(code, message, None)
@@ -169,16 +206,26 @@ impl ErrorReport {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let retry_after = match &self {
+        let mut response = status.into_response();
+        match &self {
             Self::ServiceUnavailable {
                 retry_after_seconds,
                 ..
-            } => Some(HeaderValue::from(*retry_after_seconds)),
-            _ => None,
-        };
-        let mut response = status.into_response();
-        if let Some(value) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            Self::Authentication {
+                invalid_token: true,
+                ..
+            } => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
+            _ => {}
         }
         response.extensions_mut().insert(self.report());
         response
@@ -194,10 +241,23 @@ impl From<JsonRejection> for ApiError {
                 e.body_text()
                     .trim_start_matches("Failed to parse the request body as JSON: ")
             )),
-            JsonRejection::JsonDataError(e) => Self::Validation {
-                message: "The JSON body does not match the expected shape".into(),
-                details: Some(serde_json::json!({ "reason": e.body_text() })),
-            },
+            JsonRejection::JsonDataError(e) => {
+                // axum says "<prefix>: <path>: <serde message>"; the path may be absent.
+                let text = e.body_text();
+                let reason = text
+                    .split_once(": ")
+                    .map_or(text.as_str(), |(_, rest)| rest);
+                let (path, message) = match reason.split_once(": ") {
+                    Some((path, message)) if !path.contains(' ') => (path, message),
+                    _ => ("", reason),
+                };
+                Self::Validation {
+                    message: "The JSON body does not match the expected shape".into(),
+                    details: Some(serde_json::json!({
+                        "errors": [{ "path": path, "message": message }]
+                    })),
+                }
+            }
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge,
             other => Self::validation(other.body_text()),
         }

@@ -4,15 +4,21 @@
 //! - `state`: what a Lambda instance builds once and shares (clients, pools, secrets)
 //! - `db`: writer and reader pools with read fallback; `migrations` embeds the schema
 //! - `secrets`: Secrets Manager with a TTL cache and typed, validated key sets
+//! - `auth`: passwords, access/refresh tokens, CSRF, cookies, the `Principal` extractor
+//! - `domain`: request fields parsed into types (username, email, password, role)
+//! - `store`: accounts and audit log (PostgreSQL), token families (DynamoDB)
 //! - `http`: the shared tower stack, request context, extractors, error envelope
 //! - `error`: the API error type, mapped to status and code in one place
 
+pub mod auth;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod secrets;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 
 pub use error::ApiError;

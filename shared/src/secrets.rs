@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::config::SecretsConfig;
+use crate::{auth::keyring::KeyRing, config::SecretsConfig};
 
 /// HMAC keys shorter than this are refused (RFC 2104: at least the hash output size).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -36,6 +36,18 @@ pub enum SecretsError {
     },
 }
 
+/// Without its keys an instance cannot sign or verify: the caller should retry.
+impl From<SecretsError> for crate::error::ApiError {
+    fn from(error: SecretsError) -> Self {
+        tracing::error!(error = %error, "secrets unavailable");
+        Self::ServiceUnavailable {
+            message: "The service is temporarily unavailable".into(),
+            retry_after_seconds: 5,
+            details: None,
+        }
+    }
+}
+
 /// A secret's typed form, checked when it is fetched rather than when it is used.
 pub trait FromSecret: Sized {
     fn parse(id: &str, raw: &str) -> Result<Self, SecretsError>;
@@ -44,7 +56,7 @@ pub trait FromSecret: Sized {
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
     app_keys: SecretCell<AppKeys>,
-    signing_keys: SecretCell<SigningKeySet>,
+    signing_keys: SecretCell<KeyRing>,
 }
 
 impl Secrets {
@@ -60,8 +72,18 @@ impl Secrets {
         self.app_keys.get(&self.client).await
     }
 
-    pub async fn signing_keys(&self) -> Result<Arc<SigningKeySet>, SecretsError> {
+    pub async fn signing_keys(&self) -> Result<Arc<KeyRing>, SecretsError> {
         self.signing_keys.get(&self.client).await
+    }
+
+    /// For a token whose `kid` we do not know: the key set may have rotated since we
+    /// fetched it. Refetches at most once per `min_interval`, so random kids cannot
+    /// turn into a flood of Secrets Manager calls.
+    pub async fn refetch_signing_keys(
+        &self,
+        min_interval: Duration,
+    ) -> Result<Arc<KeyRing>, SecretsError> {
+        self.signing_keys.refetch(&self.client, min_interval).await
     }
 }
 
@@ -112,10 +134,19 @@ impl<T: FromSecret> SecretCell<T> {
     }
 
     async fn get(&self, client: &aws_sdk_secretsmanager::Client) -> Result<Arc<T>, SecretsError> {
+        self.refetch(client, self.ttl).await
+    }
+
+    /// The cached value if it is younger than `max_age`, else a fresh fetch.
+    async fn refetch(
+        &self,
+        client: &aws_sdk_secretsmanager::Client,
+        max_age: Duration,
+    ) -> Result<Arc<T>, SecretsError> {
         // Held across the fetch on purpose: concurrent misses wait for one fetch.
         let mut slot = self.slot.lock().await;
         if let Some((value, fetched)) = slot.as_ref()
-            && fetched.elapsed() < self.ttl
+            && fetched.elapsed() < max_age
         {
             return Ok(value.clone());
         }
@@ -219,20 +250,8 @@ pub struct SigningKeySet {
 }
 
 impl SigningKeySet {
-    pub fn current(&self) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.status == KeyStatus::Current)
-    }
-
-    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
-    }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
     }
 }
 
@@ -338,10 +357,7 @@ mod tests {
     fn signing_key_set_needs_exactly_one_current_key() {
         let one = serde_json::json!({"keys": [key("a", "current"), key("b", "previous")]});
         let set = SigningKeySet::parse("sk", &one.to_string());
-        assert_eq!(
-            set.ok().and_then(|s| s.current().map(|k| k.kid.clone())),
-            Some("a".into())
-        );
+        assert_eq!(set.map(|s| s.keys().len()).ok(), Some(2));
 
         let two = serde_json::json!({"keys": [key("a", "current"), key("b", "current")]});
         assert!(SigningKeySet::parse("sk", &two.to_string()).is_err());

@@ -6,9 +6,11 @@ use std::{sync::Arc, time::Instant};
 use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
 
 use crate::{
+    auth::passwords::{PasswordError, Passwords},
     config::{AwsConfig, Config, ConfigError, DatabaseConfig, DatabaseEndpoints},
     db::{Credentials, Db, DbError},
     secrets::{self, Secrets, SecretsError},
+    store::families::Families,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +21,8 @@ pub enum StartupError {
     Secrets(#[from] SecretsError),
     #[error(transparent)]
     Database(#[from] DbError),
+    #[error(transparent)]
+    Passwords(#[from] PasswordError),
 }
 
 pub struct AppState {
@@ -26,6 +30,8 @@ pub struct AppState {
     pub db: Db,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: Secrets,
+    pub passwords: Passwords,
+    pub families: Families,
     pub started_at: Instant,
 }
 
@@ -33,12 +39,18 @@ impl AppState {
     /// Reads the environment and builds everything. Nothing here connects to
     /// PostgreSQL (the pools are lazy); only the RDS Proxy mode fetches its credentials.
     pub async fn from_env() -> Result<Arc<Self>, StartupError> {
+        Self::from_config(Config::from_env()?).await
+    }
+
+    pub async fn from_config(config: Config) -> Result<Arc<Self>, StartupError> {
         let started_at = Instant::now();
-        let config = Config::from_env()?;
         let aws = aws_sdk_config(&config.aws).await;
         let db = connect_db(&config.database, &aws).await?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
         Ok(Arc::new(Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&aws),
+            passwords: Passwords::new(config.auth.argon2)?,
+            families: Families::new(dynamodb.clone(), &config.tables.token_families),
+            dynamodb,
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws), &config.secrets),
             db,
             config,

@@ -66,3 +66,144 @@ pub fn require_env(var: &str) -> String {
         panic!("{var} is not set: run the suite with `make test` (it starts the local stack)")
     })
 }
+
+/// A fresh, unique account's credentials (tests share one database).
+pub struct User {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub fn new_user() -> User {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    User {
+        username: format!("user_{}", &id[..12]),
+        email: format!("u{}@example.com", &id[..12]),
+        password: format!("tidal orchid {} lantern", &id[..6]),
+    }
+}
+
+/// What a client holds after signup, login or refresh.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh: String,
+    pub csrf: String,
+    pub body: serde_json::Value,
+}
+
+/// The value of a cookie set by the response.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|cookie| {
+            let (pair, _) = cookie.split_once(';').unwrap_or((cookie, ""));
+            let (key, value) = pair.split_once('=')?;
+            (key.trim() == name).then(|| value.trim().to_owned())
+        })
+}
+
+/// The full Set-Cookie line for `name` (to check attributes).
+pub fn set_cookie_line(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|cookie| cookie.starts_with(&format!("{name}=")))
+        .map(String::from)
+}
+
+impl Session {
+    /// Reads a 200/201 token response; panics with the body otherwise.
+    pub async fn from_response(response: reqwest::Response) -> Session {
+        let status = response.status().as_u16();
+        let refresh = set_cookie(&response, "bh_refresh");
+        let csrf = set_cookie(&response, "bh_csrf");
+        let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+        assert!(
+            status == 200 || status == 201,
+            "expected tokens, got {status}: {body}"
+        );
+        Session {
+            access_token: body["accessToken"].as_str().unwrap_or_default().to_owned(),
+            refresh: refresh.unwrap_or_else(|| panic!("no bh_refresh cookie: {body}")),
+            csrf: csrf.unwrap_or_else(|| panic!("no bh_csrf cookie: {body}")),
+            body,
+        }
+    }
+}
+
+pub async fn post_json(path: &str, body: serde_json::Value) -> reqwest::Response {
+    client()
+        .post(api(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+pub async fn signup(user: &User) -> Session {
+    let body = serde_json::json!({"username": user.username, "email": user.email, "password": user.password});
+    Session::from_response(post_json("/api/auth/signup", body).await).await
+}
+
+pub async fn login(login: &str, password: &str) -> reqwest::Response {
+    post_json(
+        "/api/auth/login",
+        serde_json::json!({"login": login, "password": password}),
+    )
+    .await
+}
+
+/// POST a cookie-authenticated route with the refresh cookie, the CSRF cookie and the
+/// CSRF header given separately, so tests can break any one of them.
+pub async fn cookie_post(
+    path: &str,
+    refresh: &str,
+    csrf_cookie: Option<&str>,
+    csrf_header: Option<&str>,
+) -> reqwest::Response {
+    let mut cookie = format!("bh_refresh={refresh}");
+    if let Some(csrf) = csrf_cookie {
+        cookie.push_str(&format!("; bh_csrf={csrf}"));
+    }
+    let mut request = client().post(api(path)).header("cookie", cookie);
+    if let Some(header) = csrf_header {
+        request = request.header("x-csrf-token", header);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+/// A well-formed refresh of `session`.
+pub async fn refresh(session: &Session) -> reqwest::Response {
+    cookie_post(
+        "/api/auth/refresh",
+        &session.refresh,
+        Some(&session.csrf),
+        Some(&session.csrf),
+    )
+    .await
+}
+
+pub async fn bearer_get(path: &str, token: &str) -> reqwest::Response {
+    client()
+        .get(api(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// The test stack's writer, for checking what the API wrote.
+pub async fn database() -> sqlx::PgPool {
+    sqlx::PgPool::connect(&require_env("DATABASE_URL"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test database: {e}"))
+}

@@ -7,7 +7,6 @@ use std::time::Duration;
 use api_tests::{api, client, eventually, get_json, stack};
 use serde_json::Value;
 use shared::{config::DatabaseConfig, db::Db};
-use sqlx::PgPool;
 
 /// Restarts whatever a failed assertion left stopped.
 struct Restore;
@@ -26,9 +25,9 @@ fn db() -> Db {
 
 /// True when the read was answered by a server in recovery, i.e. the replica.
 async fn read_served_by_replica(db: &Db) -> bool {
-    db.read(async |pool: &PgPool| {
+    db.read(|pool| async move {
         sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()")
-            .fetch_one(pool)
+            .fetch_one(&pool)
             .await
     })
     .await

@@ -24,6 +24,8 @@ use lambda_http::{RequestExt, request::RequestContext as LambdaContext};
 pub struct RequestContext {
     pub request_id: String,
     pub client_ip: Option<IpAddr>,
+    /// As sent, cut to 512 characters (it is stored with sessions and audit events).
+    pub user_agent: Option<String>,
     /// True for the first request this instance serves.
     pub cold_start: bool,
 }
@@ -44,9 +46,15 @@ impl RequestContext {
             .headers()
             .get("x-forwarded-for")
             .and_then(|value| value.to_str().ok());
+        let user_agent = request
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| agent.chars().take(512).collect());
         Self {
             request_id: request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             client_ip: client_ip(source_ip, forwarded_for, trusted_proxies),
+            user_agent,
             cold_start: FIRST_REQUEST.swap(false, Ordering::Relaxed),
         }
     }

@@ -1,0 +1,86 @@
+//! `GET /api/auth/me` and `POST /api/auth/password`.
+
+use std::sync::Arc;
+
+use axum::{Extension, Json, extract::State};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::{Principal, unix_now},
+    domain::{NewPassword, ValidationErrors},
+    http::{context::RequestContext, extract::ApiJson},
+    store::{
+        accounts,
+        audit::{self, AuditEvent, Severity},
+    },
+};
+
+/// From the writer: a client reads its own account right after signing up or changing
+/// it, and a replica a few milliseconds behind would answer 404 (read-your-writes).
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let account = accounts::find_by_id(state.db.writer(), principal.account_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))?;
+    Ok(Json(json!({ "account": account.to_json() })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+pub async fn change_password(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let account = accounts::find_by_id(state.db.writer(), principal.account_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))?;
+    let mut errors = ValidationErrors::default();
+    if !state
+        .passwords
+        .verify(&body.current_password, Some(&account.password_hash))
+        .await
+    {
+        errors.check::<()>("currentPassword", Err("is incorrect".into()));
+    }
+    let new_password = errors.check(
+        "newPassword",
+        NewPassword::parse(
+            &body.new_password,
+            &state.config.auth.password,
+            &[&account.username, &account.email],
+        ),
+    );
+    let (Some(new_password), true) = (new_password, errors.is_empty()) else {
+        return Err(errors.into());
+    };
+
+    let hash = state
+        .passwords
+        .hash(new_password.expose())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    accounts::set_password_hash(state.db.writer(), account.id, &hash, true).await?;
+    let revoked = state
+        .families
+        .revoke_all(account.id, Some(&principal.session_id), unix_now())
+        .await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("PASSWORD_CHANGED", Severity::Info, Some(account.id))
+            .details(json!({ "otherSessionsRevoked": revoked })),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,75 @@
+//! `POST /api/auth/login`
+
+use std::sync::Arc;
+
+use axum::{Extension, extract::State, response::Response};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use shared::{
+    ApiError, AppState,
+    http::{context::RequestContext, extract::ApiJson},
+    store::{
+        accounts,
+        audit::{self, AuditEvent, Severity},
+    },
+};
+
+use crate::session;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Username or email.
+    login: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    // The writer: a login right after signup or a password change must see it.
+    let account = accounts::find_by_login(state.db.writer(), &body.login).await?;
+    // An unknown account is verified against a dummy hash: same work, same answer.
+    let hash = account.as_ref().map(|a| a.password_hash.as_str());
+    let verified = state.passwords.verify(&body.password, hash).await;
+    let Some(account) = account.filter(|_| verified) else {
+        let login: String = body.login.chars().take(100).collect();
+        audit::record(
+            state.db.writer(),
+            &context,
+            AuditEvent::new("FAILED_LOGIN_ATTEMPT", Severity::Warning, None)
+                .details(json!({ "login": login })),
+        )
+        .await;
+        return Err(ApiError::INVALID_CREDENTIALS);
+    };
+
+    if state.passwords.needs_rehash(&account.password_hash) {
+        rehash(&state, account.id, &body.password).await;
+    }
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id)),
+    )
+    .await;
+    let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
+    Ok(tokens.respond(StatusCode::OK, json!({ "account": account.to_json() })))
+}
+
+/// Upgrades a hash made with older parameters; a failure only delays the upgrade.
+async fn rehash(state: &AppState, account_id: i64, password: &str) {
+    let result = match state.passwords.hash(password).await {
+        Ok(hash) => accounts::set_password_hash(state.db.writer(), account_id, &hash, false)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(()) => tracing::info!(account_id, "password rehashed with the current parameters"),
+        Err(error) => tracing::warn!(account_id, error = %error, "password rehash failed"),
+    }
+}

@@ -1,0 +1,141 @@
+//! `POST /api/auth/refresh` and `POST /api/auth/logout`: the two cookie-authenticated
+//! routes, so both check the CSRF token against the session in the refresh cookie.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension,
+    extract::State,
+    response::{IntoResponse, Response},
+};
+use http::{HeaderMap, StatusCode, header};
+use serde_json::json;
+use shared::{
+    ApiError, AppState,
+    auth::{
+        cookies, csrf,
+        refresh::{self, RefreshClaims},
+        unix_now,
+    },
+    http::context::RequestContext,
+    secrets::AppKeys,
+    store::{
+        accounts,
+        audit::{self, AuditEvent, Severity},
+        families::{Rotation, Seen},
+    },
+};
+
+use crate::session;
+
+const INVALID_REFRESH: ApiError = ApiError::Authentication {
+    message: "Invalid or expired refresh token",
+    invalid_token: false,
+};
+
+/// The refresh cookie's claims, after the CSRF check bound to its family.
+fn authenticate(keys: &AppKeys, headers: &HeaderMap) -> Result<RefreshClaims, ApiError> {
+    let token = cookies::read(headers, cookies::REFRESH).ok_or(INVALID_REFRESH)?;
+    let claims = refresh::verify(&keys.refresh, &token).map_err(|error| {
+        tracing::info!(error = %error, "refresh token refused");
+        INVALID_REFRESH
+    })?;
+    let header = headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+    let cookie = cookies::read(headers, cookies::CSRF);
+    csrf::verify(&keys.csrf, &claims.fam, header, cookie.as_deref()).map_err(|error| {
+        tracing::info!(error = %error, "CSRF check failed");
+        ApiError::CsrfTokenInvalid
+    })?;
+    Ok(claims)
+}
+
+pub async fn refresh(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let keys = state.secrets.app_keys().await?;
+    let claims = authenticate(&keys, &headers)?;
+    let auth = &state.config.auth;
+    let ip = context.client_ip.map(|ip| ip.to_string());
+    let seen = Seen {
+        ip: ip.as_deref(),
+        user_agent: context.user_agent.as_deref(),
+        now: unix_now(),
+    };
+    let rotation = state
+        .families
+        .rotate(
+            &claims.fam,
+            claims.generation,
+            seen,
+            auth.refresh_token_ttl,
+            auth.refresh_reuse_interval,
+        )
+        .await?;
+    let (family, rotated) = match rotation {
+        Rotation::Rotated(family) => (family, true),
+        // Another tab rotated a moment ago: same current generation, nothing changes.
+        Rotation::Grace(family) => (family, false),
+        Rotation::Reused => {
+            state.families.revoke(&claims.fam).await?;
+            audit::record(
+                state.db.writer(),
+                &context,
+                AuditEvent::new(
+                    "TOKEN_REUSE_DETECTED",
+                    Severity::Critical,
+                    claims.sub.parse().ok(),
+                )
+                .details(
+                    json!({ "familyId": claims.fam, "presentedGeneration": claims.generation }),
+                ),
+            )
+            .await;
+            return Err(INVALID_REFRESH);
+        }
+        Rotation::Invalid => return Err(INVALID_REFRESH),
+    };
+
+    // Username and role are read fresh: a role change or deletion applies at refresh.
+    let Some(account) = accounts::find_by_id(state.db.writer(), family.account_id).await? else {
+        state.families.revoke(&family.id).await?;
+        return Err(INVALID_REFRESH);
+    };
+    if rotated {
+        audit::record(
+            state.db.writer(),
+            &context,
+            AuditEvent::new("TOKEN_REFRESHED", Severity::Info, Some(account.id))
+                .details(json!({ "familyId": family.id, "generation": family.generation })),
+        )
+        .await;
+    }
+    let tokens = session::issue(&state, &account, &family).await?;
+    Ok(tokens.respond(StatusCode::OK, json!({})))
+}
+
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let keys = state.secrets.app_keys().await?;
+    let claims = authenticate(&keys, &headers)?;
+    state.families.revoke(&claims.fam).await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("LOGOUT", Severity::Info, claims.sub.parse().ok())
+            .details(json!({ "familyId": claims.fam })),
+    )
+    .await;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::clear_refresh());
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::clear_csrf());
+    Ok(response)
+}

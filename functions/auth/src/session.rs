@@ -1,0 +1,96 @@
+//! Issuing a session's tokens: used by signup, login and refresh.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::{access, cookies, csrf, refresh, unix_now},
+    http::context::RequestContext,
+    store::{
+        accounts::Account,
+        families::{Family, Seen},
+    },
+};
+
+/// An access token plus the rotated refresh and CSRF cookies.
+pub struct Tokens {
+    access_token: String,
+    expires_in: u64,
+    cookies: [HeaderValue; 2],
+}
+
+impl Tokens {
+    /// `body` gains `accessToken`, `tokenType` and `expiresIn`.
+    pub fn respond(self, status: StatusCode, mut body: Value) -> Response {
+        body["accessToken"] = json!(self.access_token);
+        body["tokenType"] = json!("Bearer");
+        body["expiresIn"] = json!(self.expires_in);
+        let mut response = (status, axum::Json(body)).into_response();
+        for cookie in self.cookies {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
+
+/// A new family (session) for the account, and its first tokens.
+pub async fn start(
+    state: &AppState,
+    context: &RequestContext,
+    account: &Account,
+    amr: Vec<String>,
+) -> Result<Tokens, ApiError> {
+    let auth = &state.config.auth;
+    let ip = context.client_ip.map(|ip| ip.to_string());
+    let seen = Seen {
+        ip: ip.as_deref(),
+        user_agent: context.user_agent.as_deref(),
+        now: unix_now(),
+    };
+    let family = state
+        .families
+        .create(account.id, &amr, seen, auth.refresh_token_ttl)
+        .await?;
+    issue(state, account, &family).await
+}
+
+/// Tokens for the family's current generation.
+pub async fn issue(
+    state: &AppState,
+    account: &Account,
+    family: &Family,
+) -> Result<Tokens, ApiError> {
+    let auth = &state.config.auth;
+    let now = unix_now();
+    let keys = state.secrets.signing_keys().await?;
+    let app_keys = state.secrets.app_keys().await?;
+    let subject = access::Subject {
+        account_id: account.id,
+        username: account.username.clone(),
+        role_id: account.role_id,
+        amr: family.amr.clone(),
+        session_id: family.id.clone(),
+    };
+    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
+    let access_token =
+        access::issue(&keys, &subject, auth.access_token_ttl, now).map_err(|e| internal(&e))?;
+    let refresh_token = refresh::issue(
+        &app_keys.refresh,
+        account.id,
+        &family.id,
+        family.generation,
+        auth.refresh_token_ttl,
+        now,
+    )
+    .map_err(|e| internal(&e))?;
+    let csrf_token = csrf::issue(&app_keys.csrf, &family.id).map_err(|e| internal(&e))?;
+    Ok(Tokens {
+        access_token,
+        expires_in: auth.access_token_ttl.as_secs(),
+        cookies: [
+            cookies::refresh(refresh_token, auth.refresh_token_ttl),
+            cookies::csrf(csrf_token, auth.refresh_token_ttl),
+        ],
+    })
+}

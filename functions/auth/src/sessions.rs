@@ -1,0 +1,98 @@
+//! `GET /api/auth/sessions`, `DELETE /api/auth/sessions/{id}`, `POST /api/auth/logout-all`.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json,
+    extract::{Path, State},
+};
+use http::StatusCode;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::{Principal, unix_now},
+    http::context::RequestContext,
+    store::{
+        audit::{self, AuditEvent, Severity},
+        families::Family,
+    },
+};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+fn timestamp(seconds: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+fn session_json(family: &Family, current: &str) -> Value {
+    json!({
+        "id": family.id,
+        "createdAt": timestamp(family.created_at),
+        "lastUsedAt": timestamp(family.last_used_at),
+        "ip": family.ip,
+        "userAgent": family.user_agent,
+        "current": family.id == current,
+    })
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let families = state
+        .families
+        .list_active(principal.account_id, unix_now())
+        .await?;
+    let sessions: Vec<Value> = families
+        .iter()
+        .map(|family| session_json(family, &principal.session_id))
+        .collect();
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+/// Someone else's session id answers 404 like an unknown one: ids are not confirmed.
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let family = state.families.get(&id).await?;
+    let Some(family) = family.filter(|f| f.account_id == principal.account_id && !f.revoked) else {
+        return Err(ApiError::NotFound("No such session".into()));
+    };
+    state.families.revoke(&family.id).await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new(
+            "SESSION_REVOKED",
+            Severity::Info,
+            Some(principal.account_id),
+        )
+        .details(json!({ "familyId": family.id })),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn logout_all(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .families
+        .revoke_all(principal.account_id, None, unix_now())
+        .await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("LOGOUT_ALL", Severity::Info, Some(principal.account_id))
+            .details(json!({ "sessionsRevoked": revoked })),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

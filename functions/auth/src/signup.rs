@@ -1,0 +1,83 @@
+//! `POST /api/auth/signup`
+
+use std::sync::Arc;
+
+use axum::{Extension, extract::State, response::Response};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use shared::{
+    ApiError, AppState,
+    domain::{Email, NewPassword, PersonName, Role, Username, ValidationErrors},
+    http::{context::RequestContext, extract::ApiJson},
+    store::{
+        accounts::{self, NewAccount},
+        audit::{self, AuditEvent, Severity},
+    },
+};
+
+use crate::session;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignupRequest {
+    username: String,
+    email: String,
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+pub async fn signup(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> Result<Response, ApiError> {
+    let mut errors = ValidationErrors::default();
+    let username = errors.check("username", Username::parse(&body.username));
+    let email = errors.check("email", Email::parse(&body.email));
+    let password = errors.check(
+        "password",
+        NewPassword::parse(
+            &body.password,
+            &state.config.auth.password,
+            &[&body.username, &body.email],
+        ),
+    );
+    let mut name =
+        |path, raw: Option<String>| raw.and_then(|raw| errors.check(path, PersonName::parse(&raw)));
+    let first_name = name("firstName", body.first_name);
+    let last_name = name("lastName", body.last_name);
+    let (Some(username), Some(email), Some(password)) = (username, email, password) else {
+        return Err(errors.into());
+    };
+    if !errors.is_empty() {
+        return Err(errors.into());
+    }
+
+    let hash = state
+        .passwords
+        .hash(password.expose())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let account = accounts::insert(
+        state.db.writer(),
+        NewAccount {
+            username: &username,
+            email: &email,
+            password_hash: &hash,
+            role: Role::User,
+            first_name: first_name.as_ref(),
+            last_name: last_name.as_ref(),
+        },
+    )
+    .await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("SIGNUP", Severity::Info, Some(account.id)),
+    )
+    .await;
+    let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
+    Ok(tokens.respond(StatusCode::CREATED, json!({ "account": account.to_json() })))
+}

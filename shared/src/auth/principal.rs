@@ -1,0 +1,72 @@
+//! The authenticated caller: the extractor every function uses for Bearer tokens.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use http::{header, request::Parts};
+
+use super::access::{self, AccessClaims, TokenError};
+use crate::{AppState, error::ApiError};
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: i64,
+    pub username: String,
+    pub role_id: i16,
+    /// Authentication methods: `["pwd"]` or `["pwd", "otp"]`.
+    pub amr: Vec<String>,
+    /// The refresh-token family (session) the token was issued for.
+    pub session_id: String,
+    pub issued_at: i64,
+}
+
+impl From<AccessClaims> for Principal {
+    fn from(claims: AccessClaims) -> Self {
+        Self {
+            account_id: claims.account_id,
+            username: claims.username,
+            role_id: claims.role_id,
+            amr: claims.amr,
+            session_id: claims.sid,
+            issued_at: claims.iat,
+        }
+    }
+}
+
+const MISSING: ApiError = ApiError::Authentication {
+    message: "Authentication required: send Authorization: Bearer <access token>",
+    invalid_token: false,
+};
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<Arc<AppState>> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or(MISSING)?;
+        let auth = &state.config.auth;
+        let keys = state.secrets.signing_keys().await?;
+        let verified = match access::verify(&keys, token, auth.leeway) {
+            Err(TokenError::UnknownKid) => {
+                let keys = state
+                    .secrets
+                    .refetch_signing_keys(auth.key_refetch_interval)
+                    .await?;
+                access::verify(&keys, token, auth.leeway)
+            }
+            other => other,
+        };
+        verified.map(Principal::from).map_err(|error| {
+            tracing::info!(error = %error, "access token refused");
+            ApiError::INVALID_TOKEN
+        })
+    }
+}

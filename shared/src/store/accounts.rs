@@ -1,0 +1,121 @@
+//! The accounts table.
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use super::StoreError;
+use crate::domain::{Email, PersonName, Role, Username};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub role_id: i16,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub two_factor_enabled: bool,
+    pub created_at: OffsetDateTime,
+}
+
+impl Account {
+    /// The API's `account` object (never the hash).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "roleId": self.role_id,
+            "role": Role::from_id(self.role_id).map(Role::as_str),
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "twoFactorEnabled": self.two_factor_enabled,
+            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
+        })
+    }
+}
+
+/// The columns of `Account`, as a literal so queries stay static strings.
+macro_rules! columns {
+    () => {
+        "id, username, email, password_hash, role_id, first_name, last_name, two_factor_enabled, created_at"
+    };
+}
+
+pub struct NewAccount<'a> {
+    pub username: &'a Username,
+    pub email: &'a Email,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub first_name: Option<&'a PersonName>,
+    pub last_name: Option<&'a PersonName>,
+}
+
+pub async fn insert(pool: &PgPool, new: NewAccount<'_>) -> Result<Account, StoreError> {
+    sqlx::query_as::<_, Account>(concat!(
+        "INSERT INTO accounts (username, email, password_hash, role_id, first_name, last_name)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+        columns!()
+    ))
+    .bind(new.username.as_str())
+    .bind(new.email.as_str())
+    .bind(new.password_hash)
+    .bind(new.role.id())
+    .bind(new.first_name.map(PersonName::as_str))
+    .bind(new.last_name.map(PersonName::as_str))
+    .fetch_one(pool)
+    .await
+    .map_err(|error| match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => match db.constraint() {
+            Some("accounts_username_key") => StoreError::Conflict("username"),
+            Some("accounts_email_key") => StoreError::Conflict("email"),
+            _ => StoreError::Database(error),
+        },
+        _ => StoreError::Database(error),
+    })
+}
+
+/// By username (case-insensitive) or email; deleted accounts are not found.
+pub async fn find_by_login(pool: &PgPool, login: &str) -> Result<Option<Account>, StoreError> {
+    Ok(sqlx::query_as::<_, Account>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE NOT deleted AND (lower(username) = lower($1) OR email = lower($1))"
+    ))
+    .bind(login.trim())
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn find_by_id(pool: &PgPool, id: i64) -> Result<Option<Account>, StoreError> {
+    Ok(sqlx::query_as::<_, Account>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE id = $1 AND NOT deleted"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// `changed` is true for a new password, false for a rehash of the same one.
+pub async fn set_password_hash(
+    pool: &PgPool,
+    id: i64,
+    hash: &str,
+    changed: bool,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE accounts SET password_hash = $2, updated_at = now(),
+                password_changed_at = CASE WHEN $3 THEN now() ELSE password_changed_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(changed)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

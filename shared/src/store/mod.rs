@@ -1,0 +1,50 @@
+//! Data access: PostgreSQL (accounts, audit log) and DynamoDB (token families).
+//! Each store maps its failures to `StoreError`, and `StoreError` maps to HTTP once.
+
+pub mod accounts;
+pub mod audit;
+pub mod families;
+
+use serde_json::json;
+
+use crate::{db, error::ApiError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint: `field` names what is taken.
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("dynamodb: {0}")]
+    DynamoDb(String),
+}
+
+impl db::Unavailable for StoreError {
+    fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Database(e) if db::is_unavailable(e))
+    }
+}
+
+/// Seconds a client should wait when a store is unreachable.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(field) => ApiError::Conflict {
+                message: format!("That {field} is already taken"),
+                details: Some(json!({ "field": field })),
+            },
+            StoreError::Database(e) if db::is_unavailable(&e) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::ServiceUnavailable {
+                    message: "The database is temporarily unavailable".into(),
+                    retry_after_seconds: RETRY_AFTER_SECONDS,
+                    details: None,
+                }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

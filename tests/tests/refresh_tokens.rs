@@ -1,0 +1,234 @@
+//! Refresh-token rotation, the reuse interval, reuse detection and CSRF on the cookie
+//! routes. The test stack runs with REFRESH_REUSE_INTERVAL_SECONDS=2.
+
+use std::time::Duration;
+
+use api_tests::{
+    Session, api, bearer_get, client, cookie_post, database, new_user, refresh, signup,
+};
+use serde_json::Value;
+
+const REUSE_INTERVAL: Duration = Duration::from_secs(2);
+
+fn generation(session: &Session) -> u64 {
+    let payload = session.refresh.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+        .unwrap_or_default();
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|c| c["gen"].as_u64())
+        .unwrap_or(u64::MAX)
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_the_new_access_token_works() {
+    let first = signup(&new_user()).await;
+    let second = Session::from_response(refresh(&first).await).await;
+    assert_eq!((generation(&first), generation(&second)), (0, 1));
+    assert_ne!(first.refresh, second.refresh);
+    assert_eq!(
+        bearer_get("/api/auth/me", &second.access_token)
+            .await
+            .status(),
+        200
+    );
+    let third = Session::from_response(refresh(&second).await).await;
+    assert_eq!(generation(&third), 2);
+}
+
+#[tokio::test]
+async fn the_parent_within_the_interval_gets_the_current_child() {
+    let parent = signup(&new_user()).await;
+    let child = Session::from_response(refresh(&parent).await).await;
+    let again = Session::from_response(refresh(&parent).await).await;
+    assert_eq!(
+        generation(&again),
+        generation(&child),
+        "no new generation for a parallel tab"
+    );
+    // Both tabs keep working: the family was not revoked.
+    assert_eq!(refresh(&child).await.status(), 200);
+}
+
+#[tokio::test]
+async fn replay_after_the_interval_revokes_the_whole_family() {
+    let parent = signup(&new_user()).await;
+    let child = Session::from_response(refresh(&parent).await).await;
+    tokio::time::sleep(REUSE_INTERVAL + Duration::from_millis(1500)).await;
+
+    let replay = refresh(&parent).await;
+    assert_eq!(replay.status(), 401);
+    assert_eq!(
+        refresh(&child).await.status(),
+        401,
+        "the current child dies with its family"
+    );
+
+    let id = parent.body["account"]["id"].as_i64().unwrap_or_default();
+    let severity: Option<String> = sqlx::query_scalar(
+        "SELECT severity FROM audit_log WHERE event_type = 'TOKEN_REUSE_DETECTED' AND account_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&database().await)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(severity.as_deref(), Some("critical"));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_refreshes_leave_every_caller_with_a_working_token() {
+    let session = signup(&new_user()).await;
+    let responses = futures_util::future::join_all((0..20).map(|_| refresh(&session))).await;
+    let mut sessions = Vec::new();
+    for response in responses {
+        sessions.push(Session::from_response(response).await);
+    }
+    let generations: std::collections::HashSet<u64> = sessions.iter().map(generation).collect();
+    assert_eq!(
+        generations,
+        [1].into(),
+        "all callers hold the same, current generation"
+    );
+    for session in &sessions {
+        assert_eq!(
+            bearer_get("/api/auth/me", &session.access_token)
+                .await
+                .status(),
+            200
+        );
+    }
+    // The family is still usable from any of them.
+    assert_eq!(refresh(&sessions[7]).await.status(), 200);
+}
+
+async fn csrf_rejection(response: reqwest::Response) {
+    assert_eq!(response.status(), 403);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"]["code"], "CSRF_TOKEN_INVALID", "{body}");
+}
+
+#[tokio::test]
+async fn refresh_without_a_valid_csrf_token_is_refused() {
+    let session = signup(&new_user()).await;
+    let other = signup(&new_user()).await;
+    // Missing header; missing cookie; header and cookie differ.
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/refresh",
+            &session.refresh,
+            Some(&session.csrf),
+            None,
+        )
+        .await,
+    )
+    .await;
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/refresh",
+            &session.refresh,
+            None,
+            Some(&session.csrf),
+        )
+        .await,
+    )
+    .await;
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/refresh",
+            &session.refresh,
+            Some(&session.csrf),
+            Some(&other.csrf),
+        )
+        .await,
+    )
+    .await;
+    // Forged: a matching pair that is not ours, or ours but for another session.
+    let forged =
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/refresh",
+            &session.refresh,
+            Some(forged),
+            Some(forged),
+        )
+        .await,
+    )
+    .await;
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/refresh",
+            &session.refresh,
+            Some(&other.csrf),
+            Some(&other.csrf),
+        )
+        .await,
+    )
+    .await;
+    let anonymous: Value = client()
+        .get(api("/api/csrf-token"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    let anonymous = anonymous["csrfToken"].as_str().unwrap_or_default();
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/refresh",
+            &session.refresh,
+            Some(anonymous),
+            Some(anonymous),
+        )
+        .await,
+    )
+    .await;
+    // Logout is cookie-authenticated too.
+    csrf_rejection(
+        cookie_post(
+            "/api/auth/logout",
+            &session.refresh,
+            Some(&session.csrf),
+            None,
+        )
+        .await,
+    )
+    .await;
+    // None of that consumed the session.
+    assert_eq!(refresh(&session).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_csrf_token_fetched_with_the_refresh_cookie_is_bound_to_that_session() {
+    let session = signup(&new_user()).await;
+    let response = client()
+        .get(api("/api/csrf-token"))
+        .header("cookie", format!("bh_refresh={}", session.refresh))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let token = body["csrfToken"].as_str().unwrap_or_default();
+    let response = cookie_post(
+        "/api/auth/refresh",
+        &session.refresh,
+        Some(token),
+        Some(token),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_missing_or_garbage_refresh_cookie_is_a_401() {
+    let session = signup(&new_user()).await;
+    let response = cookie_post(
+        "/api/auth/refresh",
+        "garbage",
+        Some(&session.csrf),
+        Some(&session.csrf),
+    )
+    .await;
+    assert_eq!(response.status(), 401);
+}
