@@ -44,6 +44,10 @@ case ${1:-} in
   --kill) stop ;;
   --detach)
     stop
+    if curl -s -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
+      echo "error: port $PORT is already in use (another cargo lambda watch?); set BH_API_PORT or stop it" >&2
+      exit 1
+    fi
     build
     setsid "${watch[@]}" >"$BH_STACK_DIR/watch.log" 2>&1 &
     echo $! >"$PIDFILE"

@@ -200,6 +200,11 @@ cmd_up() {
 }
 
 cmd_stop() {
+  # A server from scripts/serve.sh --detach for this stack would outlive its data.
+  if [ -f "$STACK_DIR/watch.pid" ]; then
+    kill -- "-$(cat "$STACK_DIR/watch.pid")" 2>/dev/null || true
+    rm -f "$STACK_DIR/watch.pid"
+  fi
   moto_stop
   pg_stop "$REPLICA"
   pg_stop "$PRIMARY"

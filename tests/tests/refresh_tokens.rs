@@ -111,60 +111,19 @@ async fn csrf_rejection(response: reqwest::Response) {
 async fn refresh_without_a_valid_csrf_token_is_refused() {
     let session = signup(&new_user()).await;
     let other = signup(&new_user()).await;
-    // Missing header; missing cookie; header and cookie differ.
-    csrf_rejection(
-        cookie_post(
-            "/api/auth/refresh",
-            &session.refresh,
-            Some(&session.csrf),
-            None,
-        )
-        .await,
-    )
-    .await;
-    csrf_rejection(
-        cookie_post(
-            "/api/auth/refresh",
-            &session.refresh,
-            None,
-            Some(&session.csrf),
-        )
-        .await,
-    )
-    .await;
-    csrf_rejection(
-        cookie_post(
-            "/api/auth/refresh",
-            &session.refresh,
-            Some(&session.csrf),
-            Some(&other.csrf),
-        )
-        .await,
-    )
-    .await;
-    // Forged: a matching pair that is not ours, or ours but for another session.
     let forged =
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    csrf_rejection(
-        cookie_post(
-            "/api/auth/refresh",
-            &session.refresh,
-            Some(forged),
-            Some(forged),
-        )
-        .await,
-    )
-    .await;
-    csrf_rejection(
-        cookie_post(
-            "/api/auth/refresh",
-            &session.refresh,
-            Some(&other.csrf),
-            Some(&other.csrf),
-        )
-        .await,
-    )
-    .await;
+    let cases: [(Option<&str>, Option<&str>); 5] = [
+        (Some(&session.csrf), None),              // no header
+        (None, Some(&session.csrf)),              // no cookie
+        (Some(&session.csrf), Some(&other.csrf)), // header and cookie differ
+        (Some(forged), Some(forged)),             // a matching pair we never issued
+        (Some(&other.csrf), Some(&other.csrf)),   // ours, for another session
+    ];
+    for (cookie, header) in cases {
+        csrf_rejection(cookie_post("/api/auth/refresh", &session.refresh, cookie, header).await)
+            .await;
+    }
     let anonymous: Value = client()
         .get(api("/api/csrf-token"))
         .send()

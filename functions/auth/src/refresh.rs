@@ -15,7 +15,6 @@ use shared::{
     auth::{
         cookies, csrf,
         refresh::{self, RefreshClaims},
-        unix_now,
     },
     http::context::RequestContext,
     secrets::AppKeys,
@@ -57,12 +56,7 @@ pub async fn refresh(
     let keys = state.secrets.app_keys().await?;
     let claims = authenticate(&keys, &headers)?;
     let auth = &state.config.auth;
-    let ip = context.client_ip.map(|ip| ip.to_string());
-    let seen = Seen {
-        ip: ip.as_deref(),
-        user_agent: context.user_agent.as_deref(),
-        now: unix_now(),
-    };
+    let seen = Seen::of(&context);
     let rotation = state
         .families
         .rotate(

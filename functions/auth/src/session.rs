@@ -41,16 +41,14 @@ pub async fn start(
     account: &Account,
     amr: Vec<String>,
 ) -> Result<Tokens, ApiError> {
-    let auth = &state.config.auth;
-    let ip = context.client_ip.map(|ip| ip.to_string());
-    let seen = Seen {
-        ip: ip.as_deref(),
-        user_agent: context.user_agent.as_deref(),
-        now: unix_now(),
-    };
     let family = state
         .families
-        .create(account.id, &amr, seen, auth.refresh_token_ttl)
+        .create(
+            account.id,
+            &amr,
+            Seen::of(context),
+            state.config.auth.refresh_token_ttl,
+        )
         .await?;
     issue(state, account, &family).await
 }

@@ -80,9 +80,16 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     BoxCloneService::new(stack.map_err(|never: Infallible| match never {}))
 }
 
-/// Runs the function under the Lambda runtime (or `cargo lambda watch`).
-pub async fn serve(routes: Router, config: &HttpConfig) -> Result<(), lambda_http::Error> {
-    lambda_http::run(app(routes, config)).await
+/// The whole `main` of an HTTP function: logs, state built once per instance, then
+/// the function's routes under the Lambda runtime (or `cargo lambda watch`).
+pub async fn run_function(
+    routes: impl FnOnce(Arc<crate::AppState>) -> Router,
+) -> Result<(), lambda_http::Error> {
+    crate::telemetry::init();
+    let state = crate::AppState::from_env()
+        .await
+        .inspect_err(|error| tracing::error!(error = %error, "cannot start"))?;
+    lambda_http::run(app(routes(state.clone()), &state.config.http)).await
 }
 
 fn cors(config: &HttpConfig) -> CorsLayer {

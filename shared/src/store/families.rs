@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::{
 };
 
 use super::StoreError;
+use crate::http::context::RequestContext;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
@@ -78,9 +79,20 @@ pub struct Families {
 /// Where and by what a session was used, recorded on creation and every rotation.
 #[derive(Debug, Clone, Copy)]
 pub struct Seen<'a> {
-    pub ip: Option<&'a str>,
+    pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<&'a str>,
     pub now: i64,
+}
+
+impl<'a> Seen<'a> {
+    /// The request's client, now.
+    pub fn of(context: &'a RequestContext) -> Self {
+        Self {
+            ip: context.client_ip,
+            user_agent: context.user_agent.as_deref(),
+            now: crate::auth::unix_now(),
+        }
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -124,7 +136,7 @@ impl Families {
             created_at: seen.now,
             last_used_at: seen.now,
             rotated_at: seen.now,
-            ip: seen.ip.map(String::from),
+            ip: seen.ip.map(|ip| ip.to_string()),
             user_agent: seen.user_agent.map(String::from),
             amr: amr.to_vec(),
             expires_at: seen.now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
@@ -173,7 +185,11 @@ impl Families {
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         update = update
-            .expression_attribute_values(":ip", seen.ip.map_or(AttributeValue::Null(true), s))
+            .expression_attribute_values(
+                ":ip",
+                seen.ip
+                    .map_or(AttributeValue::Null(true), |ip| s(ip.to_string())),
+            )
             .expression_attribute_values(
                 ":ua",
                 seen.user_agent.map_or(AttributeValue::Null(true), s),
