@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
-.PHONY: dev test stop status clean lint-template deny
+.PHONY: dev test stop status clean lint-template deny bench
 
 ## make dev: bring the local stack up and serve the whole API on http://127.0.0.1:9000
 dev:
@@ -28,3 +28,8 @@ lint-template:
 
 deny:
 	scripts/deny.sh
+
+## make bench: criterion microbenchmarks (results go in docs/benchmarks.md by hand)
+bench:
+	cargo bench -p shared --bench auth
+	@echo "Login latency: run make dev, then scripts/bench-login.py"

@@ -191,3 +191,34 @@ async fn a_missing_or_garbage_refresh_cookie_is_a_401() {
     .await;
     assert_eq!(response.status(), 401);
 }
+
+#[tokio::test]
+async fn a_deleted_accounts_session_cannot_refresh() {
+    let session = signup(&new_user()).await;
+    let id = session.body["account"]["id"].as_i64().unwrap_or_default();
+    sqlx::query("UPDATE accounts SET deleted = TRUE, deleted_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(&database().await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refresh(&session).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_role_change_applies_at_the_next_refresh() {
+    let session = signup(&new_user()).await;
+    let id = session.body["account"]["id"].as_i64().unwrap_or_default();
+    sqlx::query("UPDATE accounts SET role_id = 3 WHERE id = $1")
+        .bind(id)
+        .execute(&database().await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refreshed = Session::from_response(refresh(&session).await).await;
+    let payload = refreshed.access_token.split('.').nth(1).unwrap_or_default();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap_or_default(),
+    )
+    .unwrap_or(Value::Null);
+    assert_eq!(claims["roleId"], 3, "{claims}");
+}

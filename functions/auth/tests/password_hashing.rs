@@ -38,7 +38,7 @@ const CHEAP: &[(&str, &str)] = &[
 async fn post(state: &Arc<AppState>, path: &str, body: Value) -> (u16, Value) {
     let template = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../events/apigw-malformed-json.json"
+        "/../../events/apigw-auth-login.json"
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let mut event: Value = serde_json::from_str(&template).unwrap_or_else(|e| panic!("{e}"));
