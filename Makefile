@@ -32,4 +32,5 @@ deny:
 ## make bench: criterion microbenchmarks (results go in docs/benchmarks.md by hand)
 bench:
 	cargo bench -p shared --bench auth
-	@echo "Login latency: run make dev, then scripts/bench-login.py"
+	@echo "Login latency: RATE_LIMIT_AUTH_MAX=100000 make dev, then scripts/bench-login.py"
+	@echo "Limiter cost: scripts/stack.sh up; . .stack/dev/env; cargo run --release -p shared --example limiter_latency"

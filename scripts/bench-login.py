@@ -3,7 +3,8 @@
 
 Signs up one account, then times N sequential logins of each kind: success, wrong
 password, unknown account. Prints p50/p90/max per kind. Needs a running API:
-  make dev            (in another terminal), then
+  RATE_LIMIT_AUTH_MAX=100000 make dev   (in another terminal; the default auth tier
+                                         allows 5 failed logins per 15 minutes), then
   scripts/bench-login.py [BASE_URL] [N]
 """
 

@@ -39,6 +39,9 @@ scripts/lint-template.sh
 step "serving every function through cargo lambda watch"
 # A short reuse interval lets the replay test wait seconds, not the default 10.
 export REFRESH_REUSE_INTERVAL_SECONDS=2
+# The suites send hundreds of requests from 127.0.0.1; the limits themselves are tested
+# in-process with low values and their own client IPs (shared/tests/rate_limits.rs).
+export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
 scripts/serve.sh --detach
 export BH_API_URL=http://127.0.0.1:9010
 

@@ -97,6 +97,7 @@ pub struct Config {
     pub health: HealthConfig,
     pub aws: AwsConfig,
     pub auth: AuthConfig,
+    pub rate_limits: RateLimitConfig,
 }
 
 impl Config {
@@ -114,6 +115,7 @@ impl Config {
             health: HealthConfig::load(env)?,
             aws: AwsConfig::load(env)?,
             auth: AuthConfig::load(env)?,
+            rate_limits: RateLimitConfig::load(env)?,
         })
     }
 }
@@ -288,6 +290,8 @@ impl HealthConfig {
 /// Per-call bounds on AWS SDK calls, so a slow dependency cannot eat the Lambda's time.
 #[derive(Debug, Clone)]
 pub struct AwsConfig {
+    /// `AWS_ENDPOINT_URL`: the local moto server; unset in AWS.
+    pub endpoint_url: Option<String>,
     pub connect_timeout: Duration,
     pub attempt_timeout: Duration,
     pub operation_timeout: Duration,
@@ -301,6 +305,7 @@ impl AwsConfig {
 
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
+            endpoint_url: env.get("AWS_ENDPOINT_URL"),
             connect_timeout: env.millis_or("AWS_CONNECT_TIMEOUT_MS", 1_000)?,
             attempt_timeout: env.millis_or("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
             operation_timeout: env.millis_or("AWS_OPERATION_TIMEOUT_MS", 5_000)?,
@@ -386,6 +391,91 @@ impl AuthConfig {
     }
 }
 
+/// One tier: at most `max` requests per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RateLimitConfig {
+    pub global: TierLimit,
+    pub auth: TierLimit,
+    pub write: TierLimit,
+    pub sensitive: TierLimit,
+    /// Post creation, by role: user, moderator, admin (same window).
+    pub post_create_user: TierLimit,
+    pub post_create_moderator: TierLimit,
+    pub post_create_admin: TierLimit,
+    /// Tiers that answer 503 when DynamoDB cannot decide; the others let requests through.
+    pub fail_closed: Vec<String>,
+    /// Consecutive DynamoDB failures that open the limiter's circuit breaker.
+    pub breaker_failures: u32,
+    /// How long the breaker stays open before one trial call.
+    pub breaker_open_for: Duration,
+    /// Trial successes that close it again.
+    pub breaker_successes: u32,
+}
+
+impl RateLimitConfig {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let tier = |var_max: &'static str, var_window: &'static str, max: u32, window: u64| {
+            Ok::<_, ConfigError>(TierLimit {
+                max: env.positive(var_max, max)?,
+                window: Duration::from_secs(env.positive(var_window, window)?),
+            })
+        };
+        let post_window =
+            Duration::from_secs(env.positive("RATE_LIMIT_POST_CREATE_WINDOW_SECONDS", 60)?);
+        let post = |var: &'static str, max: u32| {
+            Ok::<_, ConfigError>(TierLimit {
+                max: env.positive(var, max)?,
+                window: post_window,
+            })
+        };
+        let fail_closed = match env.get("RATE_LIMIT_FAIL_CLOSED") {
+            Some(_) => env.list("RATE_LIMIT_FAIL_CLOSED"),
+            None => vec!["auth".into(), "sensitive".into()],
+        };
+        Ok(Self {
+            global: tier(
+                "RATE_LIMIT_GLOBAL_MAX",
+                "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",
+                100,
+                60,
+            )?,
+            auth: tier(
+                "RATE_LIMIT_AUTH_MAX",
+                "RATE_LIMIT_AUTH_WINDOW_SECONDS",
+                5,
+                900,
+            )?,
+            write: tier(
+                "RATE_LIMIT_WRITE_MAX",
+                "RATE_LIMIT_WRITE_WINDOW_SECONDS",
+                20,
+                60,
+            )?,
+            sensitive: tier(
+                "RATE_LIMIT_SENSITIVE_MAX",
+                "RATE_LIMIT_SENSITIVE_WINDOW_SECONDS",
+                10,
+                3600,
+            )?,
+            post_create_user: post("RATE_LIMIT_POST_CREATE_USER_MAX", 10)?,
+            post_create_moderator: post("RATE_LIMIT_POST_CREATE_MODERATOR_MAX", 50)?,
+            post_create_admin: post("RATE_LIMIT_POST_CREATE_ADMIN_MAX", 100)?,
+            fail_closed,
+            breaker_failures: env.positive("RATE_LIMIT_BREAKER_FAILURES", 5)?,
+            breaker_open_for: Duration::from_secs(
+                env.positive("RATE_LIMIT_BREAKER_OPEN_SECONDS", 60)?,
+            ),
+            breaker_successes: env.positive("RATE_LIMIT_BREAKER_SUCCESSES", 2)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -439,6 +529,26 @@ mod tests {
             }
         );
         assert_eq!(config.auth.password.min_length, 12);
+        let limits = &config.rate_limits;
+        assert_eq!(
+            (limits.global.max, limits.global.window),
+            (100, Duration::from_secs(60))
+        );
+        assert_eq!(
+            (limits.auth.max, limits.auth.window),
+            (5, Duration::from_secs(900))
+        );
+        assert_eq!((limits.write.max, limits.sensitive.max), (20, 10));
+        assert_eq!(limits.sensitive.window, Duration::from_secs(3600));
+        assert_eq!(
+            (
+                limits.post_create_user.max,
+                limits.post_create_moderator.max,
+                limits.post_create_admin.max
+            ),
+            (10, 50, 100)
+        );
+        assert_eq!(limits.fail_closed, ["auth", "sensitive"]);
         match config.database.endpoints {
             DatabaseEndpoints::Urls { reader, .. } => {
                 assert_eq!(reader.expose_secret(), "postgres://r@127.0.0.1/db")

@@ -98,6 +98,11 @@ pub enum ApiError {
         message: String,
         details: Option<Value>,
     },
+    #[error("Too many requests")]
+    RateLimited {
+        tier: &'static str,
+        retry_after_seconds: u64,
+    },
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     #[error("The request body is larger than the limit")]
@@ -141,6 +146,7 @@ impl ApiError {
             Self::Authentication { .. } => StatusCode::UNAUTHORIZED,
             Self::Authorization(_) | Self::CsrfTokenInvalid => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -156,6 +162,7 @@ impl ApiError {
             Self::Authorization(_) => ErrorCode::Authorization,
             Self::CsrfTokenInvalid => ErrorCode::CsrfTokenInvalid,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound(_) => ErrorCode::NotFound,
@@ -176,6 +183,14 @@ impl ApiError {
                 message, details, ..
             }
             | Self::Conflict { message, details } => ErrorReport::new(code, message, details),
+            Self::RateLimited {
+                tier,
+                retry_after_seconds,
+            } => ErrorReport::new(
+                code,
+                format!("Too many requests; retry after {retry_after_seconds} s"),
+                Some(serde_json::json!({ "tier": tier, "retryAfter": retry_after_seconds })),
+            ),
             other => {
                 let message = other.to_string();
                 ErrorReport::new(code, message, None)
@@ -209,6 +224,10 @@ impl IntoResponse for ApiError {
         let mut response = status.into_response();
         match &self {
             Self::ServiceUnavailable {
+                retry_after_seconds,
+                ..
+            }
+            | Self::RateLimited {
                 retry_after_seconds,
                 ..
             } => {

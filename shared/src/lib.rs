@@ -7,15 +7,20 @@
 //! - `auth`: passwords, access/refresh tokens, CSRF, cookies, the `Principal` extractor
 //! - `domain`: request fields parsed into types (username, email, password, role)
 //! - `store`: accounts and audit log (PostgreSQL), token families (DynamoDB)
+//! - `ratelimit`: tiers in DynamoDB, applied per route with `ratelimit::limited`
+//! - `breaker`, `metrics`: circuit breakers and CloudWatch EMF metric lines
 //! - `http`: the shared tower stack, request context, extractors, error envelope
 //! - `error`: the API error type, mapped to status and code in one place
 
 pub mod auth;
+pub mod breaker;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
+pub mod ratelimit;
 pub mod secrets;
 pub mod state;
 pub mod store;

@@ -9,6 +9,7 @@ use crate::{
     auth::passwords::{PasswordError, Passwords},
     config::{AwsConfig, Config, ConfigError, DatabaseConfig, DatabaseEndpoints},
     db::{Credentials, Db, DbError},
+    ratelimit::RateLimiter,
     secrets::{self, Secrets, SecretsError},
     store::families::Families,
 };
@@ -32,6 +33,7 @@ pub struct AppState {
     pub secrets: Secrets,
     pub passwords: Passwords,
     pub families: Families,
+    pub limiter: RateLimiter,
     pub started_at: Instant,
 }
 
@@ -50,6 +52,11 @@ impl AppState {
         Ok(Arc::new(Self {
             passwords: Passwords::new(config.auth.argon2)?,
             families: Families::new(dynamodb.clone(), &config.tables.token_families),
+            limiter: RateLimiter::new(
+                dynamodb.clone(),
+                &config.tables.rate_limits,
+                config.rate_limits.clone(),
+            ),
             dynamodb,
             secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws), &config.secrets),
             db,
@@ -59,10 +66,15 @@ impl AppState {
     }
 }
 
-/// Region, credentials and endpoint come from the standard AWS variables
-/// (`AWS_ENDPOINT_URL` points the clients at the local moto server).
+/// Region and credentials come from the standard AWS variables; the endpoint from
+/// `AwsConfig` (`AWS_ENDPOINT_URL` points the clients at the local moto server).
 pub async fn aws_sdk_config(config: &AwsConfig) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let loader = match &config.endpoint_url {
+        Some(url) => loader.endpoint_url(url),
+        None => loader,
+    };
+    loader
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(config.connect_timeout)

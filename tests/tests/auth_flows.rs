@@ -329,3 +329,24 @@ async fn csrf_token_endpoint_sets_the_cookie() {
     assert!(body["csrfToken"].is_string());
     assert_eq!(body["csrfToken"].as_str(), cookie.as_deref());
 }
+
+#[tokio::test]
+async fn auth_routes_carry_rate_limit_headers() {
+    let user = new_user();
+    signup(&user).await;
+    let response = login(&user.username, &user.password).await;
+    let policy = response
+        .headers()
+        .get("ratelimit-policy")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    assert!(policy.is_some_and(|p| p.contains(";q=") && p.contains(";w=")));
+    for name in [
+        "ratelimit",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+    ] {
+        assert!(response.headers().contains_key(name), "{name} missing");
+    }
+}

@@ -1,18 +1,21 @@
 //! Routes of the auth function.
 //!
-//! | route | auth | handler |
-//! |---|---|---|
-//! | `POST /api/auth/signup` | none | [`signup::signup`] |
-//! | `POST /api/auth/login` | none | [`login::login`] |
-//! | `POST /api/auth/refresh` | `bh_refresh` cookie + CSRF | [`refresh::refresh`] |
-//! | `POST /api/auth/logout` | `bh_refresh` cookie + CSRF | [`refresh::logout`] |
-//! | `POST /api/auth/logout-all` | Bearer | [`sessions::logout_all`] |
-//! | `GET /api/auth/sessions` | Bearer | [`sessions::list`] |
-//! | `DELETE /api/auth/sessions/{id}` | Bearer | [`sessions::revoke`] |
-//! | `GET /api/auth/me` | Bearer | [`account::me`] |
-//! | `POST /api/auth/password` | Bearer | [`account::change_password`] |
-//! | `GET /api/csrf-token` | none | [`csrf_token::issue`] |
-//! | `GET /.well-known/jwks.json` | none | [`jwks::jwks`] |
+//! Every route has the global rate-limit tier, and the write tier when its method
+//! writes; the extra tiers are on the line declaring the route.
+//!
+//! | route | auth | extra limits | handler |
+//! |---|---|---|---|
+//! | `POST /api/auth/signup` | none | auth | [`signup::signup`] |
+//! | `POST /api/auth/login` | none | auth (IP, and IP + login) | [`login::login`] |
+//! | `POST /api/auth/refresh` | `bh_refresh` cookie + CSRF | | [`refresh::refresh`] |
+//! | `POST /api/auth/logout` | `bh_refresh` cookie + CSRF | | [`refresh::logout`] |
+//! | `POST /api/auth/logout-all` | Bearer | | [`sessions::logout_all`] |
+//! | `GET /api/auth/sessions` | Bearer | | [`sessions::list`] |
+//! | `DELETE /api/auth/sessions/{id}` | Bearer | | [`sessions::revoke`] |
+//! | `GET /api/auth/me` | Bearer | | [`account::me`] |
+//! | `POST /api/auth/password` | Bearer | auth, sensitive | [`account::change_password`] |
+//! | `GET /api/csrf-token` | none | | [`csrf_token::issue`] |
+//! | `GET /.well-known/jwks.json` | none | (not under /api: none) | [`jwks::jwks`] |
 
 pub mod account;
 pub mod csrf_token;
@@ -29,20 +32,43 @@ use axum::{
     Router,
     routing::{delete, get, post},
 };
-use shared::AppState;
+use shared::{
+    AppState,
+    ratelimit::{Tier, limited},
+};
 
 pub fn router(state: Arc<AppState>) -> Router {
+    let s = &state;
     Router::new()
-        .route("/api/auth/signup", post(signup::signup))
-        .route("/api/auth/login", post(login::login))
-        .route("/api/auth/refresh", post(refresh::refresh))
-        .route("/api/auth/logout", post(refresh::logout))
-        .route("/api/auth/logout-all", post(sessions::logout_all))
-        .route("/api/auth/sessions", get(sessions::list))
-        .route("/api/auth/sessions/{id}", delete(sessions::revoke))
-        .route("/api/auth/me", get(account::me))
-        .route("/api/auth/password", post(account::change_password))
-        .route("/api/csrf-token", get(csrf_token::issue))
+        .route(
+            "/api/auth/signup",
+            limited(post(signup::signup), s, &[Tier::Auth]),
+        )
+        .route(
+            "/api/auth/login",
+            limited(post(login::login), s, &[Tier::Auth, Tier::AuthLogin]),
+        )
+        .route("/api/auth/refresh", limited(post(refresh::refresh), s, &[]))
+        .route("/api/auth/logout", limited(post(refresh::logout), s, &[]))
+        .route(
+            "/api/auth/logout-all",
+            limited(post(sessions::logout_all), s, &[]),
+        )
+        .route("/api/auth/sessions", limited(get(sessions::list), s, &[]))
+        .route(
+            "/api/auth/sessions/{id}",
+            limited(delete(sessions::revoke), s, &[]),
+        )
+        .route("/api/auth/me", limited(get(account::me), s, &[]))
+        .route(
+            "/api/auth/password",
+            limited(
+                post(account::change_password),
+                s,
+                &[Tier::Auth, Tier::Sensitive],
+            ),
+        )
+        .route("/api/csrf-token", limited(get(csrf_token::issue), s, &[]))
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .with_state(state)
 }

@@ -11,14 +11,16 @@ use std::sync::Arc;
 use axum::{Extension, Json, Router, extract::State, routing::get};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::{ApiError, AppState, http::context::RequestContext, http::extract::ApiQuery};
+use shared::{
+    ApiError, AppState, http::context::RequestContext, http::extract::ApiQuery, ratelimit::limited,
+};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::checks::{self, Overall};
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/api/health", get(health))
+        .route("/api/health", limited(get(health), &state, &[]))
         .with_state(state)
 }
 

@@ -38,8 +38,9 @@ const MISSING: ApiError = ApiError::Authentication {
     invalid_token: false,
 };
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -51,7 +52,7 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or(MISSING)?;
+        let token = bearer_token(&parts.headers).ok_or(MISSING)?;
         let auth = &state.config.auth;
         let keys = state.secrets.signing_keys().await?;
         let verified = match access::verify(&keys, token, auth.leeway) {

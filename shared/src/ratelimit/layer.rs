@@ -1,0 +1,225 @@
+//! The per-route middleware: decides every tier that applies to a request
+//! concurrently, answers 429 (or 503 for a fail-closed tier that cannot be decided),
+//! refunds successful auth requests, and sets the rate-limit headers.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::MethodRouter,
+};
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{Value, json};
+
+use super::{Decision, Outcome, Tier, store::UNAVAILABLE_RETRY_AFTER};
+use crate::{
+    AppState,
+    auth::{access, principal::bearer_token, unix_now},
+    domain::Role,
+    error::ApiError,
+    http::context::RequestContext,
+    metrics,
+    store::audit::{self, AuditEvent, Severity},
+};
+
+#[derive(Clone)]
+struct Limits {
+    state: Arc<AppState>,
+    extra: &'static [Tier],
+}
+
+/// Limits one route: the global tier always, the write tier for POST/PUT/PATCH/DELETE,
+/// and the route's `extra` tiers. The route's security reads on the line declaring it.
+pub fn limited(
+    route: MethodRouter<Arc<AppState>>,
+    state: &Arc<AppState>,
+    extra: &'static [Tier],
+) -> MethodRouter<Arc<AppState>> {
+    route.layer(axum::middleware::from_fn_with_state(
+        Limits {
+            state: state.clone(),
+            extra,
+        },
+        enforce,
+    ))
+}
+
+/// The caller's account and role when a valid Bearer token is present; limits are
+/// then per account. An invalid token is limited by IP (the handler will refuse it).
+async fn caller(state: &AppState, headers: &HeaderMap) -> Option<(i64, Option<Role>)> {
+    let token = bearer_token(headers)?;
+    let keys = state.secrets.signing_keys().await.ok()?;
+    let claims = access::verify(&keys, token, state.config.auth.leeway).ok()?;
+    Some((claims.account_id, Role::from_id(claims.role_id)))
+}
+
+/// The `login` field of a JSON body, for the IP + login-name key. The body is read
+/// (it is already in memory under Lambda) and put back for the handler.
+async fn with_login_name(
+    request: Request,
+    max_bytes: usize,
+) -> Result<(Request, Option<String>), ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, max_bytes)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let login = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|body| {
+            body["login"]
+                .as_str()
+                .map(|login| login.trim().to_lowercase())
+        })
+        .map(|login| login.chars().take(254).collect());
+    Ok((Request::from_parts(parts, Body::from(bytes)), login))
+}
+
+fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
+    let name = decision.tier.name();
+    let window = decision.limit.window.as_secs();
+    let values = [
+        (
+            "ratelimit-policy",
+            format!("\"{name}\";q={};w={window}", decision.limit.max),
+        ),
+        (
+            "ratelimit",
+            format!(
+                "\"{name}\";r={};t={}",
+                decision.remaining, decision.reset_after
+            ),
+        ),
+        ("x-ratelimit-limit", decision.limit.max.to_string()),
+        ("x-ratelimit-remaining", decision.remaining.to_string()),
+        ("x-ratelimit-reset", decision.reset_after.to_string()),
+    ];
+    for (header, value) in values {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(header, value);
+        }
+    }
+}
+
+async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> Response {
+    let state = &limits.state;
+    let config = &state.limiter.config;
+    let context = request.extensions().get::<RequestContext>().cloned();
+    let ip = context
+        .as_ref()
+        .and_then(|c| c.client_ip)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let caller = caller(state, request.headers()).await;
+    let account_or_ip =
+        caller.map_or_else(|| format!("ip:{ip}"), |(id, _)| format!("account:{id}"));
+    let role = caller.and_then(|(_, role)| role);
+
+    let (request, login) = if limits.extra.contains(&Tier::AuthLogin) {
+        match with_login_name(request, state.config.http.max_body_bytes).await {
+            Ok(parts) => parts,
+            Err(error) => return error.into_response(),
+        }
+    } else {
+        (request, None)
+    };
+
+    let mut checks = vec![(Tier::Global, format!("ip:{ip}"))];
+    let writes = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
+    if writes.contains(request.method()) {
+        checks.push((Tier::Write, account_or_ip.clone()));
+    }
+    for tier in limits.extra {
+        match tier {
+            Tier::Auth => checks.push((Tier::Auth, format!("ip:{ip}"))),
+            Tier::AuthLogin => {
+                if let Some(login) = &login {
+                    checks.push((Tier::AuthLogin, format!("ip:{ip}#login:{login}")));
+                }
+            }
+            Tier::Sensitive | Tier::PostCreate => checks.push((*tier, account_or_ip.clone())),
+            Tier::Global | Tier::Write => {}
+        }
+    }
+
+    let now = unix_now();
+    let outcomes = futures_util::future::join_all(checks.iter().map(|(tier, subject)| {
+        state
+            .limiter
+            .hit(*tier, tier.limit(config, role), subject, now)
+    }))
+    .await;
+    let mut decisions = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Decided(decision) => decisions.push(decision),
+            Outcome::Unavailable(tier) if tier.fails_closed(config) => {
+                metrics::count(
+                    "RateLimitUnavailable",
+                    &[("Tier", tier.name()), ("Mode", "closed")],
+                );
+                return ApiError::ServiceUnavailable {
+                    message: "Rate limiting is temporarily unavailable".into(),
+                    retry_after_seconds: UNAVAILABLE_RETRY_AFTER.as_secs(),
+                    details: None,
+                }
+                .into_response();
+            }
+            Outcome::Unavailable(tier) => {
+                tracing::warn!(tier = tier.name(), "rate limit undecided; failing open");
+                metrics::count(
+                    "RateLimitUnavailable",
+                    &[("Tier", tier.name()), ("Mode", "open")],
+                );
+            }
+        }
+    }
+
+    if let Some(rejected) = decisions
+        .iter()
+        .filter(|d| !d.allowed)
+        .max_by_key(|d| d.reset_after)
+    {
+        metrics::count("RateLimitRejected", &[("Tier", rejected.tier.name())]);
+        if let Some(context) = &context
+            && state.limiter.first_rejection(rejected).await
+        {
+            audit::record(
+                state.db.writer(),
+                context,
+                AuditEvent::new(
+                    "RATE_LIMIT_EXCEEDED",
+                    Severity::Warning,
+                    caller.map(|(id, _)| id),
+                )
+                .details(json!({
+                    "tier": rejected.tier.name(),
+                    "limit": rejected.limit.max,
+                    "windowSeconds": rejected.limit.window.as_secs(),
+                })),
+            )
+            .await;
+        }
+        let mut response = ApiError::RateLimited {
+            tier: rejected.tier.name(),
+            retry_after_seconds: rejected.reset_after.max(1),
+        }
+        .into_response();
+        set_headers(response.headers_mut(), rejected);
+        return response;
+    }
+
+    let mut response = next.run(request).await;
+    if response.status().is_success() {
+        let refunds = decisions.iter().filter(|d| d.tier.refunds_success());
+        futures_util::future::join_all(refunds.map(|d| state.limiter.refund(d))).await;
+    }
+    if let Some(tightest) = decisions
+        .iter()
+        .min_by_key(|d| (d.remaining, u64::MAX - d.reset_after))
+    {
+        set_headers(response.headers_mut(), tightest);
+    }
+    response
+}
