@@ -8,7 +8,7 @@
 #   scripts/stack.sh down           stop and delete the data
 #   scripts/stack.sh status         what is running
 #   scripts/stack.sh env            print the env file's path (source it to reach the stack)
-#   scripts/stack.sh {stop,start}-{writer,replica}   for failover tests
+#   scripts/stack.sh {stop,start}-{writer,replica,moto}   for failover tests
 #
 # BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
 # running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT.
@@ -160,13 +160,17 @@ EOF
   chmod 600 "$ENV_FILE"
 }
 
-provision() {
+# moto keeps everything in memory: tables and secrets are made on every start.
+provision_aws() {
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   say "provisioning DynamoDB tables and secrets"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" tables "$ROOT/template.yaml" \
     "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID"
+}
+
+migrate() {
   say "applying migrations"
   (cd "$ROOT" && cargo run --quiet -p migrate) >/dev/null
 }
@@ -195,7 +199,8 @@ cmd_up() {
   wait_for_replica
   moto_start
   write_env
-  provision
+  provision_aws
+  migrate
   say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), moto :$MOTO_PORT; env in $ENV_FILE"
 }
 
@@ -240,5 +245,7 @@ case ${1:-} in
   start-writer) pg_start "$PRIMARY" primary ;;
   stop-replica) pg_stop "$REPLICA" ;;
   start-replica) pg_start "$REPLICA" replica ;;
+  stop-moto) moto_stop ;;
+  start-moto) moto_start && provision_aws ;;
   *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

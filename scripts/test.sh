@@ -42,6 +42,8 @@ export REFRESH_REUSE_INTERVAL_SECONDS=2
 # The suites send hundreds of requests from 127.0.0.1; the limits themselves are tested
 # in-process with low values and their own client IPs (shared/tests/rate_limits.rs).
 export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
+# The failover suite restarts moto; the limiter's breaker retries after 2 s, not 60.
+export RATE_LIMIT_BREAKER_OPEN_SECONDS=2
 scripts/serve.sh --detach
 export BH_API_URL=http://127.0.0.1:9010
 
@@ -52,5 +54,5 @@ cargo lambda invoke health -A 127.0.0.1 -P 9010 --data-file events/apigw-health.
 step "integration and end-to-end tests"
 cargo test --workspace --test '*' -- --skip failover
 
-step "failover end-to-end tests (stop and start the replica and the writer; serial)"
+step "failover end-to-end tests (stop and start the replica, the writer and moto; serial)"
 cargo test -p api-tests --test failover -- --test-threads=1

@@ -18,6 +18,23 @@ impl Drop for Restore {
     }
 }
 
+/// Restarts (and re-provisions) moto if a failed assertion left it stopped.
+struct RestoreMoto;
+
+impl Drop for RestoreMoto {
+    fn drop(&mut self) {
+        if moto_is_down() {
+            stack("start-moto");
+        }
+    }
+}
+
+fn moto_is_down() -> bool {
+    let url = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    let address = url.trim_start_matches("http://").to_owned();
+    std::net::TcpStream::connect(address).is_err()
+}
+
 fn db() -> Db {
     let config = DatabaseConfig::from_env().unwrap_or_else(|e| panic!("{e} (run `make test`)"));
     Db::connect_lazy(&config, None).unwrap_or_else(|e| panic!("{e}"))
@@ -109,5 +126,41 @@ async fn failover_writer_down_fails_readiness_and_recovers_without_restart() {
         let (status, _) = get_json(&api("/api/health?type=ready")).await;
         (status == 200).then_some(())
     })
+    .await;
+}
+
+#[tokio::test]
+async fn failover_moto_down_auth_fails_closed_and_reads_fail_open() {
+    let _restore = RestoreMoto;
+    let user = api_tests::new_user();
+    api_tests::signup(&user).await;
+    health_with_status(200, "healthy").await;
+
+    stack("stop-moto");
+    // The auth tier cannot be decided: 503 with Retry-After, before any password check.
+    let login = api_tests::login(&user.username, &user.password).await;
+    assert_eq!(login.status(), 503);
+    assert!(login.headers().contains_key("retry-after"));
+    let body: Value = login.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    // The global tier fails open: reads that need no AWS call keep working.
+    let (status, _) = get_json(&api("/api/health?type=live")).await;
+    assert_eq!(status, 200);
+    let (status, body) = get_json(&api("/api/health")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["checks"]["dynamodb"]["status"], "fail", "{body}");
+
+    stack("start-moto");
+    // Recovers by itself once the breaker lets a trial call through.
+    eventually(
+        "login after moto returns",
+        Duration::from_secs(30),
+        || async {
+            let response = api_tests::login(&user.username, &user.password).await;
+            // moto came back empty: the account is in PostgreSQL, its sessions are new.
+            (response.status() == 200).then_some(())
+        },
+    )
     .await;
 }
