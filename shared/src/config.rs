@@ -102,7 +102,18 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let lookup = |var: &str| std::env::var(var).ok();
+        Self::from_env_with(&[])
+    }
+
+    /// The process environment, with `overrides` taking precedence (tests, tools).
+    pub fn from_env_with(overrides: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        let lookup = |var: &str| {
+            overrides
+                .iter()
+                .find(|(name, _)| *name == var)
+                .map(|(_, value)| (*value).to_owned())
+                .or_else(|| std::env::var(var).ok())
+        };
         Self::load(&Env::new(&lookup))
     }
 

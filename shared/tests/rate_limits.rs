@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use shared::{
     AppState,
     auth::access,
-    config::{Config, Env},
+    config::Config,
     http::HttpService,
     ratelimit::{Tier, limited},
 };
@@ -28,14 +28,8 @@ async fn state(overrides: &[(&str, &str)]) -> Arc<AppState> {
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "AWS_ENDPOINT_URL is not set: run the suite with `make test` (it starts the stack)"
     );
-    let lookup = |var: &str| {
-        overrides
-            .iter()
-            .find(|(k, _)| *k == var)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| std::env::var(var).ok())
-    };
-    let config = Config::load(&Env::new(&lookup)).unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        Config::from_env_with(overrides).unwrap_or_else(|e| panic!("{e} (run `make test`)"));
     AppState::from_config(config)
         .await
         .unwrap_or_else(|e| panic!("{e}"))

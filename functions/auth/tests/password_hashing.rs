@@ -6,23 +6,13 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use shared::{
-    AppState,
-    config::{Config, Env},
-};
+use shared::{AppState, config::Config};
 use tower::ServiceExt;
 
 /// The stack's configuration with some variables replaced.
 async fn state(overrides: &[(&str, &str)]) -> Arc<AppState> {
-    let lookup = |var: &str| {
-        overrides
-            .iter()
-            .find(|(k, _)| *k == var)
-            .map(|(_, v)| v.to_string())
-            .or_else(|| std::env::var(var).ok())
-    };
     let config =
-        Config::load(&Env::new(&lookup)).unwrap_or_else(|e| panic!("{e} (run `make test`)"));
+        Config::from_env_with(overrides).unwrap_or_else(|e| panic!("{e} (run `make test`)"));
     AppState::from_config(config)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
