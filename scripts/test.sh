@@ -44,6 +44,8 @@ export REFRESH_REUSE_INTERVAL_SECONDS=2
 export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
 # The failover suite restarts moto; the limiter's breaker retries after 2 s, not 60.
 export RATE_LIMIT_BREAKER_OPEN_SECONDS=2
+# The rotation suite waits for the functions to see a rotated key set.
+export SECRETS_CACHE_TTL_SECONDS=2
 scripts/serve.sh --detach
 export BH_API_URL=http://127.0.0.1:9010
 
@@ -52,7 +54,7 @@ cargo lambda invoke health -A 127.0.0.1 -P 9010 --data-file events/apigw-health.
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
 step "integration and end-to-end tests"
-cargo test --workspace --test '*' -- --skip failover
+cargo test --workspace --test '*' -- --skip serial_
 
-step "failover end-to-end tests (stop and start the replica, the writer and moto; serial)"
-cargo test -p api-tests --test failover -- --test-threads=1
+step "serial end-to-end tests: failover (replica, writer, moto) and signing-key rotation"
+cargo test -p api-tests --test failover --test key_rotation -- --test-threads=1

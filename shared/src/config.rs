@@ -359,6 +359,11 @@ pub struct PasswordPolicy {
 }
 
 impl AuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
     fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         let leeway: u64 = env.parsed_or("JWT_LEEWAY_SECONDS", 30)?;
         if leeway > 30 {

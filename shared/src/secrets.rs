@@ -103,6 +103,9 @@ async fn fetch_string(
     let output = client
         .get_secret_value()
         .secret_id(id)
+        // The stage AWS reads by default, named: moto answers a stageless read with the
+        // version that was current when the secret was created, even after a rotation.
+        .version_stage("AWSCURRENT")
         .send()
         .await
         .map_err(|e| SecretsError::Fetch {
@@ -226,7 +229,7 @@ impl FromSecret for AppKeys {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {
     /// Signs new tokens.
@@ -235,12 +238,31 @@ pub enum KeyStatus {
     Previous,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningKey {
     pub kid: String,
     pub private_key_pem: SecretString,
     pub status: KeyStatus,
+    /// Unix seconds; absent in sets made by hand.
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// When the key stopped signing (status previous), in Unix seconds.
+    #[serde(default)]
+    pub retired_at: Option<i64>,
+}
+
+impl SigningKey {
+    /// The secret's JSON form of the key (the only place a private key is serialized).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kid": self.kid,
+            "privateKeyPem": self.private_key_pem.expose_secret(),
+            "status": self.status,
+            "createdAt": self.created_at,
+            "retiredAt": self.retired_at,
+        })
+    }
 }
 
 /// The RS256 key set: exactly one current key, any number of previous ones.
@@ -253,6 +275,10 @@ impl SigningKeySet {
     pub fn keys(&self) -> &[SigningKey] {
         &self.keys
     }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": self.keys.iter().map(SigningKey::to_json).collect::<Vec<_>>() })
+    }
 }
 
 impl FromSecret for SigningKeySet {
@@ -262,6 +288,13 @@ impl FromSecret for SigningKeySet {
             keys: Vec<SigningKey>,
         }
         let Raw { keys } = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
+        Self::from_keys(id, keys)
+    }
+}
+
+impl SigningKeySet {
+    /// A set of keys, checked: exactly one current key, unique non-empty kids, PEM.
+    pub fn from_keys(id: &str, keys: Vec<SigningKey>) -> Result<Self, SecretsError> {
         let current = keys
             .iter()
             .filter(|k| k.status == KeyStatus::Current)

@@ -1,6 +1,6 @@
 //! Failover end-to-end: stops and restarts the replica and the writer of the test
-//! stack, so it runs alone, after every other suite (`scripts/test.sh`). Every test
-//! name contains "failover" so the concurrent run can skip them.
+//! stack, so it runs alone, after every other suite (`scripts/test.sh`). Test names
+//! start with `serial_` so the concurrent run skips them.
 
 use std::time::Duration;
 
@@ -69,7 +69,7 @@ async fn health_with_status(expected_http: u16, expected_status: &str) -> Value 
 }
 
 #[tokio::test]
-async fn failover_replica_down_degrades_and_reads_use_the_writer() {
+async fn serial_failover_replica_down_degrades_and_reads_use_the_writer() {
     let _restore = Restore;
     let db = db();
     health_with_status(200, "healthy").await;
@@ -94,7 +94,7 @@ async fn failover_replica_down_degrades_and_reads_use_the_writer() {
 }
 
 #[tokio::test]
-async fn failover_writer_down_fails_readiness_and_recovers_without_restart() {
+async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restart() {
     let _restore = Restore;
     health_with_status(200, "healthy").await;
 
@@ -130,7 +130,7 @@ async fn failover_writer_down_fails_readiness_and_recovers_without_restart() {
 }
 
 #[tokio::test]
-async fn failover_moto_down_auth_fails_closed_and_reads_fail_open() {
+async fn serial_failover_moto_down_auth_fails_closed_and_reads_fail_open() {
     let _restore = RestoreMoto;
     let user = api_tests::new_user();
     api_tests::signup(&user).await;

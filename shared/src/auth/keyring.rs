@@ -3,10 +3,15 @@
 
 use std::collections::HashMap;
 
-use aws_lc_rs::signature::{KeyPair, RsaKeyPair};
+use aws_lc_rs::{
+    digest,
+    encoding::AsDer,
+    rsa::KeySize,
+    signature::{KeyPair, RsaKeyPair},
+};
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::secrets::{FromSecret, KeyStatus, SecretsError, SigningKeySet};
@@ -58,9 +63,7 @@ impl FromSecret for KeyRing {
             if pair.public_modulus_len() * 8 < MIN_MODULUS_BITS {
                 return Err(malformed(&key.kid, "RSA modulus below 2048 bits"));
             }
-            let public = pair.public_key();
-            let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
-            let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+            let (n, e) = public_components(&pair);
             let decoding = DecodingKey::from_rsa_components(&n, &e)
                 .map_err(|_| malformed(&key.kid, "unusable public key"))?;
             verifying.insert(key.kid.clone(), decoding);
@@ -83,6 +86,41 @@ impl FromSecret for KeyRing {
     }
 }
 
+/// The JWK `n` and `e` (base64url) of a key pair.
+fn public_components(pair: &RsaKeyPair) -> (String, String) {
+    let public = pair.public_key();
+    (
+        URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
+        URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
+    )
+}
+
+/// A new RSA-2048 signing key: `(kid, PKCS#8 PEM)`, the kid being the key's RFC 7638
+/// JWK thumbprint (the same rule `scripts/provision.py` follows).
+pub fn generate_key() -> Result<(String, SecretString), SecretsError> {
+    let failed = || SecretsError::Malformed {
+        id: "new signing key".into(),
+        reason: "RSA key generation failed".into(),
+    };
+    let generated = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| failed())?;
+    let der = generated.as_der().map_err(|_| failed())?;
+    let pair = RsaKeyPair::from_pkcs8(der.as_ref()).map_err(|_| failed())?;
+    let (n, e) = public_components(&pair);
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    let kid = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()));
+    let body = STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|chunk| std::str::from_utf8(chunk).ok())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    Ok((kid, SecretString::from(pem)))
+}
+
 /// The DER inside a `-----BEGIN PRIVATE KEY-----` block.
 fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
     let body = pem
@@ -96,26 +134,13 @@ fn pkcs8_der(pem: &str) -> Option<Vec<u8>> {
 /// Key-set secrets with freshly generated RSA-2048 keys, for unit tests.
 #[cfg(test)]
 pub(crate) mod test_keys {
-    use aws_lc_rs::{
-        encoding::AsDer,
-        rsa::{KeyPair, KeySize},
-    };
-    use base64::{Engine, engine::general_purpose::STANDARD};
 
     pub fn pem() -> String {
-        let der = KeyPair::generate(KeySize::Rsa2048)
-            .and_then(|pair| pair.as_der())
-            .unwrap_or_else(|e| panic!("key generation failed: {e}"));
-        let body = STANDARD.encode(der.as_ref());
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .filter_map(|chunk| std::str::from_utf8(chunk).ok())
-            .collect();
-        format!(
-            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
-            lines.join("\n")
-        )
+        use secrecy::ExposeSecret;
+        match super::generate_key() {
+            Ok((_, pem)) => pem.expose_secret().to_owned(),
+            Err(e) => panic!("{e}"),
+        }
     }
 
     /// `(kid, status)` pairs to a secret string.
@@ -158,6 +183,25 @@ mod tests {
                 "a JWKS must never publish private parts"
             );
         }
+        Ok(())
+    }
+
+    #[test]
+    fn generated_keys_are_named_by_their_thumbprint() -> Result<(), SecretsError> {
+        let (kid, pem) = generate_key()?;
+        let ring = KeyRing::parse(
+            "sk",
+            &test_keys::secret(&[(&kid, "current", pem.expose_secret())]),
+        )?;
+        let jwk = &ring.jwks()["keys"][0];
+        let canonical = format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            jwk["e"].as_str().unwrap_or(""),
+            jwk["n"].as_str().unwrap_or("")
+        );
+        let expected =
+            URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()));
+        assert_eq!(kid, expected);
         Ok(())
     }
 

@@ -1,0 +1,94 @@
+//! Rotating the stack's own signing key set while the API serves: tokens signed
+//! before keep working, new ones carry the new kid, the JWKS lists both. Runs in the
+//! serial step (`serial_` prefix): other suites forge tokens with "the" current key.
+
+use std::time::Duration;
+
+use api_tests::{
+    Session, api, bearer_get, client, eventually, login, new_user, require_env, signup,
+};
+use key_rotation::{RotationEvent, Step, rotate};
+use serde_json::Value;
+
+async fn jwks_kids() -> Vec<String> {
+    let jwks: Value = client()
+        .get(api("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    jwks["keys"]
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k["kid"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn kid(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid)
+}
+
+#[tokio::test]
+async fn serial_key_rotation_keeps_earlier_tokens_valid() {
+    let user = new_user();
+    let before = signup(&user).await;
+    let old_kid = kid(&before.access_token);
+
+    let config = shared::config::AwsConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    let secrets =
+        aws_sdk_secretsmanager::Client::new(&shared::state::aws_sdk_config(&config).await);
+    let token = uuid::Uuid::new_v4().to_string();
+    for step in [
+        Step::CreateSecret,
+        Step::SetSecret,
+        Step::TestSecret,
+        Step::FinishSecret,
+    ] {
+        let event = RotationEvent {
+            secret_id: require_env("SIGNING_KEYS_SECRET_ID"),
+            client_request_token: token.clone(),
+            step,
+        };
+        rotate(&secrets, &event, Duration::from_secs(930))
+            .await
+            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
+    }
+
+    // The functions refetch the key set when their cache expires (2 s under make test).
+    let kids = eventually(
+        "the JWKS to list the new key",
+        Duration::from_secs(20),
+        || async {
+            let kids = jwks_kids().await;
+            (kids.len() >= 2).then_some(kids)
+        },
+    )
+    .await;
+    assert!(
+        old_kid.as_ref().is_some_and(|old| kids.contains(old)),
+        "the old key stays published: {kids:?}"
+    );
+
+    assert_eq!(
+        bearer_get("/api/auth/me", &before.access_token)
+            .await
+            .status(),
+        200,
+        "a pre-rotation token still works"
+    );
+    let after = Session::from_response(login(&user.username, &user.password).await).await;
+    let new_kid = kid(&after.access_token);
+    assert_ne!(new_kid, old_kid, "new tokens are signed with the new key");
+    assert!(new_kid.as_ref().is_some_and(|new| kids.contains(new)));
+    assert_eq!(
+        bearer_get("/api/auth/me", &after.access_token)
+            .await
+            .status(),
+        200
+    );
+}
