@@ -120,7 +120,7 @@ def signing_key_set():
 def app_keys():
     return {
         name: base64.b64encode(secrets.token_bytes(32)).decode()
-        for name in ("refreshKey", "csrfKey", "cursorKey")
+        for name in ("refreshKey", "csrfKey", "cursorKey", "totpKey", "backupCodeKey")
     }
 
 

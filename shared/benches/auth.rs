@@ -33,7 +33,7 @@ fn keyring() -> KeyRing {
 
 fn app_keys() -> AppKeys {
     let key = STANDARD.encode([7_u8; 32]);
-    let secret = serde_json::json!({"refreshKey": key, "csrfKey": key, "cursorKey": key});
+    let secret = serde_json::json!({"refreshKey": key, "csrfKey": key, "cursorKey": key, "totpKey": key, "backupCodeKey": key});
     AppKeys::parse("bench", &secret.to_string()).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -46,6 +46,7 @@ fn tokens(c: &mut Criterion) {
         role_id: 1,
         amr: vec!["pwd".into()],
         session_id: "family".into(),
+        auth_time: 0,
     };
     let now = shared::auth::unix_now();
     let ttl = Duration::from_secs(900);

@@ -212,7 +212,8 @@ impl Tables {
 pub struct SecretsConfig {
     /// JSON key set: `{"keys": [{"kid", "privateKeyPem", "status": "current"|"previous"}]}`.
     pub signing_keys_id: String,
-    /// JSON: `{"refreshKey", "csrfKey", "cursorKey"}`, each base64 of at least 32 bytes.
+    /// JSON: `{"refreshKey", "csrfKey", "cursorKey", "totpKey", "backupCodeKey"}`, each
+    /// base64 of at least 32 bytes.
     pub app_keys_id: String,
     pub cache_ttl: Duration,
 }
@@ -338,6 +339,12 @@ pub struct AuthConfig {
     pub key_refetch_interval: Duration,
     pub argon2: Argon2Config,
     pub password: PasswordPolicy,
+    /// TOTP codes accepted this many 30 s steps either side of now.
+    pub totp_skew_steps: u8,
+    /// How long after a one-time-password sign-in sensitive operations stay allowed.
+    pub step_up_max_age: Duration,
+    pub mfa_token_ttl: Duration,
+    pub mfa_max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,6 +404,10 @@ impl AuthConfig {
                 parallelism: env.positive("ARGON2_PARALLELISM", 4)?,
                 output_len: env.positive("ARGON2_OUTPUT_LEN", 32)?,
             },
+            totp_skew_steps: env.parsed_or("TOTP_SKEW_STEPS", 1)?,
+            step_up_max_age: Duration::from_secs(env.positive("STEP_UP_MAX_AGE_SECONDS", 900)?),
+            mfa_token_ttl: Duration::from_secs(env.positive("MFA_TOKEN_TTL_SECONDS", 300)?),
+            mfa_max_attempts: env.positive("MFA_MAX_ATTEMPTS", 5)?,
             password: PasswordPolicy {
                 min_length: env.positive("PASSWORD_MIN_LENGTH", 12)?,
                 max_length: env.positive("PASSWORD_MAX_LENGTH", 128)?,

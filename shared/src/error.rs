@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Authentication,
     Authorization,
     CsrfTokenInvalid,
+    IpBlocked,
+    StepUpRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -36,6 +38,8 @@ impl ErrorCode {
             Self::Authentication => "AUTHENTICATION_ERROR",
             Self::Authorization => "AUTHORIZATION_ERROR",
             Self::CsrfTokenInvalid => "CSRF_TOKEN_INVALID",
+            Self::IpBlocked => "IP_BLOCKED",
+            Self::StepUpRequired => "STEP_UP_REQUIRED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
@@ -93,6 +97,10 @@ pub enum ApiError {
     Authorization(&'static str),
     #[error("Missing or invalid CSRF token")]
     CsrfTokenInvalid,
+    #[error("This operation needs a sign-in with a one-time password in the last minutes")]
+    StepUpRequired,
+    #[error("Your IP has been temporarily blocked due to suspicious activity")]
+    IpBlocked { retry_after_seconds: u64 },
     #[error("{message}")]
     Conflict {
         message: String,
@@ -144,7 +152,10 @@ impl ApiError {
         match self {
             Self::Validation { .. } => StatusCode::BAD_REQUEST,
             Self::Authentication { .. } => StatusCode::UNAUTHORIZED,
-            Self::Authorization(_) | Self::CsrfTokenInvalid => StatusCode::FORBIDDEN,
+            Self::Authorization(_)
+            | Self::CsrfTokenInvalid
+            | Self::StepUpRequired
+            | Self::IpBlocked { .. } => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -161,6 +172,8 @@ impl ApiError {
             Self::Authentication { .. } => ErrorCode::Authentication,
             Self::Authorization(_) => ErrorCode::Authorization,
             Self::CsrfTokenInvalid => ErrorCode::CsrfTokenInvalid,
+            Self::StepUpRequired => ErrorCode::StepUpRequired,
+            Self::IpBlocked { .. } => ErrorCode::IpBlocked,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
@@ -230,6 +243,9 @@ impl IntoResponse for ApiError {
             | Self::RateLimited {
                 retry_after_seconds,
                 ..
+            }
+            | Self::IpBlocked {
+                retry_after_seconds,
             } => {
                 response
                     .headers_mut()

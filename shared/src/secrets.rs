@@ -204,11 +204,14 @@ impl HmacKey {
     }
 }
 
-/// The symmetric keys: refresh-token signing, CSRF token signing, list-cursor signing.
+/// The symmetric keys: refresh-token (and MFA-token) signing, CSRF tokens, list
+/// cursors, TOTP-secret encryption (AES-256-GCM), backup-code hashing.
 pub struct AppKeys {
     pub refresh: HmacKey,
     pub csrf: HmacKey,
     pub cursor: HmacKey,
+    pub totp: HmacKey,
+    pub backup_codes: HmacKey,
 }
 
 impl FromSecret for AppKeys {
@@ -219,12 +222,16 @@ impl FromSecret for AppKeys {
             refresh_key: SecretString,
             csrf_key: SecretString,
             cursor_key: SecretString,
+            totp_key: SecretString,
+            backup_code_key: SecretString,
         }
         let raw: Raw = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
         Ok(Self {
             refresh: HmacKey::decode(id, "refreshKey", &raw.refresh_key)?,
             csrf: HmacKey::decode(id, "csrfKey", &raw.csrf_key)?,
             cursor: HmacKey::decode(id, "cursorKey", &raw.cursor_key)?,
+            totp: HmacKey::decode(id, "totpKey", &raw.totp_key)?,
+            backup_codes: HmacKey::decode(id, "backupCodeKey", &raw.backup_code_key)?,
         })
     }
 }
@@ -351,6 +358,8 @@ mod tests {
             "refreshKey": b64(refresh_len),
             "csrfKey": b64(32),
             "cursorKey": b64(48),
+            "totpKey": b64(32),
+            "backupCodeKey": b64(32),
         })
         .to_string()
     }
@@ -373,7 +382,7 @@ mod tests {
 
     #[test]
     fn malformed_app_keys_never_echo_the_secret() {
-        let raw = r#"{"refreshKey": "c2VjcmV0LXZhbHVl!!", "csrfKey": "x", "cursorKey": "y"}"#;
+        let raw = r#"{"refreshKey": "c2VjcmV0LXZhbHVl!!", "csrfKey": "x", "cursorKey": "y", "totpKey": "z", "backupCodeKey": "w"}"#;
         let err = AppKeys::parse("ak", raw)
             .err()
             .map(|e| e.to_string())

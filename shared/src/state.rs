@@ -11,7 +11,7 @@ use crate::{
     db::{Credentials, Db, DbError},
     ratelimit::RateLimiter,
     secrets::{self, Secrets, SecretsError},
-    store::families::Families,
+    store::{families::Families, mfa::MfaChallenges},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,7 @@ pub struct AppState {
     pub passwords: Passwords,
     pub families: Families,
     pub limiter: RateLimiter,
+    pub mfa: MfaChallenges,
     pub started_at: Instant,
 }
 
@@ -52,6 +53,7 @@ impl AppState {
         Ok(Arc::new(Self {
             passwords: Passwords::new(config.auth.argon2)?,
             families: Families::new(dynamodb.clone(), &config.tables.token_families),
+            mfa: MfaChallenges::new(dynamodb.clone(), &config.tables.rate_limits),
             limiter: RateLimiter::new(
                 dynamodb.clone(),
                 &config.tables.rate_limits,

@@ -276,6 +276,7 @@ async fn post_creation_limits_differ_by_role() {
             role_id,
             amr: vec!["pwd".into()],
             session_id: "none".into(),
+            auth_time: 0,
         };
         let token = access::issue(
             &keys,

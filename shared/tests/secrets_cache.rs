@@ -23,6 +23,8 @@ fn app_keys(fill: u8, refresh_len: usize) -> String {
         "refreshKey": STANDARD.encode(vec![fill; refresh_len]),
         "csrfKey": STANDARD.encode(vec![fill; 32]),
         "cursorKey": STANDARD.encode(vec![fill; 32]),
+        "totpKey": STANDARD.encode(vec![fill; 32]),
+        "backupCodeKey": STANDARD.encode(vec![fill; 32]),
     })
     .to_string()
 }

@@ -38,7 +38,7 @@ fn claims(account_id: i64, overrides: Value) -> Value {
     let mut claims = json!({
         "iss": "blue-harvest", "aud": "blue-harvest-api", "sub": account_id.to_string(),
         "accountId": account_id, "username": "x", "roleId": 1, "iat": now, "nbf": now,
-        "exp": now + 600, "jti": "forged", "amr": ["pwd"], "sid": "none",
+        "exp": now + 600, "jti": "forged", "amr": ["pwd"], "sid": "none", "auth_time": now,
     });
     if let (Some(base), Some(extra)) = (claims.as_object_mut(), overrides.as_object()) {
         base.extend(extra.clone());

@@ -14,6 +14,10 @@
 //! | `DELETE /api/auth/sessions/{id}` | Bearer | | [`sessions::revoke`] |
 //! | `GET /api/auth/me` | Bearer | | [`account::me`] |
 //! | `POST /api/auth/password` | Bearer | auth, sensitive | [`account::change_password`] |
+//! | `POST /api/auth/2fa/setup` | Bearer | sensitive | [`two_factor::setup`] |
+//! | `POST /api/auth/2fa/enable` | Bearer | sensitive | [`two_factor::enable`] |
+//! | `POST /api/auth/2fa/disable` | Bearer + step-up | sensitive | [`two_factor::disable`] |
+//! | `POST /api/auth/2fa/verify` | MFA token | auth | [`two_factor::verify`] |
 //! | `GET /api/csrf-token` | none | | [`csrf_token::issue`] |
 //! | `GET /.well-known/jwks.json` | none | (not under /api: none) | [`jwks::jwks`] |
 
@@ -25,6 +29,7 @@ pub mod refresh;
 mod session;
 pub mod sessions;
 pub mod signup;
+pub mod two_factor;
 
 use std::sync::Arc;
 
@@ -67,6 +72,22 @@ pub fn router(state: Arc<AppState>) -> Router {
                 s,
                 &[Tier::Auth, Tier::Sensitive],
             ),
+        )
+        .route(
+            "/api/auth/2fa/setup",
+            limited(post(two_factor::setup), s, &[Tier::Sensitive]),
+        )
+        .route(
+            "/api/auth/2fa/enable",
+            limited(post(two_factor::enable), s, &[Tier::Sensitive]),
+        )
+        .route(
+            "/api/auth/2fa/disable",
+            limited(post(two_factor::disable), s, &[Tier::Sensitive]),
+        )
+        .route(
+            "/api/auth/2fa/verify",
+            limited(post(two_factor::verify), s, &[Tier::Auth]),
         )
         .route("/api/csrf-token", limited(get(csrf_token::issue), s, &[]))
         .route("/.well-known/jwks.json", get(jwks::jwks))

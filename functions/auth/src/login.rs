@@ -2,12 +2,17 @@
 
 use std::sync::Arc;
 
-use axum::{Extension, extract::State, response::Response};
+use axum::{
+    Extension, Json,
+    extract::State,
+    response::{IntoResponse, Response},
+};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use shared::{
     ApiError, AppState,
+    auth::{mfa, unix_now},
     http::{context::RequestContext, extract::ApiJson},
     store::{
         accounts,
@@ -49,6 +54,14 @@ pub async fn login(
 
     if state.passwords.needs_rehash(&account.password_hash) {
         rehash(&state, account.id, &body.password).await;
+    }
+    if account.two_factor_enabled {
+        // The password was right; tokens come from POST /api/auth/2fa/verify.
+        let keys = state.secrets.app_keys().await?;
+        let auth = &state.config.auth;
+        let mfa_token = mfa::issue(&keys.refresh, account.id, auth.mfa_token_ttl, unix_now())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        return Ok(Json(json!({ "mfaRequired": true, "mfaToken": mfa_token })).into_response());
     }
     audit::record(
         state.db.writer(),

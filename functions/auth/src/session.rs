@@ -69,6 +69,7 @@ pub async fn issue(
         role_id: account.role_id,
         amr: family.amr.clone(),
         session_id: family.id.clone(),
+        auth_time: family.created_at,
     };
     let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
     let access_token =

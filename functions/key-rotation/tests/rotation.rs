@@ -98,6 +98,7 @@ fn subject() -> access::Subject {
         role_id: 1,
         amr: vec!["pwd".into()],
         session_id: "s".into(),
+        auth_time: 0,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct AccessClaims {
     pub jti: String,
     pub amr: Vec<String>,
     pub sid: String,
+    /// When the session was authenticated (OIDC `auth_time`); refreshes keep it.
+    pub auth_time: i64,
 }
 
 /// Who a token is for; the rest of the claims are derived when it is signed.
@@ -39,6 +41,7 @@ pub struct Subject {
     pub role_id: i16,
     pub amr: Vec<String>,
     pub session_id: String,
+    pub auth_time: i64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -73,6 +76,7 @@ pub fn issue(
         jti: uuid::Uuid::new_v4().to_string(),
         amr: subject.amr.clone(),
         sid: subject.session_id.clone(),
+        auth_time: subject.auth_time,
     };
     jsonwebtoken::encode(&header, &claims, keys.signing_key())
         .map_err(|e| TokenError::Signing(e.to_string()))
@@ -131,6 +135,7 @@ mod tests {
             role_id: 1,
             amr: vec!["pwd".into()],
             session_id: "fam-1".into(),
+            auth_time: 0,
         }
     }
 
@@ -155,7 +160,7 @@ mod tests {
         let now = now();
         let mut claims = serde_json::json!({
             "iss": ISSUER, "aud": AUDIENCE, "sub": "42", "accountId": 42, "username": "alice",
-            "roleId": 1, "iat": now, "nbf": now, "exp": now + 900, "jti": "j", "amr": ["pwd"], "sid": "f",
+            "roleId": 1, "iat": now, "nbf": now, "exp": now + 900, "jti": "j", "amr": ["pwd"], "sid": "f", "auth_time": now,
         });
         if let (Some(base), Some(extra)) = (claims.as_object_mut(), overrides.as_object()) {
             for (k, v) in extra {

@@ -72,6 +72,8 @@ mod tests {
             "refreshKey": STANDARD.encode([fill; 32]),
             "csrfKey": STANDARD.encode([fill; 32]),
             "cursorKey": STANDARD.encode([fill; 32]),
+            "totpKey": STANDARD.encode([fill; 32]),
+            "backupCodeKey": STANDARD.encode([fill; 32]),
         });
         match AppKeys::parse("test", &raw.to_string()) {
             Ok(keys) => keys.csrf,

@@ -5,9 +5,12 @@ pub mod access;
 pub mod cookies;
 pub mod csrf;
 pub mod keyring;
+pub mod mfa;
 pub mod passwords;
 pub mod principal;
 pub mod refresh;
+pub mod step_up;
+pub mod totp;
 
 pub use principal::Principal;
 

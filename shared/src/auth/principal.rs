@@ -18,6 +18,8 @@ pub struct Principal {
     /// The refresh-token family (session) the token was issued for.
     pub session_id: String,
     pub issued_at: i64,
+    /// When the session was authenticated (password, and OTP if `amr` says so).
+    pub auth_time: i64,
 }
 
 impl From<AccessClaims> for Principal {
@@ -29,6 +31,7 @@ impl From<AccessClaims> for Principal {
             amr: claims.amr,
             session_id: claims.sid,
             issued_at: claims.iat,
+            auth_time: claims.auth_time,
         }
     }
 }

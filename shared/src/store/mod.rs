@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod families;
+pub mod mfa;
+pub mod two_factor;
 
 use serde_json::json;
 

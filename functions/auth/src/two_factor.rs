@@ -1,0 +1,257 @@
+//! Two-factor auth: `POST /api/auth/2fa/setup`, `/enable`, `/disable`, `/verify`.
+
+use std::sync::Arc;
+
+use axum::{Extension, Json, extract::State, response::Response};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::{Principal, mfa, step_up::SteppedUp, totp, unix_now},
+    domain::ValidationErrors,
+    http::{context::RequestContext, extract::ApiJson},
+    secrets::AppKeys,
+    store::{
+        accounts::{self, Account},
+        audit::{self, AuditEvent, Severity},
+        two_factor,
+    },
+};
+
+use crate::session;
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(error.to_string())
+}
+
+fn already_enabled() -> ApiError {
+    ApiError::Conflict {
+        message: "Two-factor auth is already enabled".into(),
+        details: None,
+    }
+}
+
+async fn account(state: &AppState, id: i64) -> Result<Account, ApiError> {
+    accounts::find_by_id(state.db.writer(), id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Totp,
+    BackupCode,
+}
+
+/// A TOTP code (each time step once) or, where allowed, an unused backup code.
+async fn accept_code(
+    state: &AppState,
+    keys: &AppKeys,
+    account_id: i64,
+    code: &str,
+    backup_allowed: bool,
+) -> Result<Option<Method>, ApiError> {
+    let Some((sealed, _)) = two_factor::secret(state.db.writer(), account_id).await? else {
+        return Ok(None);
+    };
+    let secret = totp::open(&keys.totp, account_id, &sealed).map_err(internal)?;
+    let now = u64::try_from(unix_now()).unwrap_or(0);
+    if let Some(step) = totp::matching_step(&secret, code, now, state.config.auth.totp_skew_steps) {
+        // A code already accepted for its step is refused (RFC 6238 §5.2).
+        let fresh = two_factor::accept_step(state.db.writer(), account_id, step).await?;
+        return Ok(fresh.then_some(Method::Totp));
+    }
+    if backup_allowed {
+        let hash = totp::backup_code_hash(&keys.backup_codes, code);
+        if two_factor::use_backup_code(state.db.writer(), account_id, &hash).await? {
+            return Ok(Some(Method::BackupCode));
+        }
+    }
+    Ok(None)
+}
+
+async fn audit_failure(state: &AppState, context: &RequestContext, account_id: i64, stage: &str) {
+    audit::record(
+        state.db.writer(),
+        context,
+        AuditEvent::new("2FA_FAILED", Severity::Warning, Some(account_id))
+            .details(json!({ "stage": stage })),
+    )
+    .await;
+}
+
+pub async fn setup(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let account = account(&state, principal.account_id).await?;
+    if account.two_factor_enabled {
+        return Err(already_enabled());
+    }
+    let keys = state.secrets.app_keys().await?;
+    let secret = totp::new_secret().map_err(internal)?;
+    let sealed = totp::seal(&keys.totp, account.id, &secret).map_err(internal)?;
+    if !two_factor::set_pending(state.db.writer(), account.id, &sealed).await? {
+        return Err(already_enabled());
+    }
+    let enrolment = totp::enrolment(&secret, &account.username).map_err(internal)?;
+    Ok(Json(json!({
+        "secret": enrolment.secret_base32,
+        "otpauthUrl": enrolment.otpauth_url,
+        "qrSvg": enrolment.qr_svg,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnableRequest {
+    code: String,
+}
+
+pub async fn enable(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    ApiJson(body): ApiJson<EnableRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let account = account(&state, principal.account_id).await?;
+    if account.two_factor_enabled {
+        return Err(already_enabled());
+    }
+    let keys = state.secrets.app_keys().await?;
+    if accept_code(&state, &keys, account.id, &body.code, false).await? != Some(Method::Totp) {
+        audit_failure(&state, &context, account.id, "enable").await;
+        let mut errors = ValidationErrors::default();
+        errors.check::<()>(
+            "code",
+            Err("is not a current code for the secret from setup".into()),
+        );
+        return Err(errors.into());
+    }
+    let codes = totp::new_backup_codes().map_err(internal)?;
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| totp::backup_code_hash(&keys.backup_codes, c))
+        .collect();
+    two_factor::enable(state.db.writer(), account.id, &hashes).await?;
+    let revoked = state
+        .families
+        .revoke_all(account.id, Some(&principal.session_id), unix_now())
+        .await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("2FA_ENABLED", Severity::Info, Some(account.id))
+            .details(json!({ "otherSessionsRevoked": revoked })),
+    )
+    .await;
+    Ok(Json(json!({ "backupCodes": codes })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisableRequest {
+    password: String,
+    /// A TOTP code or a backup code.
+    code: String,
+}
+
+pub async fn disable(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    SteppedUp(principal): SteppedUp,
+    ApiJson(body): ApiJson<DisableRequest>,
+) -> Result<StatusCode, ApiError> {
+    let account = account(&state, principal.account_id).await?;
+    let keys = state.secrets.app_keys().await?;
+    let mut errors = ValidationErrors::default();
+    if !state
+        .passwords
+        .verify(&body.password, Some(&account.password_hash))
+        .await
+    {
+        errors.check::<()>("password", Err("is incorrect".into()));
+    }
+    if accept_code(&state, &keys, account.id, &body.code, true)
+        .await?
+        .is_none()
+    {
+        errors.check::<()>("code", Err("is incorrect".into()));
+    }
+    if !errors.is_empty() {
+        audit_failure(&state, &context, account.id, "disable").await;
+        return Err(errors.into());
+    }
+    two_factor::disable(state.db.writer(), account.id).await?;
+    let revoked = state
+        .families
+        .revoke_all(account.id, Some(&principal.session_id), unix_now())
+        .await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("2FA_DISABLED", Severity::Warning, Some(account.id))
+            .details(json!({ "otherSessionsRevoked": revoked })),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerifyRequest {
+    mfa_token: String,
+    /// A TOTP code or a backup code.
+    code: String,
+}
+
+const INVALID_CHALLENGE: ApiError = ApiError::Authentication {
+    message: "Invalid or expired MFA token, or wrong code",
+    invalid_token: false,
+};
+
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    ApiJson(body): ApiJson<VerifyRequest>,
+) -> Result<Response, ApiError> {
+    let keys = state.secrets.app_keys().await?;
+    let claims = mfa::verify(&keys.refresh, &body.mfa_token).map_err(|_| INVALID_CHALLENGE)?;
+    let account_id = claims.account_id().ok_or(INVALID_CHALLENGE)?;
+    let auth = &state.config.auth;
+    // At most `MFA_MAX_ATTEMPTS` codes per token; then it is void.
+    if !state
+        .mfa
+        .attempt(&claims.jti, auth.mfa_max_attempts, claims.exp)
+        .await?
+    {
+        return Err(INVALID_CHALLENGE);
+    }
+    let account = account(&state, account_id).await?;
+    let Some(method) = accept_code(&state, &keys, account.id, &body.code, true).await? else {
+        audit_failure(&state, &context, account.id, "verify").await;
+        return Err(INVALID_CHALLENGE);
+    };
+    if !state.mfa.consume(&claims.jti).await? {
+        return Err(INVALID_CHALLENGE);
+    }
+    if method == Method::BackupCode {
+        audit::record(
+            state.db.writer(),
+            &context,
+            AuditEvent::new("BACKUP_CODE_USED", Severity::Warning, Some(account.id)),
+        )
+        .await;
+    }
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id))
+            .details(json!({ "amr": ["pwd", "otp"] })),
+    )
+    .await;
+    let tokens =
+        session::start(&state, &context, &account, vec!["pwd".into(), "otp".into()]).await?;
+    Ok(tokens.respond(StatusCode::OK, json!({ "account": account.to_json() })))
+}
