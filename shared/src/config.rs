@@ -437,6 +437,13 @@ pub struct RateLimitConfig {
     pub post_create_admin: TierLimit,
     /// Tiers that answer 503 when DynamoDB cannot decide; the others let requests through.
     pub fail_closed: Vec<String>,
+    /// IP block durations for a first, second, ... offence within `offence_window`
+    /// (an offence: the auth tier rejecting an IP, i.e. more failures than it allows).
+    pub block_ladder: Vec<Duration>,
+    pub offence_window: Duration,
+    /// Failed logins for one login name before attempts back off (2^(n - this) s).
+    pub account_backoff_after: u32,
+    pub account_backoff_max: Duration,
     /// Consecutive DynamoDB failures that open the limiter's circuit breaker.
     pub breaker_failures: u32,
     /// How long the breaker stays open before one trial call.
@@ -465,7 +472,28 @@ impl RateLimitConfig {
             Some(_) => env.list("RATE_LIMIT_FAIL_CLOSED"),
             None => vec!["auth".into(), "sensitive".into()],
         };
+        let block_ladder = match env.get("BRUTE_FORCE_BLOCK_LADDER_SECONDS") {
+            None => vec![60, 600, 3600, 86_400],
+            Some(_) => env
+                .list("BRUTE_FORCE_BLOCK_LADDER_SECONDS")
+                .iter()
+                .map(|step| step.parse::<u64>().ok().filter(|s| *s > 0))
+                .collect::<Option<Vec<_>>>()
+                .filter(|ladder| !ladder.is_empty())
+                .ok_or(ConfigError::Invalid {
+                    var: "BRUTE_FORCE_BLOCK_LADDER_SECONDS",
+                    reason: "a comma-separated list of positive seconds".into(),
+                })?,
+        };
         Ok(Self {
+            block_ladder: block_ladder.into_iter().map(Duration::from_secs).collect(),
+            offence_window: Duration::from_secs(
+                env.positive("BRUTE_FORCE_OFFENCE_WINDOW_SECONDS", 86_400)?,
+            ),
+            account_backoff_after: env.positive("ACCOUNT_BACKOFF_AFTER_FAILURES", 5)?,
+            account_backoff_max: Duration::from_secs(
+                env.positive("ACCOUNT_BACKOFF_MAX_SECONDS", 900)?,
+            ),
             global: tier(
                 "RATE_LIMIT_GLOBAL_MAX",
                 "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",
@@ -576,6 +604,15 @@ mod tests {
             (10, 50, 100)
         );
         assert_eq!(limits.fail_closed, ["auth", "sensitive"]);
+        let ladder: Vec<u64> = limits.block_ladder.iter().map(Duration::as_secs).collect();
+        assert_eq!(ladder, [60, 600, 3600, 86_400]);
+        assert_eq!(
+            (
+                limits.account_backoff_after,
+                limits.account_backoff_max.as_secs()
+            ),
+            (5, 900)
+        );
         match config.database.endpoints {
             DatabaseEndpoints::Urls { reader, .. } => {
                 assert_eq!(reader.expose_secret(), "postgres://r@127.0.0.1/db")

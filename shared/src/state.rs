@@ -11,7 +11,7 @@ use crate::{
     db::{Credentials, Db, DbError},
     ratelimit::RateLimiter,
     secrets::{self, Secrets, SecretsError},
-    store::{families::Families, mfa::MfaChallenges},
+    store::{brute_force::BruteForce, families::Families, mfa::MfaChallenges},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,7 @@ pub struct AppState {
     pub families: Families,
     pub limiter: RateLimiter,
     pub mfa: MfaChallenges,
+    pub brute_force: BruteForce,
     pub started_at: Instant,
 }
 
@@ -54,6 +55,7 @@ impl AppState {
             passwords: Passwords::new(config.auth.argon2)?,
             families: Families::new(dynamodb.clone(), &config.tables.token_families),
             mfa: MfaChallenges::new(dynamodb.clone(), &config.tables.rate_limits),
+            brute_force: BruteForce::new(dynamodb.clone(), &config.tables.rate_limits),
             limiter: RateLimiter::new(
                 dynamodb.clone(),
                 &config.tables.rate_limits,

@@ -243,13 +243,11 @@ async fn successes_are_not_counted_on_the_auth_tier() {
     let reply = send(&app, "POST", "/api/attempt?ok=false", &ip, &[]).await;
     assert_eq!(reply.status, 429);
     assert_eq!(reply.body["error"]["details"]["tier"], "auth");
-    // Once the failures filled the window, a correct attempt is refused too.
-    assert_eq!(
-        send(&app, "POST", "/api/attempt?ok=true", &ip, &[])
-            .await
-            .status,
-        429
-    );
+    // More failures than the tier allows is brute force: the IP is now blocked, so
+    // even a correct attempt is refused.
+    let blocked = send(&app, "POST", "/api/attempt?ok=true", &ip, &[]).await;
+    assert_eq!(blocked.status, 403);
+    assert_eq!(blocked.body["error"]["code"], "IP_BLOCKED");
 }
 
 #[tokio::test]
@@ -382,4 +380,70 @@ async fn without_dynamodb_auth_fails_closed_global_fails_open_and_the_breaker_op
             .status,
         503
     );
+}
+
+/// Sends failing auth attempts until the auth tier rejects one (a window may roll).
+async fn fail_until_limited(app: &HttpService, ip: &str) -> Reply {
+    for _ in 0..6 {
+        let reply = send(app, "POST", "/api/attempt?ok=false", ip, &[]).await;
+        if reply.status != 401 {
+            return reply;
+        }
+    }
+    panic!("the auth tier never rejected");
+}
+
+#[tokio::test]
+async fn brute_force_blocks_the_ip_on_an_escalating_ladder() {
+    let state = state(&[
+        ("RATE_LIMIT_AUTH_MAX", "1"),
+        ("RATE_LIMIT_AUTH_WINDOW_SECONDS", "1"),
+        ("BRUTE_FORCE_BLOCK_LADDER_SECONDS", "1,4"),
+    ])
+    .await;
+    let app = app(&state);
+    let ip = fresh_ip();
+
+    // More failures than the auth tier allows: the first offence blocks for 1 s.
+    assert_eq!(fail_until_limited(&app, &ip).await.status, 429);
+    for path in ["/api/ping", "/api/attempt?ok=true"] {
+        let method = if path == "/api/ping" { "GET" } else { "POST" };
+        let blocked = send(&app, method, path, &ip, &[]).await;
+        assert_eq!(blocked.status, 403, "{path} is blocked too");
+        assert_eq!(blocked.body["error"]["code"], "IP_BLOCKED");
+        assert_eq!(
+            blocked.body["error"]["message"],
+            "Your IP has been temporarily blocked due to suspicious activity"
+        );
+        assert_eq!(header(&blocked, "retry-after"), "1");
+    }
+    // Another IP is not affected.
+    assert_eq!(
+        send(&app, "GET", "/api/ping", &fresh_ip(), &[])
+            .await
+            .status,
+        200
+    );
+
+    // The block expires by itself...
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(send(&app, "GET", "/api/ping", &ip, &[]).await.status, 200);
+    // ...and a second offence the same day blocks longer.
+    assert_eq!(fail_until_limited(&app, &ip).await.status, 429);
+    let blocked = send(&app, "GET", "/api/ping", &ip, &[]).await;
+    assert_eq!(blocked.status, 403);
+    let retry_after: u64 = header(&blocked, "retry-after").parse().unwrap_or(0);
+    assert!(
+        (3..=4).contains(&retry_after),
+        "second step of the ladder: {retry_after}"
+    );
+
+    let detected: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE event_type = 'BRUTE_FORCE_DETECTED' AND severity = 'critical' AND ip = $1::inet",
+    )
+    .bind(&ip)
+    .fetch_one(state.db.writer())
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(detected, 2);
 }

@@ -2,119 +2,31 @@
 //! login with an MFA challenge, replay refusal, backup codes, attempt limits, step-up.
 
 use api_tests::{
-    Session, User, api, bearer_get, client, login, new_user, post_json, refresh, signup,
+    Session, User, bearer_get, bearer_post, enable_two_factor, login, mfa_challenge as mfa_token,
+    new_user, refresh, signup, token_claims as claims, totp_code as code, verify_mfa as verify,
 };
 use serde_json::{Value, json};
-use shared::auth::{totp, unix_now};
-
-async fn bearer_post(path: &str, token: &str, body: Value) -> reqwest::Response {
-    client()
-        .post(api(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-}
-
-/// The code an authenticator shows `steps_ahead` steps from now.
-fn code(secret: &[u8], steps_ahead: i64) -> String {
-    let time = u64::try_from(unix_now() + 30 * steps_ahead).unwrap_or(0);
-    totp::code_at(secret, time).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn secret_bytes(base32: &str) -> Vec<u8> {
-    totp_rs::Secret::try_from_base32(base32)
-        .map(|secret| secret.as_ref().to_vec())
-        .unwrap_or_else(|e| panic!("{e:?}"))
-}
-
-fn claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap_or_default();
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-        .unwrap_or_default();
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-}
 
 struct Enrolled {
     user: User,
     session: Session,
     secret: Vec<u8>,
-    /// The code that enabled 2FA; its time step is used.
     enabling_code: String,
     backup_codes: Vec<String>,
 }
 
-/// Signs up and enables 2FA (the enabling code uses the current step).
+/// A new account with 2FA enabled.
 async fn enrolled() -> Enrolled {
     let user = new_user();
     let session = signup(&user).await;
-    let setup: Value = bearer_post("/api/auth/2fa/setup", &session.access_token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap_or(Value::Null);
-    let base32 = setup["secret"].as_str().unwrap_or_default().to_owned();
-    assert!(
-        setup["otpauthUrl"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("otpauth://totp/") && u.contains(&base32))
-    );
-    assert!(
-        setup["qrSvg"]
-            .as_str()
-            .is_some_and(|svg| svg.contains("<svg"))
-    );
-    let secret = secret_bytes(&base32);
-    assert_eq!(secret.len(), 20, "a 160-bit secret");
-
-    let enabling_code = code(&secret, 0);
-    let enabled = bearer_post(
-        "/api/auth/2fa/enable",
-        &session.access_token,
-        json!({"code": enabling_code}),
-    )
-    .await;
-    assert_eq!(enabled.status(), 200);
-    let body: Value = enabled.json().await.unwrap_or(Value::Null);
-    let backup_codes: Vec<String> = body["backupCodes"]
-        .as_array()
-        .map(|codes| {
-            codes
-                .iter()
-                .filter_map(|c| c.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(backup_codes.len(), 10);
+    let two_factor = enable_two_factor(&session).await;
     Enrolled {
         user,
         session,
-        secret,
-        enabling_code,
-        backup_codes,
+        secret: two_factor.secret,
+        enabling_code: two_factor.enabling_code,
+        backup_codes: two_factor.backup_codes,
     }
-}
-
-async fn mfa_token(user: &User) -> String {
-    let response = login(&user.username, &user.password).await;
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers().get("set-cookie").is_none(),
-        "no session before the second factor"
-    );
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(body["mfaRequired"], true, "{body}");
-    assert!(body.get("accessToken").is_none());
-    body["mfaToken"].as_str().unwrap_or_default().to_owned()
-}
-
-async fn verify(mfa_token: &str, code: &str) -> reqwest::Response {
-    post_json(
-        "/api/auth/2fa/verify",
-        json!({"mfaToken": mfa_token, "code": code}),
-    )
-    .await
 }
 
 #[tokio::test]
@@ -160,26 +72,16 @@ async fn enabling_revokes_the_other_sessions() {
     let user = new_user();
     let first = signup(&user).await;
     let second = Session::from_response(login(&user.username, &user.password).await).await;
-    let setup: Value = bearer_post("/api/auth/2fa/setup", &first.access_token, json!({}))
-        .await
-        .json()
-        .await
-        .unwrap_or(Value::Null);
-    let secret = secret_bytes(setup["secret"].as_str().unwrap_or_default());
-    let wrong = bearer_post(
+    let wrong = bearer_post("/api/auth/2fa/setup", &first.access_token, json!({})).await;
+    assert_eq!(wrong.status(), 200);
+    let refused = bearer_post(
         "/api/auth/2fa/enable",
         &first.access_token,
         json!({"code": "000000"}),
     )
     .await;
-    assert_eq!(wrong.status(), 400);
-    let enabled = bearer_post(
-        "/api/auth/2fa/enable",
-        &first.access_token,
-        json!({"code": code(&secret, 0)}),
-    )
-    .await;
-    assert_eq!(enabled.status(), 200);
+    assert_eq!(refused.status(), 400);
+    enable_two_factor(&first).await;
     assert_eq!(
         refresh(&second).await.status(),
         401,

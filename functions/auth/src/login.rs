@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::{
     ApiError, AppState,
-    auth::{mfa, unix_now},
+    auth::{mfa, unix_now, unix_now_ms},
     http::{context::RequestContext, extract::ApiJson},
     store::{
         accounts,
@@ -35,12 +35,39 @@ pub async fn login(
     Extension(context): Extension<RequestContext>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    // The writer: a login right after signup or a password change must see it.
-    let account = accounts::find_by_login(state.db.writer(), &body.login).await?;
+    // Per login name, existing or not: after repeated failures, attempts wait
+    // (2^(n-5) s), and the answer is the same whether the account exists.
+    let name = body.login.trim().to_lowercase();
+    let limits = &state.limiter.config;
+    let now_ms = unix_now_ms();
+    let (account, wait) = tokio::join!(
+        // The writer: a login right after signup or a password change must see it.
+        accounts::find_by_login(state.db.writer(), &body.login),
+        state.brute_force.login_wait(
+            &name,
+            now_ms,
+            limits.account_backoff_after,
+            limits.account_backoff_max
+        ),
+    );
+    if let Some(seconds) = wait? {
+        return Err(ApiError::RateLimited {
+            tier: "login-backoff",
+            retry_after_seconds: seconds,
+        });
+    }
+    let account = account?;
     // An unknown account is verified against a dummy hash: same work, same answer.
     let hash = account.as_ref().map(|a| a.password_hash.as_str());
     let verified = state.passwords.verify(&body.password, hash).await;
     let Some(account) = account.filter(|_| verified) else {
+        if let Err(error) = state
+            .brute_force
+            .record_login_failure(&name, unix_now_ms())
+            .await
+        {
+            tracing::warn!(error = %error, "could not count a failed login");
+        }
         let login: String = body.login.chars().take(100).collect();
         audit::record(
             state.db.writer(),
@@ -52,6 +79,9 @@ pub async fn login(
         return Err(ApiError::INVALID_CREDENTIALS);
     };
 
+    if let Err(error) = state.brute_force.clear_login_failures(&name).await {
+        tracing::warn!(error = %error, "could not reset failed logins");
+    }
     if state.passwords.needs_rehash(&account.password_hash) {
         rehash(&state, account.id, &body.password).await;
     }

@@ -17,12 +17,15 @@ use serde_json::{Value, json};
 use super::{Decision, Outcome, Tier, store::UNAVAILABLE_RETRY_AFTER};
 use crate::{
     AppState,
-    auth::{access, principal::bearer_token, unix_now},
+    auth::{access, principal::bearer_token, unix_now, unix_now_ms},
     domain::Role,
     error::ApiError,
     http::context::RequestContext,
     metrics,
-    store::audit::{self, AuditEvent, Severity},
+    store::{
+        audit::{self, AuditEvent, Severity},
+        brute_force::seconds_until,
+    },
 };
 
 #[derive(Clone)]
@@ -103,6 +106,32 @@ fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
     }
 }
 
+/// More failures from one IP than the auth tier allows is a brute-force attempt: the
+/// IP is blocked on the escalating ladder and the event is recorded as critical.
+async fn block_ip(state: &AppState, context: &RequestContext, ip: &str) {
+    let config = &state.limiter.config;
+    let now_ms = unix_now_ms();
+    match state
+        .brute_force
+        .block(ip, now_ms, &config.block_ladder, config.offence_window)
+        .await
+    {
+        Ok(block) => {
+            metrics::count("BruteForceDetected", &[]);
+            audit::record(
+                state.db.writer(),
+                context,
+                AuditEvent::new("BRUTE_FORCE_DETECTED", Severity::Critical, None).details(json!({
+                    "offence": block.offence,
+                    "blockedForSeconds": seconds_until(block.blocked_until_ms, now_ms),
+                })),
+            )
+            .await;
+        }
+        Err(error) => tracing::error!(error = %error, "could not block a brute-forcing IP"),
+    }
+}
+
 async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> Response {
     let state = &limits.state;
     let config = &state.limiter.config;
@@ -144,12 +173,34 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
     }
 
     let now = unix_now();
-    let outcomes = futures_util::future::join_all(checks.iter().map(|(tier, subject)| {
+    let now_ms = unix_now_ms();
+    let hits = futures_util::future::join_all(checks.iter().map(|(tier, subject)| {
         state
             .limiter
             .hit(*tier, tier.limit(config, role), subject, now)
-    }))
-    .await;
+    }));
+    // The IP block is read alongside the counters, not after them, behind the same
+    // breaker: while DynamoDB is down it is skipped rather than waited for.
+    let block_check = async {
+        if !state.limiter.breaker().allow() {
+            return Ok(None);
+        }
+        let result = state.brute_force.blocked_until(&ip, now_ms).await;
+        state.limiter.breaker().record(result.is_ok());
+        result
+    };
+    let (outcomes, blocked) = tokio::join!(hits, block_check);
+    match blocked {
+        Ok(Some(until_ms)) => {
+            return ApiError::IpBlocked {
+                retry_after_seconds: seconds_until(until_ms, now_ms).max(1),
+            }
+            .into_response();
+        }
+        Ok(None) => {}
+        // Without DynamoDB a block cannot be known; the tiers' fail modes still apply.
+        Err(error) => tracing::warn!(error = %error, "IP block check failed; continuing"),
+    }
     let mut decisions = Vec::with_capacity(outcomes.len());
     for outcome in outcomes {
         match outcome {
@@ -185,6 +236,9 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
         if let Some(context) = &context
             && state.limiter.first_rejection(rejected).await
         {
+            if rejected.tier == Tier::Auth {
+                block_ip(state, context, &ip).await;
+            }
             audit::record(
                 state.db.writer(),
                 context,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod brute_force;
 pub mod families;
 pub mod mfa;
 pub mod two_factor;
