@@ -2,19 +2,17 @@
 
 use std::sync::Arc;
 
+use crate::session;
 use axum::{Extension, Json, extract::State};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
-    auth::{Principal, unix_now},
+    auth::Principal,
     domain::{NewPassword, ValidationErrors},
     http::{context::RequestContext, extract::ApiJson},
-    store::{
-        accounts,
-        audit::{self, AuditEvent, Severity},
-    },
+    store::{accounts, audit::Severity},
 };
 
 /// From the writer: a client reads its own account right after signing up or changing
@@ -71,16 +69,13 @@ pub async fn change_password(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     accounts::set_password_hash(state.db.writer(), account.id, &hash, true).await?;
-    let revoked = state
-        .families
-        .revoke_all(account.id, Some(&principal.session_id), unix_now())
-        .await?;
-    audit::record(
-        state.db.writer(),
+    session::revoke_others(
+        &state,
         &context,
-        AuditEvent::new("PASSWORD_CHANGED", Severity::Info, Some(account.id))
-            .details(json!({ "otherSessionsRevoked": revoked })),
+        &principal,
+        "PASSWORD_CHANGED",
+        Severity::Info,
     )
-    .await;
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,10 +5,11 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
-    auth::{access, cookies, csrf, refresh, unix_now},
+    auth::{Principal, access, cookies, csrf, refresh, unix_now},
     http::context::RequestContext,
     store::{
         accounts::Account,
+        audit::{self, AuditEvent, Severity},
         families::{Family, Seen},
     },
 };
@@ -92,4 +93,31 @@ pub async fn issue(
             cookies::csrf(csrf_token, auth.refresh_token_ttl),
         ],
     })
+}
+
+/// After a credential change: every other session of the caller ends, and the event
+/// is audited with how many did.
+pub async fn revoke_others(
+    state: &AppState,
+    context: &RequestContext,
+    principal: &Principal,
+    event_type: &'static str,
+    severity: Severity,
+) -> Result<(), ApiError> {
+    let revoked = state
+        .families
+        .revoke_all(
+            principal.account_id,
+            Some(&principal.session_id),
+            unix_now(),
+        )
+        .await?;
+    audit::record(
+        state.db.writer(),
+        context,
+        AuditEvent::new(event_type, severity, Some(principal.account_id))
+            .details(json!({ "otherSessionsRevoked": revoked })),
+    )
+    .await;
+    Ok(())
 }

@@ -135,17 +135,7 @@ pub async fn enable(
         .map(|c| totp::backup_code_hash(&keys.backup_codes, c))
         .collect();
     two_factor::enable(state.db.writer(), account.id, &hashes).await?;
-    let revoked = state
-        .families
-        .revoke_all(account.id, Some(&principal.session_id), unix_now())
-        .await?;
-    audit::record(
-        state.db.writer(),
-        &context,
-        AuditEvent::new("2FA_ENABLED", Severity::Info, Some(account.id))
-            .details(json!({ "otherSessionsRevoked": revoked })),
-    )
-    .await;
+    session::revoke_others(&state, &context, &principal, "2FA_ENABLED", Severity::Info).await?;
     Ok(Json(json!({ "backupCodes": codes })))
 }
 
@@ -184,17 +174,14 @@ pub async fn disable(
         return Err(errors.into());
     }
     two_factor::disable(state.db.writer(), account.id).await?;
-    let revoked = state
-        .families
-        .revoke_all(account.id, Some(&principal.session_id), unix_now())
-        .await?;
-    audit::record(
-        state.db.writer(),
+    session::revoke_others(
+        &state,
         &context,
-        AuditEvent::new("2FA_DISABLED", Severity::Warning, Some(account.id))
-            .details(json!({ "otherSessionsRevoked": revoked })),
+        &principal,
+        "2FA_DISABLED",
+        Severity::Warning,
     )
-    .await;
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,51 +1,27 @@
 //! Per-account backoff after failed logins, in-process against the real stack: the
 //! answer is the same for an existing and an unknown login name.
 
+mod support;
+
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
-use shared::{AppState, config::Config};
-use tower::ServiceExt;
+use shared::AppState;
 
 async fn state() -> Arc<AppState> {
-    let config = Config::from_env_with(&[
+    let mut overrides = vec![
         ("ACCOUNT_BACKOFF_AFTER_FAILURES", "2"),
-        ("ARGON2_MEMORY_KIB", "1024"),
-        ("ARGON2_ITERATIONS", "1"),
-        ("ARGON2_PARALLELISM", "1"),
         ("RATE_LIMIT_AUTH_MAX", "1000"),
         ("RATE_LIMIT_GLOBAL_MAX", "1000"),
         ("RATE_LIMIT_WRITE_MAX", "1000"),
-    ])
-    .unwrap_or_else(|e| panic!("{e} (run `make test`)"));
-    AppState::from_config(config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    ];
+    overrides.extend(support::CHEAP_ARGON2);
+    support::state(&overrides).await
 }
 
+/// The reply with the fields that differ between any two requests blanked.
 async fn post(state: &Arc<AppState>, path: &str, body: Value, ip: &str) -> (u16, Value) {
-    let template = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/apigw-auth-login.json"
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut event: Value = serde_json::from_str(&template).unwrap_or_else(|e| panic!("{e}"));
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["requestContext"]["http"]["sourceIp"] = json!(ip);
-    event["body"] = json!(body.to_string());
-    let request =
-        lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let app = shared::http::app(auth::router(state.clone()), &state.config.http);
-    let response = app
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap_or_default();
-    let mut body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (status, mut body) = support::post(state, path, body, ip).await;
     for volatile in ["timestamp", "requestId", "path"] {
         body["error"][volatile] = Value::Null;
     }

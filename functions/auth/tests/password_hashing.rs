@@ -3,53 +3,21 @@
 //! rehash on login when the argon2 parameters changed, and the same hashing work for
 //! an unknown account as for a wrong password.
 
-use std::sync::Arc;
+mod support;
 
-use serde_json::{Value, json};
-use shared::{AppState, config::Config};
-use tower::ServiceExt;
+use serde_json::json;
+use shared::AppState;
+use support::{CHEAP_ARGON2 as CHEAP, state};
 
-/// The stack's configuration with some variables replaced.
-async fn state(overrides: &[(&str, &str)]) -> Arc<AppState> {
-    let config =
-        Config::from_env_with(overrides).unwrap_or_else(|e| panic!("{e} (run `make test`)"));
-    AppState::from_config(config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
+/// The event template's client address; these tests do not depend on it.
+const IP: &str = "203.0.113.10";
 
-const CHEAP: &[(&str, &str)] = &[
-    ("ARGON2_MEMORY_KIB", "1024"),
-    ("ARGON2_ITERATIONS", "1"),
-    ("ARGON2_PARALLELISM", "1"),
-];
-
-/// POSTs JSON through the function's whole stack, as an API Gateway event.
-async fn post(state: &Arc<AppState>, path: &str, body: Value) -> (u16, Value) {
-    let template = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/apigw-auth-login.json"
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut event: Value = serde_json::from_str(&template).unwrap_or_else(|e| panic!("{e}"));
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["body"] = json!(body.to_string());
-    let request =
-        lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let app = shared::http::app(auth::router(state.clone()), &state.config.http);
-    let response = app
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap_or_default();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+async fn post(
+    state: &std::sync::Arc<AppState>,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    support::post(state, path, body, IP).await
 }
 
 fn credentials() -> (String, String) {
@@ -70,7 +38,7 @@ async fn stored_hash(state: &AppState, username: &str) -> String {
 
 #[tokio::test]
 async fn login_rehashes_a_password_hashed_with_other_parameters() {
-    let cheap = state(CHEAP).await;
+    let cheap = state(&CHEAP).await;
     let (username, password) = credentials();
     let (status, body) = post(
         &cheap,
@@ -110,7 +78,7 @@ async fn login_rehashes_a_password_hashed_with_other_parameters() {
 
 #[tokio::test]
 async fn an_unknown_account_costs_the_same_verification_as_a_wrong_password() {
-    let state = state(CHEAP).await;
+    let state = state(&CHEAP).await;
     let (username, password) = credentials();
     let (status, _) = post(
         &state,

@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use http::request::Parts;
 use serde_json::json;
 
-use super::{Principal, step_up::SteppedUp};
+use super::{Principal, step_up};
 use crate::{
     AppState,
     domain::Role,
@@ -70,8 +70,7 @@ impl FromRequestParts<Arc<AppState>> for SteppedUpAdmin {
     ) -> Result<Self, ApiError> {
         // The role first: a non-admin learns nothing about step-up.
         let principal = Principal::from_request_parts(parts, state).await?;
-        require_admin(parts, state, principal).await?;
-        let SteppedUp(principal) = SteppedUp::from_request_parts(parts, state).await?;
-        Ok(Self(principal))
+        let principal = require_admin(parts, state, principal).await?;
+        step_up::require(principal, state).map(Self)
     }
 }

@@ -19,6 +19,19 @@ pub fn satisfied(principal: &Principal, now: i64, max_age_seconds: u64) -> bool 
     principal.amr.iter().any(|method| method == "otp") && fresh
 }
 
+/// The principal, if it satisfies step-up now.
+pub fn require(principal: Principal, state: &AppState) -> Result<Principal, ApiError> {
+    if satisfied(
+        &principal,
+        unix_now(),
+        state.config.auth.step_up_max_age.as_secs(),
+    ) {
+        Ok(principal)
+    } else {
+        Err(ApiError::StepUpRequired)
+    }
+}
+
 impl FromRequestParts<Arc<AppState>> for SteppedUp {
     type Rejection = ApiError;
 
@@ -27,12 +40,7 @@ impl FromRequestParts<Arc<AppState>> for SteppedUp {
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        let max_age = state.config.auth.step_up_max_age.as_secs();
-        if satisfied(&principal, unix_now(), max_age) {
-            Ok(Self(principal))
-        } else {
-            Err(ApiError::StepUpRequired)
-        }
+        require(principal, state).map(Self)
     }
 }
 

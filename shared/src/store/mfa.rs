@@ -5,6 +5,26 @@ use aws_sdk_dynamodb::{Client, operation::update_item::UpdateItemError, types::A
 
 use super::StoreError;
 
+/// A conditional write: `true` when it applied, `false` when its condition failed.
+fn applied<T, R: std::fmt::Debug>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::DynamoDb(
+            aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+        )),
+    }
+}
+
 pub struct MfaChallenges {
     client: Client,
     table: String,
@@ -42,20 +62,7 @@ impl MfaChallenges {
             .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::DynamoDb(
-                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
-            )),
-        }
+        applied(result)
     }
 
     /// Marks the token used; true for exactly one caller.
@@ -71,19 +78,6 @@ impl MfaChallenges {
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::DynamoDb(
-                aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
-            )),
-        }
+        applied(result)
     }
 }
