@@ -4,10 +4,12 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::access::{ISSUER, TokenError};
+use super::{
+    access::{ISSUER, TokenError},
+    hmac_jwt,
+};
 use crate::secrets::HmacKey;
 
 const AUDIENCE: &str = "blue-harvest-mfa";
@@ -43,24 +45,53 @@ pub fn issue(
         iat: now,
         exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
     };
-    let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some(TYPE.to_owned());
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key.expose()))
-        .map_err(|e| TokenError::Signing(e.to_string()))
+    hmac_jwt::sign(key, TYPE, &claims)
 }
 
 pub fn verify(key: &HmacKey, token: &str) -> Result<MfaClaims, TokenError> {
-    let header =
-        jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
-    if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TYPE) {
-        return Err(TokenError::Invalid("not an MFA token".into()));
+    hmac_jwt::verify(key, token, TYPE, AUDIENCE)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::{Engine, engine::general_purpose::STANDARD};
+
+    use super::*;
+    use crate::{
+        auth::refresh,
+        secrets::{AppKeys, FromSecret},
+    };
+
+    fn keys() -> AppKeys {
+        let k = STANDARD.encode([5_u8; 32]);
+        let raw = serde_json::json!({"refreshKey": k, "csrfKey": k, "cursorKey": k, "totpKey": k, "backupCodeKey": k});
+        AppKeys::parse("t", &raw.to_string()).unwrap_or_else(|e| panic!("{e}"))
     }
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 0;
-    jsonwebtoken::decode::<MfaClaims>(token, &DecodingKey::from_secret(key.expose()), &validation)
-        .map(|data| data.claims)
-        .map_err(|e| TokenError::Invalid(e.to_string()))
+
+    #[test]
+    fn mfa_and_refresh_tokens_never_pass_for_each_other() {
+        let keys = keys();
+        let now = crate::auth::unix_now();
+        let mfa_token = issue(&keys.refresh, 7, Duration::from_secs(300), now).unwrap_or_default();
+        let refresh_token =
+            refresh::issue(&keys.refresh, 7, "fam", 0, Duration::from_secs(300), now)
+                .unwrap_or_default();
+        assert_eq!(
+            verify(&keys.refresh, &mfa_token).map(|c| c.account_id()),
+            Ok(Some(7))
+        );
+        assert!(verify(&keys.refresh, &refresh_token).is_err());
+        assert!(refresh::verify(&keys.refresh, &mfa_token).is_err());
+        assert!(refresh::verify(&keys.refresh, &refresh_token).is_ok());
+    }
+
+    #[test]
+    fn an_expired_mfa_token_is_refused() {
+        let keys = keys();
+        let past = crate::auth::unix_now() - 600;
+        let token = issue(&keys.refresh, 7, Duration::from_secs(300), past).unwrap_or_default();
+        assert!(verify(&keys.refresh, &token).is_err());
+    }
 }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cookies;
 pub mod csrf;
+pub mod hmac_jwt;
 pub mod keyring;
 pub mod mfa;
 pub mod passwords;

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::secrets::HmacKey;
 
-use super::access::{ISSUER, TokenError};
+use super::{
+    access::{ISSUER, TokenError},
+    hmac_jwt,
+};
 
 /// Its own audience and type, so neither kind of token passes for the other.
 const AUDIENCE: &str = "blue-harvest-refresh";
@@ -38,8 +40,6 @@ pub fn issue(
     ttl: Duration,
     now: i64,
 ) -> Result<String, TokenError> {
-    let mut header = Header::new(Algorithm::HS256);
-    header.typ = Some(TYPE.to_owned());
     let claims = RefreshClaims {
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
@@ -50,26 +50,9 @@ pub fn issue(
         iat: now,
         exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
     };
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key.expose()))
-        .map_err(|e| TokenError::Signing(e.to_string()))
+    hmac_jwt::sign(key, TYPE, &claims)
 }
 
 pub fn verify(key: &HmacKey, token: &str) -> Result<RefreshClaims, TokenError> {
-    let header =
-        jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
-    if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TYPE) {
-        return Err(TokenError::Invalid("not a refresh token".into()));
-    }
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[AUDIENCE]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 0;
-    jsonwebtoken::decode::<RefreshClaims>(
-        token,
-        &DecodingKey::from_secret(key.expose()),
-        &validation,
-    )
-    .map(|data| data.claims)
-    .map_err(|e| TokenError::Invalid(e.to_string()))
+    hmac_jwt::verify(key, token, TYPE, AUDIENCE)
 }
