@@ -53,6 +53,10 @@ step "cargo lambda invoke with events/apigw-health.json"
 cargo lambda invoke health -A 127.0.0.1 -P 9010 --data-file events/apigw-health.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
+step "cargo lambda invoke partitions with events/scheduled-partitions.json"
+cargo lambda invoke partitions -A 127.0.0.1 -P 9010 --data-file events/scheduled-partitions.json -o json \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r.get("skipped") is None and "created" in r, r; print("  partitions:", r["created"], "default rows:", r["rowsInDefault"])'
+
 step "integration and end-to-end tests"
 cargo test --workspace --test '*' -- --skip serial_
 

@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod breaker;
 pub mod config;
+pub mod cursor;
 pub mod db;
 pub mod domain;
 pub mod error;

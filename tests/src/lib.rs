@@ -314,3 +314,34 @@ pub async fn verify_mfa(mfa_token: &str, code: &str) -> reqwest::Response {
     )
     .await
 }
+
+/// An admin with 2FA: `password_only` is its first session (refreshed after the role
+/// change, so its token says admin; `amr: ["pwd"]`), `stepped_up` signed in with a
+/// backup code (`amr: ["pwd","otp"]`).
+pub struct Admin {
+    pub id: i64,
+    pub password_only: Session,
+    pub stepped_up: Session,
+}
+
+/// The role is set in the database: role changes arrive with the domain work.
+pub async fn admin() -> Admin {
+    let user = new_user();
+    let first = signup(&user).await;
+    let id = first.body["account"]["id"].as_i64().unwrap_or_default();
+    sqlx::query("UPDATE accounts SET role_id = 2 WHERE id = $1")
+        .bind(id)
+        .execute(&database().await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let two_factor = enable_two_factor(&first).await;
+    let password_only = Session::from_response(refresh(&first).await).await;
+    let challenge = mfa_challenge(&user).await;
+    let stepped_up =
+        Session::from_response(verify_mfa(&challenge, &two_factor.backup_codes[0]).await).await;
+    Admin {
+        id,
+        password_only,
+        stepped_up,
+    }
+}

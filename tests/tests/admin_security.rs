@@ -1,10 +1,7 @@
 //! Admin security operations end to end: listing and lifting IP blocks, with the
 //! admin role and step-up enforced.
 
-use api_tests::{
-    Session, api, bearer_get, client, database, enable_two_factor, mfa_challenge, new_user,
-    refresh, signup, verify_mfa,
-};
+use api_tests::{Admin, admin, api, bearer_get, client, database, new_user, signup};
 use serde_json::Value;
 use shared::{
     auth::unix_now_ms, config::Config, state::aws_sdk_config, store::brute_force::BruteForce,
@@ -30,21 +27,11 @@ async fn delete(path: &str, token: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn admins_list_blocked_ips_and_lift_blocks_with_step_up() {
-    // An admin: the role is set in the database (role changes arrive with the domain work).
-    let user = new_user();
-    let password_only = signup(&user).await;
-    let id = password_only.body["account"]["id"]
-        .as_i64()
-        .unwrap_or_default();
-    sqlx::query("UPDATE accounts SET role_id = 2 WHERE id = $1")
-        .bind(id)
-        .execute(&database().await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let two_factor = enable_two_factor(&password_only).await;
-    let token = mfa_challenge(&user).await;
-    let stepped_up =
-        Session::from_response(verify_mfa(&token, &two_factor.backup_codes[0]).await).await;
+    let Admin {
+        id,
+        password_only,
+        stepped_up,
+    } = admin().await;
 
     let ip = format!("198.18.{}.{}", id % 250, (id / 250) % 250);
     let block = brute_force()
@@ -86,12 +73,6 @@ async fn admins_list_blocked_ips_and_lift_blocks_with_step_up() {
             .await
             .status(),
         403
-    );
-    // The admin's own password-only session, refreshed so its token carries the new role.
-    let password_only = Session::from_response(refresh(&password_only).await).await;
-    assert_eq!(
-        api_tests::token_claims(&password_only.access_token)["roleId"],
-        2
     );
     let response = delete(&path, &password_only.access_token).await;
     let body: Value = response.json().await.unwrap_or(Value::Null);

@@ -2,16 +2,23 @@
 //!
 //! | route | auth | extra limits | handler |
 //! |---|---|---|---|
+//! | `GET /api/admin/security/events` | admin | | [`security::events`] |
+//! | `GET /api/admin/security/stats` | admin | | [`security::stats`] |
 //! | `GET /api/admin/security/blocked-ips` | admin | | [`security::blocked_ips`] |
 //! | `DELETE /api/admin/security/blocked-ips/{ip}` | admin + step-up | sensitive | [`security::unblock_ip`] |
+//! | `GET /api/admin/database/stats` | admin | | [`database::stats`] |
+//! | `GET /api/admin/partitions` | admin | | [`partitions::runs`] |
+//! | `POST /api/admin/partitions/run` | admin + step-up | sensitive | [`partitions::run`] |
 
+pub mod database;
+pub mod partitions;
 pub mod security;
 
 use std::sync::Arc;
 
 use axum::{
     Router,
-    routing::{delete, get},
+    routing::{delete, get, post},
 };
 use shared::{
     AppState,
@@ -22,12 +29,32 @@ pub fn router(state: Arc<AppState>) -> Router {
     let s = &state;
     Router::new()
         .route(
+            "/api/admin/security/events",
+            limited(get(security::events), s, &[]),
+        )
+        .route(
+            "/api/admin/security/stats",
+            limited(get(security::stats), s, &[]),
+        )
+        .route(
             "/api/admin/security/blocked-ips",
             limited(get(security::blocked_ips), s, &[]),
         )
         .route(
             "/api/admin/security/blocked-ips/{ip}",
             limited(delete(security::unblock_ip), s, &[Tier::Sensitive]),
+        )
+        .route(
+            "/api/admin/database/stats",
+            limited(get(database::stats), s, &[]),
+        )
+        .route(
+            "/api/admin/partitions",
+            limited(get(partitions::runs), s, &[]),
+        )
+        .route(
+            "/api/admin/partitions/run",
+            limited(post(partitions::run), s, &[Tier::Sensitive]),
         )
         .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! Blocked IPs: list them, lift a block.
+//! Security views: audit events and their counts, blocked IPs.
 
 use std::{net::IpAddr, sync::Arc};
 
@@ -7,6 +7,7 @@ use axum::{
     extract::{Path, State},
 };
 use http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
@@ -14,7 +15,9 @@ use shared::{
         roles::{AdminOnly, SteppedUpAdmin},
         unix_now_ms,
     },
+    cursor,
     http::context::RequestContext,
+    http::extract::ApiQuery,
     store::audit::{self, AuditEvent, Severity},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
@@ -60,4 +63,193 @@ pub async fn unblock_ip(
     )
     .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventsQuery {
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    severity: Option<String>,
+    account_id: Option<i64>,
+    ip: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    since: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    until: Option<OffsetDateTime>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// Position of the last item of a page: (created_at in µs, id).
+type EventPosition = (i64, i64);
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    created_at: OffsetDateTime,
+    event_type: String,
+    severity: String,
+    account_id: Option<i64>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    request_id: Option<String>,
+    details: Value,
+}
+
+fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// `GET /api/admin/security/events`: newest first, filtered, cursor paged, from the
+/// reader (a second of replica lag is fine for an audit view).
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    _admin: AdminOnly,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = state.secrets.app_keys().await?;
+    let after: Option<EventPosition> = query
+        .cursor
+        .as_deref()
+        .map(|c| cursor::decode(&keys.cursor, c))
+        .transpose()?;
+    let ip = query
+        .ip
+        .as_deref()
+        .map(|ip| {
+            ip.parse::<IpAddr>()
+                .map_err(|_| ApiError::validation("ip is not an IP address"))
+        })
+        .transpose()?
+        .map(|ip| ip.to_string());
+    let limit = cursor::page_size(query.limit);
+    let after_time = after
+        .and_then(|(us, _)| OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok());
+    let after_id = after.map(|(_, id)| id);
+    let rows: Vec<EventRow> = state
+        .db
+        .read(|pool| {
+            let (event_type, severity, ip) =
+                (query.event_type.clone(), query.severity.clone(), ip.clone());
+            async move {
+                sqlx::query_as(
+                    "SELECT id, created_at, event_type, severity, account_id, host(ip) AS ip,
+                            user_agent, request_id, details
+                     FROM audit_log
+                     WHERE ($1::text IS NULL OR event_type = $1)
+                       AND ($2::text IS NULL OR severity = $2)
+                       AND ($3::bigint IS NULL OR account_id = $3)
+                       AND ($4::inet IS NULL OR ip = $4::inet)
+                       AND ($5::timestamptz IS NULL OR created_at >= $5)
+                       AND ($6::timestamptz IS NULL OR created_at < $6)
+                       AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8))
+                     ORDER BY created_at DESC, id DESC
+                     LIMIT $9",
+                )
+                .bind(event_type)
+                .bind(severity)
+                .bind(query.account_id)
+                .bind(ip)
+                .bind(query.since)
+                .bind(query.until)
+                .bind(after_time)
+                .bind(after_id)
+                .bind(limit + 1)
+                .fetch_all(&pool)
+                .await
+            }
+        })
+        .await
+        .map_err(shared::store::StoreError::from)?;
+    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
+    let page = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(usize::MAX))];
+    let next = page
+        .last()
+        .filter(|_| more)
+        .map(|row| cursor::encode(&keys.cursor, &(micros(row.created_at), row.id)));
+    let items: Vec<Value> = page
+        .iter()
+        .map(|row| {
+            json!({
+                "id": row.id, "type": row.event_type, "severity": row.severity,
+                "accountId": row.account_id, "ip": row.ip, "userAgent": row.user_agent,
+                "requestId": row.request_id, "details": row.details,
+                "createdAt": row.created_at.format(&Rfc3339).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "nextCursor": next })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    window: Option<String>,
+}
+
+/// `24h`, `30m`, `7d` to seconds; at most 400 days.
+fn window_seconds(window: &str) -> Option<i64> {
+    let (number, unit) = window.split_at(window.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit {
+        "m" => n * 60,
+        "h" => n * 3_600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    (seconds <= 400 * 86_400).then_some(seconds)
+}
+
+/// `GET /api/admin/security/stats?window=24h`: counts by type and by severity.
+pub async fn stats(
+    State(state): State<Arc<AppState>>,
+    _admin: AdminOnly,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let window = query.window.unwrap_or_else(|| "24h".into());
+    let seconds = window_seconds(&window)
+        .ok_or_else(|| ApiError::validation("window must look like 30m, 24h or 7d"))?;
+    let rows: Vec<(String, String, i64)> = state
+        .db
+        .read(|pool| async move {
+            sqlx::query_as(
+                "SELECT event_type, severity, count(*) FROM audit_log
+                 WHERE created_at >= now() - make_interval(secs => $1) GROUP BY 1, 2",
+            )
+            .bind(seconds as f64)
+            .fetch_all(&pool)
+            .await
+        })
+        .await
+        .map_err(shared::store::StoreError::from)?;
+    let mut by_type = serde_json::Map::new();
+    let mut by_severity = serde_json::Map::new();
+    for (event_type, severity, count) in &rows {
+        let add = |map: &mut serde_json::Map<String, Value>, key: &str| {
+            let total = map.get(key).and_then(Value::as_i64).unwrap_or(0) + count;
+            map.insert(key.to_owned(), json!(total));
+        };
+        add(&mut by_type, event_type);
+        add(&mut by_severity, severity);
+    }
+    let total: i64 = rows.iter().map(|(_, _, c)| c).sum();
+    Ok(Json(
+        json!({ "window": window, "total": total, "byType": by_type, "bySeverity": by_severity }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_parse() {
+        assert_eq!(window_seconds("24h"), Some(86_400));
+        assert_eq!(window_seconds("30m"), Some(1_800));
+        assert_eq!(window_seconds("7d"), Some(604_800));
+        for bad in ["", "h", "0h", "-1h", "24", "1y", "999d"] {
+            assert_eq!(window_seconds(bad), None, "{bad}");
+        }
+    }
 }

@@ -1,0 +1,78 @@
+//! `GET /api/admin/partitions` (recent maintenance runs) and
+//! `POST /api/admin/partitions/run` (maintenance now; step-up).
+
+use std::sync::Arc;
+
+use axum::{Extension, Json, extract::State};
+use partitions::MaintenanceConfig;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::roles::{AdminOnly, SteppedUpAdmin},
+    http::context::RequestContext,
+    store::{
+        StoreError,
+        audit::{self, AuditEvent, Severity},
+    },
+};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+type Run = (
+    i64,
+    OffsetDateTime,
+    Option<String>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    i64,
+    Value,
+    i64,
+);
+
+pub async fn runs(
+    State(state): State<Arc<AppState>>,
+    _admin: AdminOnly,
+) -> Result<Json<Value>, ApiError> {
+    let rows: Vec<Run> = sqlx::query_as(
+        "SELECT id, ran_at, skipped, created, detached, dropped, rows_moved, rows_in_default, duration_ms
+         FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20",
+    )
+    .fetch_all(state.db.writer())
+    .await
+    .map_err(StoreError::from)?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|(id, ran_at, skipped, created, detached, dropped, moved, in_default, ms)| {
+            json!({
+                "id": id, "ranAt": ran_at.format(&Rfc3339).unwrap_or_default(), "skipped": skipped,
+                "created": created, "detached": detached, "dropped": dropped,
+                "rowsMoved": moved, "rowsInDefault": in_default, "durationMs": ms,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "nextCursor": null })))
+}
+
+pub async fn run(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    SteppedUpAdmin(admin): SteppedUpAdmin,
+) -> Result<Json<Value>, ApiError> {
+    let config = MaintenanceConfig::from_env().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let today = OffsetDateTime::now_utc().date();
+    let summary = partitions::run(state.db.writer(), &config, today)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new(
+            "PARTITION_MAINTENANCE_RUN",
+            Severity::Info,
+            Some(admin.account_id),
+        )
+        .details(serde_json::to_value(&summary).unwrap_or_default()),
+    )
+    .await;
+    Ok(Json(serde_json::to_value(summary).unwrap_or_default()))
+}
