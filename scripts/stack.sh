@@ -122,15 +122,24 @@ moto_running() { [ -f "$STACK_DIR/moto.pid" ] && kill -0 "$(cat "$STACK_DIR/moto
 
 moto_start() {
   if moto_running; then return; fi
-  say "starting moto on 127.0.0.1:$MOTO_PORT"
-  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
-  echo $! >"$STACK_DIR/moto.pid"
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>/dev/null && return
-    moto_running || die "moto exited; see $STACK_DIR/moto.log"
-    sleep 0.1
+  if curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" 2>/dev/null; then
+    die "port $MOTO_PORT is already in use (another stack?); set BH_MOTO_PORT or stop it"
+  fi
+  for attempt in 1 2; do
+    say "starting moto on 127.0.0.1:$MOTO_PORT"
+    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
+    echo $! >"$STACK_DIR/moto.pid"
+    for _ in $(seq 1 150); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>/dev/null && return
+      moto_running || break
+      sleep 0.1
+    done
+    # Show why: the log is removed with the stack on teardown.
+    say "moto did not come up (attempt $attempt); its log:"
+    tail -n 20 "$STACK_DIR/moto.log" >&2 || true
+    moto_stop
   done
-  die "moto did not answer on port $MOTO_PORT; see $STACK_DIR/moto.log"
+  die "moto did not start on port $MOTO_PORT"
 }
 
 moto_stop() {
