@@ -34,12 +34,6 @@ pub struct Credentials {
     pub password: SecretString,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Writer,
-    Reader,
-}
-
 pub struct Db {
     writer: PgPool,
     reader: PgPool,
