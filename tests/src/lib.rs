@@ -345,3 +345,31 @@ pub async fn admin() -> Admin {
         stepped_up,
     }
 }
+
+/// Waits until the replica has replayed everything the writer has written so far:
+/// routes that read from the replica are eventually consistent by design.
+pub async fn replica_caught_up() {
+    let writer = database().await;
+    let target: String = sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(&writer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let replica = sqlx::PgPool::connect(&require_env("DATABASE_URL_REPLICA"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the replica: {e}"));
+    eventually(
+        "the replica to catch up",
+        Duration::from_secs(10),
+        || async {
+            let replayed: Option<bool> =
+                sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn")
+                    .bind(&target)
+                    .fetch_one(&replica)
+                    .await
+                    .ok()
+                    .flatten();
+            replayed.filter(|done| *done).map(|_| ())
+        },
+    )
+    .await;
+}

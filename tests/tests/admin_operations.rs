@@ -1,7 +1,9 @@
 //! Admin operations end to end: audit events (filters, cursor paging), their counts,
 //! database stats, partition maintenance runs.
 
-use api_tests::{Admin, admin, api, bearer_get, bearer_post, client, login, new_user, signup};
+use api_tests::{
+    Admin, admin, api, bearer_get, bearer_post, client, login, new_user, replica_caught_up, signup,
+};
 use serde_json::{Value, json};
 
 async fn get(path: &str, token: &str) -> (u16, Value) {
@@ -25,6 +27,8 @@ async fn security_events_filter_and_page_newest_first() {
         all_for_account >= 4,
         "signup, 2FA enabled, backup code, login"
     );
+    // Events are read from the replica.
+    replica_caught_up().await;
 
     let mut seen = Vec::new();
     let mut path = format!("/api/admin/security/events?accountId={id}&limit=2");
@@ -79,6 +83,7 @@ async fn security_stats_count_by_type_and_severity() {
     let user = new_user();
     signup(&user).await;
     login(&user.username, "definitely the wrong password").await;
+    replica_caught_up().await;
     let (status, stats) = get(
         "/api/admin/security/stats?window=24h",
         &stepped_up.access_token,
