@@ -124,12 +124,23 @@ def app_keys():
     }
 
 
+def add_missing_app_keys(client, secret_id):
+    """A stack made before a key was introduced gets just that key, freshly made."""
+    current = json.loads(client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")["SecretString"])
+    missing = {name: value for name, value in app_keys().items() if name not in current}
+    if missing:
+        client.put_secret_value(SecretId=secret_id, SecretString=json.dumps({**current, **missing}))
+        print(f"  secret {secret_id}: added {', '.join(sorted(missing))}")
+
+
 def create_secrets(signing_keys_id, app_keys_id):
     client = boto3.client("secretsmanager")
     for secret_id, make in ((signing_keys_id, signing_key_set), (app_keys_id, app_keys)):
         try:
             client.describe_secret(SecretId=secret_id)
             print(f"  secret {secret_id} exists")
+            if secret_id == app_keys_id:
+                add_missing_app_keys(client, secret_id)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise

@@ -34,6 +34,10 @@ urls() {
     "  http://127.0.0.1:$PORT/api/health" \
     "  http://127.0.0.1:$PORT/api/health?type=live" \
     "  http://127.0.0.1:$PORT/api/health?type=ready" \
+    "  http://127.0.0.1:$PORT/api/auth/signup   (POST; login, refresh, 2fa/... beside it)" \
+    "  http://127.0.0.1:$PORT/api/csrf-token" \
+    "  http://127.0.0.1:$PORT/.well-known/jwks.json" \
+    "  http://127.0.0.1:$PORT/api/admin/...     (admin role)" \
     "Each function also answers at http://127.0.0.1:$PORT/lambda-url/<function>/..."
 }
 
