@@ -7,7 +7,7 @@ use std::time::Duration;
 use api_tests::{
     Session, api, bearer_get, client, eventually, login, new_user, require_env, signup,
 };
-use key_rotation::{RotationEvent, Step, rotate};
+use key_rotation::rotate_all_steps;
 use serde_json::Value;
 
 async fn jwks_kids() -> Vec<String> {
@@ -43,21 +43,10 @@ async fn serial_key_rotation_keeps_earlier_tokens_valid() {
     let secrets =
         aws_sdk_secretsmanager::Client::new(&shared::state::aws_sdk_config(&config).await);
     let token = uuid::Uuid::new_v4().to_string();
-    for step in [
-        Step::CreateSecret,
-        Step::SetSecret,
-        Step::TestSecret,
-        Step::FinishSecret,
-    ] {
-        let event = RotationEvent {
-            secret_id: require_env("SIGNING_KEYS_SECRET_ID"),
-            client_request_token: token.clone(),
-            step,
-        };
-        rotate(&secrets, &event, Duration::from_secs(930))
-            .await
-            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
-    }
+    let secret_id = require_env("SIGNING_KEYS_SECRET_ID");
+    rotate_all_steps(&secrets, &secret_id, &token, Duration::from_secs(930))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // The functions refetch the key set when their cache expires (2 s under make test).
     let kids = eventually(

@@ -74,6 +74,30 @@ pub async fn rotate(
     }
 }
 
+/// The four steps in order, as Secrets Manager runs them for one rotation (for an
+/// operator rotating by hand, and for tests).
+pub async fn rotate_all_steps(
+    client: &Client,
+    secret_id: &str,
+    client_request_token: &str,
+    retire_after: Duration,
+) -> Result<(), RotationError> {
+    for step in [
+        Step::CreateSecret,
+        Step::SetSecret,
+        Step::TestSecret,
+        Step::FinishSecret,
+    ] {
+        let event = RotationEvent {
+            secret_id: secret_id.to_owned(),
+            client_request_token: client_request_token.to_owned(),
+            step,
+        };
+        rotate(client, &event, retire_after).await?;
+    }
+    Ok(())
+}
+
 async fn read(
     client: &Client,
     event: &RotationEvent,

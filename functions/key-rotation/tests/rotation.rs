@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
-use key_rotation::{RotationEvent, Step, rotate};
+use key_rotation::{RotationEvent, Step, rotate, rotate_all_steps};
 use secrecy::ExposeSecret;
 use shared::{
     auth::{access, access::TokenError, keyring, keyring::KeyRing, unix_now},
@@ -46,21 +46,9 @@ async fn ring(client: &Client, id: &str) -> KeyRing {
 
 async fn rotate_fully(client: &Client, id: &str, retire_after: Duration) {
     let token = uuid::Uuid::new_v4().to_string();
-    for step in [
-        Step::CreateSecret,
-        Step::SetSecret,
-        Step::TestSecret,
-        Step::FinishSecret,
-    ] {
-        let event = RotationEvent {
-            secret_id: id.into(),
-            client_request_token: token.clone(),
-            step,
-        };
-        rotate(client, &event, retire_after)
-            .await
-            .unwrap_or_else(|e| panic!("{step:?}: {e}"));
-    }
+    rotate_all_steps(client, id, &token, retire_after)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     // Every step may be retried by Secrets Manager; a retry changes nothing.
     let before = client
         .describe_secret()
