@@ -48,6 +48,31 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Verifies the request's Bearer token (RS256, one of our kids, after at most one
+/// rate-limited refetch of the key set for an unknown kid).
+pub async fn authenticate(
+    state: &AppState,
+    headers: &http::HeaderMap,
+) -> Result<Principal, ApiError> {
+    let token = bearer_token(headers).ok_or(MISSING)?;
+    let auth = &state.config.auth;
+    let keys = state.secrets.signing_keys().await?;
+    let verified = match access::verify(&keys, token, auth.leeway) {
+        Err(TokenError::UnknownKid) => {
+            let keys = state
+                .secrets
+                .refetch_signing_keys(auth.key_refetch_interval)
+                .await?;
+            access::verify(&keys, token, auth.leeway)
+        }
+        other => other,
+    };
+    verified.map(Principal::from).map_err(|error| {
+        tracing::info!(error = %error, "access token refused");
+        ApiError::INVALID_TOKEN
+    })
+}
+
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ApiError;
 
@@ -55,22 +80,10 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        let token = bearer_token(&parts.headers).ok_or(MISSING)?;
-        let auth = &state.config.auth;
-        let keys = state.secrets.signing_keys().await?;
-        let verified = match access::verify(&keys, token, auth.leeway) {
-            Err(TokenError::UnknownKid) => {
-                let keys = state
-                    .secrets
-                    .refetch_signing_keys(auth.key_refetch_interval)
-                    .await?;
-                access::verify(&keys, token, auth.leeway)
-            }
-            other => other,
-        };
-        verified.map(Principal::from).map_err(|error| {
-            tracing::info!(error = %error, "access token refused");
-            ApiError::INVALID_TOKEN
-        })
+        // The rate-limit layer verifies the token first and leaves the result here.
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        authenticate(state, &parts.headers).await
     }
 }

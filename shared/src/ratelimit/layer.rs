@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::{Decision, Outcome, Tier, store::UNAVAILABLE_RETRY_AFTER};
 use crate::{
     AppState,
-    auth::{access, principal::bearer_token, unix_now, unix_now_ms},
+    auth::{principal::authenticate, unix_now, unix_now_ms},
     domain::Role,
     error::ApiError,
     http::context::RequestContext,
@@ -48,15 +48,6 @@ pub fn limited(
         },
         enforce,
     ))
-}
-
-/// The caller's account and role when a valid Bearer token is present; limits are
-/// then per account. An invalid token is limited by IP (the handler will refuse it).
-async fn caller(state: &AppState, headers: &HeaderMap) -> Option<(i64, Option<Role>)> {
-    let token = bearer_token(headers)?;
-    let keys = state.secrets.signing_keys().await.ok()?;
-    let claims = access::verify(&keys, token, state.config.auth.leeway).ok()?;
-    Some((claims.account_id, Role::from_id(claims.role_id)))
 }
 
 /// The `login` field of a JSON body, for the IP + login-name key. The body is read
@@ -140,10 +131,19 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
         .as_ref()
         .and_then(|c| c.client_ip)
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    let caller = caller(state, request.headers()).await;
-    let account_or_ip =
-        caller.map_or_else(|| format!("ip:{ip}"), |(id, _)| format!("account:{id}"));
-    let role = caller.and_then(|(_, role)| role);
+    // Limits are per account when a valid Bearer token is present. The verified
+    // caller is left in the request for the handler's extractor (no second check);
+    // an invalid token is limited by IP and refused by the handler.
+    let caller = authenticate(state, request.headers()).await.ok();
+    let mut request = request;
+    if let Some(principal) = &caller {
+        request.extensions_mut().insert(principal.clone());
+    }
+    let account_or_ip = caller.as_ref().map_or_else(
+        || format!("ip:{ip}"),
+        |p| format!("account:{}", p.account_id),
+    );
+    let role = caller.as_ref().and_then(|p| Role::from_id(p.role_id));
 
     let (request, login) = if limits.extra.contains(&Tier::AuthLogin) {
         match with_login_name(request, state.config.http.max_body_bytes).await {
@@ -245,7 +245,7 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
                 AuditEvent::new(
                     "RATE_LIMIT_EXCEEDED",
                     Severity::Warning,
-                    caller.map(|(id, _)| id),
+                    caller.as_ref().map(|p| p.account_id),
                 )
                 .details(json!({
                     "tier": rejected.tier.name(),
