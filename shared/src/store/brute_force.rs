@@ -8,15 +8,10 @@ use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::{
     Client,
-    error::DisplayErrorContext,
     types::{AttributeValue, ReturnValue},
 };
 
 use super::StoreError;
-
-fn dynamo(error: impl std::error::Error + 'static) -> StoreError {
-    StoreError::DynamoDb(DisplayErrorContext(error).to_string())
-}
 
 fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
@@ -85,7 +80,7 @@ impl BruteForce {
             .set_key(Some(Self::key(format!("block#{ip}"))))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(output
             .item
             .as_ref()
@@ -117,7 +112,7 @@ impl BruteForce {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         let offence = counted
             .attributes
             .as_ref()
@@ -139,7 +134,7 @@ impl BruteForce {
             .item("expiresAt", n(blocked_until_ms / 1000 + 1))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(Block {
             ip: ip.to_owned(),
             blocked_until_ms,
@@ -161,7 +156,7 @@ impl BruteForce {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            let item = item.map_err(dynamo)?;
+            let item = item.map_err(StoreError::from)?;
             if let (Some(ip), Some(blocked_until_ms)) = (
                 item.get("ip").and_then(|v| v.as_s().ok()),
                 number(&item, "blockedUntilMs"),
@@ -190,7 +185,7 @@ impl BruteForce {
             .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(output.attributes.is_some())
     }
 
@@ -210,7 +205,7 @@ impl BruteForce {
             .consistent_read(true)
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         let Some(item) = output.item else {
             return Ok(None);
         };
@@ -236,7 +231,7 @@ impl BruteForce {
             .expression_attribute_values(":exp", n(now_ms / 1000 + 86_400))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(())
     }
 
@@ -247,7 +242,7 @@ impl BruteForce {
             .set_key(Some(Self::key(format!("login-failures#{login}"))))
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(())
     }
 }

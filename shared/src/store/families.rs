@@ -9,7 +9,6 @@ use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::{
     Client,
-    error::DisplayErrorContext,
     operation::update_item::UpdateItemError,
     types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure},
 };
@@ -103,12 +102,6 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn dynamo<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    error: aws_sdk_dynamodb::error::SdkError<E, R>,
-) -> StoreError {
-    StoreError::DynamoDb(DisplayErrorContext(error).to_string())
-}
-
 impl Families {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
@@ -148,7 +141,7 @@ impl Families {
             .condition_expression("attribute_not_exists(familyId)")
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(family)
     }
 
@@ -215,7 +208,7 @@ impl Families {
                         reuse_interval,
                     ))
                 }
-                _ => Err(dynamo(error)),
+                _ => Err(error.into()),
             },
         }
     }
@@ -229,7 +222,7 @@ impl Families {
             .consistent_read(true)
             .send()
             .await
-            .map_err(dynamo)?;
+            .map_err(StoreError::from)?;
         Ok(output.item.as_ref().and_then(from_item))
     }
 
@@ -255,7 +248,7 @@ impl Families {
             {
                 Ok(())
             }
-            Err(error) => Err(dynamo(error)),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -274,7 +267,7 @@ impl Families {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            let item = item.map_err(dynamo)?;
+            let item = item.map_err(StoreError::from)?;
             if let Some(family) = from_item(&item)
                 && !family.revoked
                 && family.expires_at > now

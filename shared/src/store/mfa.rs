@@ -19,9 +19,7 @@ fn applied<T, R: std::fmt::Debug>(
         {
             Ok(false)
         }
-        Err(e) => Err(StoreError::DynamoDb(
-            aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
-        )),
+        Err(e) => Err(e.into()),
     }
 }
 

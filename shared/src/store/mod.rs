@@ -23,6 +23,15 @@ pub enum StoreError {
     DynamoDb(String),
 }
 
+/// Every DynamoDB call's failure, with the SDK's full error chain in the text.
+impl<E: std::error::Error + 'static, R: std::fmt::Debug>
+    From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
+{
+    fn from(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+        StoreError::DynamoDb(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+    }
+}
+
 impl db::Unavailable for StoreError {
     fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Database(e) if db::is_unavailable(e))
