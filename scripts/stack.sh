@@ -95,6 +95,8 @@ hot_standby = on
 fsync = off
 synchronous_commit = off
 max_connections = 200
+# Lets a test count the statements one request runs (the posts list is one query).
+shared_preload_libraries = 'pg_stat_statements'
 EOF
   pg_start "$PRIMARY" primary
   local pw; pw=$(password)
@@ -102,6 +104,8 @@ EOF
 CREATE ROLE $DB_USER LOGIN PASSWORD '$pw';
 CREATE DATABASE $DB_NAME OWNER $DB_USER;
 CREATE ROLE replicator REPLICATION LOGIN PASSWORD '$pw';
+\\c $DB_NAME
+CREATE EXTENSION pg_stat_statements;
 EOF
 }
 

@@ -4,12 +4,72 @@
 use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Serialize, de::DeserializeOwned};
+use time::OffsetDateTime;
 
 use crate::{error::ApiError, secrets::HmacKey};
 
 /// Page sizes: `?limit=` defaults to 50 and is clamped to 1..=1000.
 pub fn page_size(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, 1000)
+}
+
+/// A keyset page over rows ordered newest first by `(created_at, id)`: where the
+/// previous page ended (from `?cursor=`) and how many rows to return (from `?limit=`).
+#[derive(Debug, Clone, Copy)]
+pub struct Keyset {
+    pub limit: i64,
+    after: Option<(i64, i64)>,
+}
+
+impl Keyset {
+    pub fn parse(
+        key: &HmacKey,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            limit: page_size(limit),
+            after: cursor.map(|c| decode(key, c)).transpose()?,
+        })
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// `created_at` of the last row already seen, for `(created_at, id) < ($t, $id)`.
+    pub fn after_time(&self) -> Option<OffsetDateTime> {
+        self.after.and_then(|(us, _)| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok()
+        })
+    }
+
+    pub fn after_id(&self) -> Option<i64> {
+        self.after.map(|(_, id)| id)
+    }
+
+    /// Cuts the fetched rows to the page and makes the next cursor (None on the last page).
+    pub fn page<T>(
+        &self,
+        key: &HmacKey,
+        mut rows: Vec<T>,
+        position: impl Fn(&T) -> (OffsetDateTime, i64),
+    ) -> (Vec<T>, Option<String>) {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = rows.last().filter(|_| more).map(|row| {
+            let (time, id) = position(row);
+            encode(key, &(micros(time), id))
+        });
+        (rows, next)
+    }
+}
+
+/// PostgreSQL keeps microseconds, so a cursor keeps exactly what the row has.
+fn micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
 pub fn encode<T: Serialize>(key: &HmacKey, position: &T) -> String {

@@ -5,7 +5,9 @@
 //! - `db`: writer and reader pools with read fallback; `migrations` embeds the schema
 //! - `secrets`: Secrets Manager with a TTL cache and typed, validated key sets
 //! - `auth`: passwords, access/refresh tokens, CSRF, cookies, the `Principal` extractor
-//! - `domain`: request fields parsed into types (username, email, password, role)
+//! - `domain`: request fields parsed into types (username, email, password, role,
+//!   sanitized content)
+//! - `permissions`: the role × resource matrix every domain check goes through
 //! - `store`: accounts and audit log (PostgreSQL), token families (DynamoDB)
 //! - `ratelimit`: tiers in DynamoDB, applied per route with `ratelimit::limited`
 //! - `breaker`, `metrics`: circuit breakers and CloudWatch EMF metric lines
@@ -21,6 +23,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod permissions;
 pub mod ratelimit;
 pub mod secrets;
 pub mod state;

@@ -81,9 +81,6 @@ pub struct EventsQuery {
     cursor: Option<String>,
 }
 
-/// Position of the last item of a page: (created_at in µs, id).
-type EventPosition = (i64, i64);
-
 #[derive(sqlx::FromRow)]
 struct EventRow {
     id: i64,
@@ -97,10 +94,6 @@ struct EventRow {
     details: Value,
 }
 
-fn micros(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-}
-
 /// `GET /api/admin/security/events`: newest first, filtered, cursor paged, from the
 /// reader (a second of replica lag is fine for an audit view).
 pub async fn events(
@@ -109,11 +102,7 @@ pub async fn events(
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let keys = state.secrets.app_keys().await?;
-    let after: Option<EventPosition> = query
-        .cursor
-        .as_deref()
-        .map(|c| cursor::decode(&keys.cursor, c))
-        .transpose()?;
+    let page = cursor::Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let ip = query
         .ip
         .as_deref()
@@ -123,10 +112,6 @@ pub async fn events(
         })
         .transpose()?
         .map(|ip| ip.to_string());
-    let limit = cursor::page_size(query.limit);
-    let after_time = after
-        .and_then(|(us, _)| OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000).ok());
-    let after_id = after.map(|(_, id)| id);
     let rows: Vec<EventRow> = state
         .db
         .read(|pool| {
@@ -153,22 +138,17 @@ pub async fn events(
                 .bind(ip)
                 .bind(query.since)
                 .bind(query.until)
-                .bind(after_time)
-                .bind(after_id)
-                .bind(limit + 1)
+                .bind(page.after_time())
+                .bind(page.after_id())
+                .bind(page.fetch())
                 .fetch_all(&pool)
                 .await
             }
         })
         .await
         .map_err(shared::store::StoreError::from)?;
-    let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
-    let page = &rows[..rows.len().min(usize::try_from(limit).unwrap_or(usize::MAX))];
-    let next = page
-        .last()
-        .filter(|_| more)
-        .map(|row| cursor::encode(&keys.cursor, &(micros(row.created_at), row.id)));
-    let items: Vec<Value> = page
+    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
+    let items: Vec<Value> = rows
         .iter()
         .map(|row| {
             json!({

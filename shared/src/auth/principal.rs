@@ -87,3 +87,21 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         authenticate(state, &parts.headers).await
     }
 }
+
+/// `Option<Principal>` for routes anonymous callers may use too: no Authorization
+/// header is `None`; a header with a bad token is still a 401, never silently anonymous.
+impl axum::extract::OptionalFromRequestParts<Arc<AppState>> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Option<Self>, ApiError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<Arc<AppState>>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}

@@ -1,6 +1,7 @@
 //! Parse, don't validate: request fields become these types once, at the edge, and
 //! everything past the handler can rely on them.
 
+pub mod content;
 mod email;
 mod names;
 mod password;
