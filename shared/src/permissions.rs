@@ -108,12 +108,33 @@ pub async fn authorize(
     if allows(role, resource, action, scope) {
         return Ok(());
     }
-    let Some(principal) = principal else {
-        return Err(ApiError::Authentication {
+    match principal {
+        None => Err(ApiError::Authentication {
             message: "Authentication required: send Authorization: Bearer <access token>",
             invalid_token: false,
-        });
-    };
+        }),
+        Some(principal) => Err(deny(
+            state,
+            context,
+            principal,
+            json!({
+                "resource": format!("{resource:?}"),
+                "action": format!("{action:?}"),
+                "scope": format!("{scope:?}"),
+            }),
+        )
+        .await),
+    }
+}
+
+/// The 403 for a refused operation, audited as PERMISSION_DENIED with `details`; also
+/// for refusals the matrix cannot see, such as naming another's profile as an author.
+pub async fn deny(
+    state: &AppState,
+    context: &RequestContext,
+    principal: &Principal,
+    details: serde_json::Value,
+) -> ApiError {
     audit::record(
         state.db.writer(),
         context,
@@ -122,16 +143,10 @@ pub async fn authorize(
             Severity::Warning,
             Some(principal.account_id),
         )
-        .details(json!({
-            "resource": format!("{resource:?}"),
-            "action": format!("{action:?}"),
-            "scope": format!("{scope:?}"),
-        })),
+        .details(details),
     )
     .await;
-    Err(ApiError::Authorization(
-        "Your role does not allow this operation",
-    ))
+    ApiError::Authorization("Your role does not allow this operation")
 }
 
 #[cfg(test)]

@@ -1,0 +1,219 @@
+//! Post handlers: reads from the reader pool (writer fallback); writes, and the
+//! ownership checks that guard them, in one writer transaction, answered from the
+//! writer's own rows so a client always sees its write.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json,
+    extract::{Path, State},
+};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::Principal,
+    cursor::Keyset,
+    domain::ValidationErrors,
+    http::{
+        context::RequestContext,
+        extract::{ApiJson, ApiQuery},
+    },
+    permissions::{self, Action, Resource, Scope},
+    store::StoreError,
+};
+
+use crate::{
+    request::{CreatePost, UpdatePost},
+    store::{self, Filters, WriteError},
+};
+
+/// Longest `?q=` search accepted.
+const MAX_SEARCH_CHARS: usize = 200;
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("No such post".into())
+}
+
+fn database(error: sqlx::Error) -> ApiError {
+    StoreError::from(error).into()
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::UnknownPostType => {
+                let mut errors = ValidationErrors::default();
+                errors.check::<()>("postTypeId", Err("no such post type".into()));
+                errors.into()
+            }
+            WriteError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+    account_id: Option<i64>,
+    post_type_id: Option<i16>,
+    q: Option<String>,
+}
+
+/// `GET /api/posts`: newest first, anyone may read.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = state.secrets.app_keys().await?;
+    let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
+    let search = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if search
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
+    {
+        return Err(ApiError::validation(format!(
+            "q must be at most {MAX_SEARCH_CHARS} characters"
+        )));
+    }
+    let filters = Filters {
+        account_id: query.account_id,
+        post_type_id: query.post_type_id,
+        search,
+    };
+    let rows = state
+        .db
+        .read(|pool| {
+            let filters = filters.clone();
+            async move { store::list(&pool, &filters, &page).await }
+        })
+        .await
+        .map_err(database)?;
+    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
+    let items: Vec<Value> = rows.iter().map(store::PostRow::to_json).collect();
+    Ok(Json(json!({ "items": items, "nextCursor": next })))
+}
+
+/// `GET /api/posts/{id}`
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let row = state
+        .db
+        .read(|pool| async move { store::find(&pool, id).await })
+        .await
+        .map_err(database)?
+        .ok_or_else(not_found)?;
+    Ok(Json(row.to_json()))
+}
+
+/// `POST /api/posts`: the primary author must be one of the caller's profiles.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreatePost>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Post,
+        Action::Create,
+        Scope::Own,
+    )
+    .await?;
+    let post = body.parse()?;
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let owner = store::profile_owner(&mut tx, post.profile_id)
+        .await
+        .map_err(database)?;
+    match owner {
+        None => {
+            let mut errors = ValidationErrors::default();
+            errors.check::<()>("profileId", Err("no such profile".into()));
+            return Err(errors.into());
+        }
+        Some(owner) if owner != principal.account_id => {
+            let details = json!({ "resource": "Profile", "action": "PrimaryAuthor", "profileId": post.profile_id });
+            return Err(permissions::deny(&state, &context, &principal, details).await);
+        }
+        Some(_) => {}
+    }
+    let missing = store::missing_profiles(&mut tx, &post.co_authors)
+        .await
+        .map_err(database)?;
+    if !missing.is_empty() {
+        let mut errors = ValidationErrors::default();
+        errors.check::<()>("coAuthors", Err(format!("no such profiles: {missing:?}")));
+        return Err(errors.into());
+    }
+    let row = store::insert(&mut tx, principal.account_id, &post).await?;
+    tx.commit().await.map_err(database)?;
+    Ok((StatusCode::CREATED, Json(row.to_json())))
+}
+
+/// `PATCH /api/posts/{id}`: the author, or a moderator or admin.
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<UpdatePost>,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let current = store::lock(&mut tx, id)
+        .await
+        .map_err(database)?
+        .ok_or_else(not_found)?;
+    let scope = Scope::of(Some(&principal), current.account_id);
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Post,
+        Action::Update,
+        scope,
+    )
+    .await?;
+    let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
+    let row = store::update(&mut tx, id, current.created_at, &content, post_type_id).await?;
+    tx.commit().await.map_err(database)?;
+    Ok(Json(row.to_json()))
+}
+
+/// `DELETE /api/posts/{id}`: soft; the post is 404 from then on.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let current = store::lock(&mut tx, id)
+        .await
+        .map_err(database)?
+        .ok_or_else(not_found)?;
+    let scope = Scope::of(Some(&principal), current.account_id);
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Post,
+        Action::Delete,
+        scope,
+    )
+    .await?;
+    store::soft_delete(&mut tx, id, current.created_at)
+        .await
+        .map_err(database)?;
+    tx.commit().await.map_err(database)?;
+    Ok(StatusCode::NO_CONTENT)
+}

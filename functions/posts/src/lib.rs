@@ -1,0 +1,47 @@
+//! Routes of the posts function (global and write rate-limit tiers on every route).
+//!
+//! | route | auth | extra limits | handler |
+//! |---|---|---|---|
+//! | `GET /api/posts` | none | | [`handlers::list`] |
+//! | `POST /api/posts` | Bearer | post creation by role | [`handlers::create`] |
+//! | `GET /api/posts/{id}` | none | | [`handlers::get`] |
+//! | `PATCH /api/posts/{id}` | Bearer (own, or moderator/admin) | | [`handlers::update`] |
+//! | `DELETE /api/posts/{id}` | Bearer (own, or moderator/admin) | | [`handlers::delete`] |
+//!
+//! Queries are in [`store`]; request bodies become domain types in [`request`].
+
+pub mod handlers;
+pub mod request;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get};
+use shared::{
+    AppState,
+    ratelimit::{Tier, limited},
+};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let s = &state;
+    Router::new()
+        .route(
+            "/api/posts",
+            limited(get(handlers::list), s, &[]).merge(limited(
+                axum::routing::post(handlers::create),
+                s,
+                &[Tier::PostCreate],
+            )),
+        )
+        .route(
+            "/api/posts/{id}",
+            limited(
+                get(handlers::get)
+                    .patch(handlers::update)
+                    .delete(handlers::delete),
+                s,
+                &[],
+            ),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,234 @@
+//! Post queries. A post comes back with its authors in the same statement (JSON
+//! aggregation), so a page of posts is one query, never one per post.
+
+use serde_json::{Value, json};
+use shared::{cursor::Keyset, store::StoreError};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::request::{Content, NewPost};
+
+/// The post columns and its authors (primary first), for `FROM posts p`.
+macro_rules! select_post {
+    () => {
+        "SELECT p.id, p.account_id, p.post_type_id, p.content, p.created_at, p.updated_at,
+                COALESCE((SELECT json_agg(json_build_object(
+                                 'profileId', a.profile_id, 'name', pr.name, 'isPrimary', a.is_primary)
+                                 ORDER BY a.is_primary DESC, a.profile_id)
+                          FROM authors a JOIN profiles pr ON pr.id = a.profile_id
+                          WHERE a.post_id = p.id AND a.post_created_at = p.created_at),
+                         '[]'::json) AS authors
+         FROM posts p "
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct PostRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub post_type_id: i16,
+    pub content: Value,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub authors: Value,
+}
+
+impl PostRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "accountId": self.account_id,
+            "postTypeId": self.post_type_id,
+            "content": self.content,
+            "authors": self.authors,
+            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
+            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Filters {
+    pub account_id: Option<i64>,
+    pub post_type_id: Option<i16>,
+    /// Words searched in title and body (GIN-indexed full-text search).
+    pub search: Option<String>,
+}
+
+pub async fn list(
+    pool: &PgPool,
+    filters: &Filters,
+    page: &Keyset,
+) -> Result<Vec<PostRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        select_post!(),
+        "WHERE NOT p.deleted
+           AND ($1::bigint IS NULL OR p.account_id = $1)
+           AND ($2::smallint IS NULL OR p.post_type_id = $2)
+           AND ($3::text IS NULL OR to_tsvector('simple', coalesce(p.content ->> 'title', '') || ' ' || coalesce(p.content ->> 'body', ''))
+                                    @@ plainto_tsquery('simple', $3))
+           AND ($4::timestamptz IS NULL OR (p.created_at, p.id) < ($4, $5))
+         ORDER BY p.created_at DESC, p.id DESC
+         LIMIT $6"
+    ))
+    .bind(filters.account_id)
+    .bind(filters.post_type_id)
+    .bind(filters.search.as_deref())
+    .bind(page.after_time())
+    .bind(page.after_id())
+    .bind(page.fetch())
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn find(
+    executor: impl sqlx::PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<PostRow>, sqlx::Error> {
+    sqlx::query_as(concat!(select_post!(), "WHERE p.id = $1 AND NOT p.deleted"))
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+}
+
+/// What a write needs to know about a post before changing it, row-locked.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Locked {
+    pub account_id: i64,
+    pub created_at: OffsetDateTime,
+    pub post_type_id: i16,
+    pub content: Value,
+}
+
+pub async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<Option<Locked>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT account_id, created_at, post_type_id, content FROM posts
+         WHERE id = $1 AND NOT deleted FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Owner of a profile that is not deleted, locked against deletion while it is used.
+pub async fn profile_owner(
+    tx: &mut Transaction<'_, Postgres>,
+    profile_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR SHARE")
+        .bind(profile_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Of these profile ids, the ones that do not exist (or are deleted).
+pub async fn missing_profiles(
+    tx: &mut Transaction<'_, Postgres>,
+    ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT wanted FROM unnest($1::bigint[]) AS wanted
+         WHERE NOT EXISTS (SELECT 1 FROM profiles WHERE id = wanted AND NOT deleted)",
+    )
+    .bind(ids)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// Failures a client caused: an unknown post type.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("unknown post type")]
+    UnknownPostType,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        let fk = error
+            .as_database_error()
+            .and_then(|e| e.constraint())
+            .is_some_and(|c| c == "posts_post_type_id_fkey");
+        if fk {
+            Self::UnknownPostType
+        } else {
+            Self::Store(error.into())
+        }
+    }
+}
+
+/// Inserts the post and its authors; returns the new row as the writer has it.
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    account_id: i64,
+    post: &NewPost,
+) -> Result<PostRow, WriteError> {
+    let (id, created_at): (i64, OffsetDateTime) = sqlx::query_as(
+        "INSERT INTO posts (account_id, post_type_id, content) VALUES ($1, $2, $3)
+         RETURNING id, created_at",
+    )
+    .bind(account_id)
+    .bind(post.post_type_id)
+    .bind(post.content.to_json())
+    .fetch_one(&mut **tx)
+    .await?;
+    let profiles: Vec<i64> = std::iter::once(post.profile_id)
+        .chain(post.co_authors.iter().copied())
+        .collect();
+    let primary: Vec<bool> = profiles.iter().map(|p| *p == post.profile_id).collect();
+    sqlx::query(
+        "INSERT INTO authors (post_id, post_created_at, profile_id, is_primary)
+         SELECT $1, $2, profile_id, is_primary FROM unnest($3::bigint[], $4::bool[]) AS t (profile_id, is_primary)",
+    )
+    .bind(id)
+    .bind(created_at)
+    .bind(&profiles)
+    .bind(&primary)
+    .execute(&mut **tx)
+    .await?;
+    find(&mut **tx, id)
+        .await?
+        .ok_or_else(|| WriteError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
+}
+
+pub async fn update(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    created_at: OffsetDateTime,
+    content: &Content,
+    post_type_id: i16,
+) -> Result<PostRow, WriteError> {
+    sqlx::query(
+        "UPDATE posts SET content = $3, post_type_id = $4, updated_at = now()
+         WHERE id = $1 AND created_at = $2",
+    )
+    .bind(id)
+    .bind(created_at)
+    .bind(content.to_json())
+    .bind(post_type_id)
+    .execute(&mut **tx)
+    .await?;
+    find(&mut **tx, id)
+        .await?
+        .ok_or_else(|| WriteError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
+}
+
+pub async fn soft_delete(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    created_at: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE posts SET deleted = TRUE, deleted_at = now(), updated_at = now()
+         WHERE id = $1 AND created_at = $2",
+    )
+    .bind(id)
+    .bind(created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
