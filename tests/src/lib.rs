@@ -225,6 +225,91 @@ pub async fn bearer_post(path: &str, token: &str, body: serde_json::Value) -> re
     send(client().post(api(path)).bearer_auth(token).json(&body)).await
 }
 
+/// Any method, with an optional Bearer token and JSON body (for the matrix tests).
+pub async fn request(
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> reqwest::Response {
+    let mut request = client().request(method, api(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    send(request).await
+}
+
+pub async fn bearer_patch(path: &str, token: &str, body: serde_json::Value) -> reqwest::Response {
+    request(reqwest::Method::PATCH, path, Some(token), Some(body)).await
+}
+
+pub async fn bearer_put(path: &str, token: &str, body: serde_json::Value) -> reqwest::Response {
+    request(reqwest::Method::PUT, path, Some(token), Some(body)).await
+}
+
+pub async fn bearer_delete(path: &str, token: &str) -> reqwest::Response {
+    request(reqwest::Method::DELETE, path, Some(token), None).await
+}
+
+/// The status and JSON body of a response (Null when the body is not JSON).
+pub async fn status_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A new account with `role_id` set in the database, and a session refreshed after the
+/// change so its access token carries the role. 1 user, 2 admin, 3 moderator.
+pub async fn account_with_role(role_id: i16) -> Session {
+    let first = signup(&new_user()).await;
+    let id = first.body["account"]["id"].as_i64().unwrap_or_default();
+    sqlx::query("UPDATE accounts SET role_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(role_id)
+        .execute(&database().await)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut session = Session::from_response(refresh(&first).await).await;
+    session.body["account"] = first.body["account"].clone();
+    session
+}
+
+/// The account id of a signed-in session.
+pub fn account_id(session: &Session) -> i64 {
+    session.body["account"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no account in {}", session.body))
+}
+
+/// Creates a profile through `POST /api/profiles` and returns its id.
+pub async fn create_profile(token: &str, name: &str) -> i64 {
+    let (status, body) =
+        status_json(bearer_post("/api/profiles", token, serde_json::json!({"name": name})).await)
+            .await;
+    assert_eq!(status, 201, "profile creation: {body}");
+    body["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no profile id: {body}"))
+}
+
+/// Creates a text post by `profile_id` through `POST /api/posts` and returns its id.
+pub async fn create_post(token: &str, profile_id: i64, title: &str) -> i64 {
+    let body = serde_json::json!({
+        "content": {"title": title, "body": "<p>Some text for the post body.</p>"},
+        "postTypeId": 1, "profileId": profile_id,
+    });
+    let (status, body) = status_json(bearer_post("/api/posts", token, body).await).await;
+    assert_eq!(status, 201, "post creation: {body}");
+    body["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no post id: {body}"))
+}
+
 /// The claims of a JWT, unverified (tests look at what the server put in).
 pub fn token_claims(token: &str) -> serde_json::Value {
     let payload = token.split('.').nth(1).unwrap_or_default();
