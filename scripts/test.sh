@@ -60,5 +60,5 @@ cargo lambda invoke partitions -A 127.0.0.1 -P 9010 --data-file events/scheduled
 step "integration and end-to-end tests"
 cargo test --workspace --test '*' -- --skip serial_
 
-step "serial end-to-end tests: failover (replica, writer, moto) and signing-key rotation"
-cargo test -p api-tests --test failover --test key_rotation -- --test-threads=1
+step "serial end-to-end tests (stop servers, rotate keys, count statements): every test named serial_*"
+cargo test --workspace --test '*' -- serial_ --test-threads=1
