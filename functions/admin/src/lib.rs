@@ -9,16 +9,21 @@
 //! | `GET /api/admin/database/stats` | admin | | [`database::stats`] |
 //! | `GET /api/admin/partitions` | admin | | [`partitions::runs`] |
 //! | `POST /api/admin/partitions/run` | admin + step-up | sensitive | [`partitions::run`] |
+//! | `GET /api/admin/settings` | Settings read (admin) | | [`settings::list`] |
+//! | `GET /api/admin/settings/{key}` | Settings read (admin) | | [`settings::get`] |
+//! | `PUT /api/admin/settings/{key}` | admin + step-up, Settings create/update | sensitive | [`settings::put`] |
+//! | `DELETE /api/admin/settings/{key}` | admin + step-up, Settings delete | sensitive | [`settings::delete`] |
 
 pub mod database;
 pub mod partitions;
 pub mod security;
+pub mod settings;
 
 use std::sync::Arc;
 
 use axum::{
     Router,
-    routing::{delete, get, post},
+    routing::{delete, get, post, put},
 };
 use shared::{
     AppState,
@@ -55,6 +60,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/admin/partitions/run",
             limited(post(partitions::run), s, &[Tier::Sensitive]),
+        )
+        .route("/api/admin/settings", limited(get(settings::list), s, &[]))
+        .route(
+            "/api/admin/settings/{key}",
+            limited(get(settings::get), s, &[]).merge(limited(
+                put(settings::put).delete(settings::delete),
+                s,
+                &[Tier::Sensitive],
+            )),
         )
         .with_state(state)
 }

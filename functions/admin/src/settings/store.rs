@@ -1,0 +1,81 @@
+//! System settings queries (the `system_settings` table; deletes are real deletes:
+//! a setting that is gone falls back to its default in the code that reads it).
+
+use serde_json::{Value, json};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use super::request::Key;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SettingRow {
+    pub key: String,
+    pub value: Value,
+    pub updated_by: Option<i64>,
+    pub updated_at: OffsetDateTime,
+}
+
+impl SettingRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "key": self.key,
+            "value": self.value,
+            "updatedBy": self.updated_by,
+            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
+        })
+    }
+}
+
+pub async fn list(pool: &PgPool) -> Result<Vec<SettingRow>, sqlx::Error> {
+    sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings ORDER BY key")
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn find(pool: &PgPool, key: &Key) -> Result<Option<SettingRow>, sqlx::Error> {
+    sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings WHERE key = $1")
+        .bind(key.as_str())
+        .fetch_optional(pool)
+        .await
+}
+
+/// Does the setting exist? Its row, if any, stays locked until the transaction ends.
+pub async fn lock(tx: &mut Transaction<'_, Postgres>, key: &Key) -> Result<bool, sqlx::Error> {
+    let found: Option<bool> =
+        sqlx::query_scalar("SELECT TRUE FROM system_settings WHERE key = $1 FOR UPDATE")
+            .bind(key.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Inserts or replaces the value (a concurrent first insert of the same key becomes
+/// an update rather than a unique violation).
+pub async fn upsert(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &Key,
+    value: &Value,
+    updated_by: i64,
+) -> Result<SettingRow, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO system_settings (key, value, updated_by) VALUES ($1, $2, $3)
+         ON CONFLICT (key) DO UPDATE
+             SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by, updated_at = now()
+         RETURNING key, value, updated_by, updated_at",
+    )
+    .bind(key.as_str())
+    .bind(value)
+    .bind(updated_by)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Removes the setting; false when there was none.
+pub async fn delete(pool: &PgPool, key: &Key) -> Result<bool, sqlx::Error> {
+    let deleted: Option<String> =
+        sqlx::query_scalar("DELETE FROM system_settings WHERE key = $1 RETURNING key")
+            .bind(key.as_str())
+            .fetch_optional(pool)
+            .await?;
+    Ok(deleted.is_some())
+}

@@ -1,0 +1,190 @@
+//! Comment handlers: the list reads from the reader pool (writer fallback); writes,
+//! and the existence and ownership checks that guard them, run in one writer
+//! transaction and answer with the writer's own row, so a client always sees its write.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json,
+    extract::{Path, State},
+};
+use http::StatusCode;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::Principal,
+    cursor::Keyset,
+    domain::ValidationErrors,
+    http::{
+        context::RequestContext,
+        extract::{ApiJson, ApiQuery},
+    },
+    permissions::{self, Action, Resource, Scope},
+    store::StoreError,
+};
+
+use crate::{
+    request::{CommentInput, ListQuery},
+    store::{self, WriteError},
+};
+
+fn post_not_found() -> ApiError {
+    ApiError::NotFound("No such post".into())
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("No such comment".into())
+}
+
+fn database(error: sqlx::Error) -> ApiError {
+    StoreError::from(error).into()
+}
+
+impl From<WriteError> for ApiError {
+    fn from(error: WriteError) -> Self {
+        match error {
+            WriteError::BodyTooLong => {
+                let mut errors = ValidationErrors::default();
+                errors.check::<()>(
+                    "body",
+                    Err("body is too long once sanitized (at most 10000 characters)".into()),
+                );
+                errors.into()
+            }
+            WriteError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The post's existence and its page of comments, as one answer from one pool.
+enum Listing {
+    NoPost,
+    Rows(Vec<store::CommentRow>),
+}
+
+/// `GET /api/posts/{id}/comments`: newest first; anyone may read, anonymous included.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Option<Principal>,
+    Path(post_id): Path<i64>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    // Reading others' comments is the widest read; the matrix grants it to everyone today.
+    permissions::authorize(
+        &state,
+        &context,
+        principal.as_ref(),
+        Resource::Comment,
+        Action::Read,
+        Scope::Other,
+    )
+    .await?;
+    let keys = state.secrets.app_keys().await?;
+    let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
+    let listing = state
+        .db
+        .read(|pool| async move {
+            if !store::post_exists(&pool, post_id).await? {
+                return Ok(Listing::NoPost);
+            }
+            store::list(&pool, post_id, &page).await.map(Listing::Rows)
+        })
+        .await
+        .map_err(database)?;
+    let Listing::Rows(rows) = listing else {
+        return Err(post_not_found());
+    };
+    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
+    let items: Vec<Value> = rows.iter().map(store::CommentRow::to_json).collect();
+    Ok(Json(json!({ "items": items, "nextCursor": next })))
+}
+
+/// `POST /api/posts/{id}/comments`: the post is checked, and share-locked, on the writer.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(post_id): Path<i64>,
+    ApiJson(input): ApiJson<CommentInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Comment,
+        Action::Create,
+        Scope::Own,
+    )
+    .await?;
+    let body = input.parse()?;
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let post_created_at = store::lock_post(&mut tx, post_id)
+        .await
+        .map_err(database)?
+        .ok_or_else(post_not_found)?;
+    let row = store::insert(
+        &mut tx,
+        post_id,
+        post_created_at,
+        principal.account_id,
+        &body,
+    )
+    .await?;
+    tx.commit().await.map_err(database)?;
+    Ok((StatusCode::CREATED, Json(row.to_json())))
+}
+
+/// `PATCH /api/comments/{id}`: the author, or a moderator or admin.
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<CommentInput>,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let owner = store::lock(&mut tx, id)
+        .await
+        .map_err(database)?
+        .ok_or_else(not_found)?;
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Comment,
+        Action::Update,
+        Scope::of(Some(&principal), owner),
+    )
+    .await?;
+    let body = input.parse()?;
+    let row = store::update(&mut tx, id, &body).await?;
+    tx.commit().await.map_err(database)?;
+    Ok(Json(row.to_json()))
+}
+
+/// `DELETE /api/comments/{id}`: soft; the comment is 404 from then on.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let owner = store::lock(&mut tx, id)
+        .await
+        .map_err(database)?
+        .ok_or_else(not_found)?;
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Comment,
+        Action::Delete,
+        Scope::of(Some(&principal), owner),
+    )
+    .await?;
+    store::soft_delete(&mut tx, id).await.map_err(database)?;
+    tx.commit().await.map_err(database)?;
+    Ok(StatusCode::NO_CONTENT)
+}

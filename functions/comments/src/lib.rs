@@ -1,0 +1,37 @@
+//! Routes of the comments function (global and write rate-limit tiers on every route).
+//!
+//! | route | auth | extra limits | handler |
+//! |---|---|---|---|
+//! | `GET /api/posts/{id}/comments` | none (a Bearer token is verified if sent) | | [`handlers::list`] |
+//! | `POST /api/posts/{id}/comments` | Bearer | | [`handlers::create`] |
+//! | `PATCH /api/comments/{id}` | Bearer (own, or moderator/admin) | | [`handlers::update`] |
+//! | `DELETE /api/comments/{id}` | Bearer (own, or moderator/admin) | | [`handlers::delete`] |
+//!
+//! Queries are in [`store`]; request bodies become domain types in [`request`].
+
+pub mod handlers;
+pub mod request;
+pub mod store;
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get};
+use shared::{AppState, ratelimit::limited};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let s = &state;
+    Router::new()
+        .route(
+            "/api/posts/{id}/comments",
+            limited(get(handlers::list).post(handlers::create), s, &[]),
+        )
+        .route(
+            "/api/comments/{id}",
+            limited(
+                axum::routing::patch(handlers::update).delete(handlers::delete),
+                s,
+                &[],
+            ),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,165 @@
+//! Comment queries. A comment belongs to a post that is not deleted: every read and
+//! write joins or checks the post, so a deleted post's comments are gone with it.
+
+use serde_json::{Value, json};
+use shared::{cursor::Keyset, domain::content::SafeHtml, store::StoreError};
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// The columns of a comment, for `FROM comments c` or `RETURNING`.
+macro_rules! comment_columns {
+    () => {
+        " id, post_id, account_id, body, created_at, updated_at "
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct CommentRow {
+    pub id: i64,
+    pub post_id: i64,
+    pub account_id: i64,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl CommentRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "postId": self.post_id,
+            "accountId": self.account_id,
+            "body": self.body,
+            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
+            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
+        })
+    }
+}
+
+/// Is there a post with this id that is not deleted (for the reader's list)?
+pub async fn post_exists(pool: &PgPool, post_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1 AND NOT deleted)")
+        .bind(post_id)
+        .fetch_one(pool)
+        .await
+}
+
+/// A post's comments, newest first, one keyset page (plus one row to see if more follow).
+pub async fn list(
+    pool: &PgPool,
+    post_id: i64,
+    page: &Keyset,
+) -> Result<Vec<CommentRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT",
+        comment_columns!(),
+        "FROM comments
+         WHERE post_id = $1 AND NOT deleted
+           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $4"
+    ))
+    .bind(post_id)
+    .bind(page.after_time())
+    .bind(page.after_id())
+    .bind(page.fetch())
+    .fetch_all(pool)
+    .await
+}
+
+/// The post's partition key, with the post share-locked so it cannot be deleted
+/// while a comment is added to it. None: no such post, or deleted.
+pub async fn lock_post(
+    tx: &mut Transaction<'_, Postgres>,
+    post_id: i64,
+) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar("SELECT created_at FROM posts WHERE id = $1 AND NOT deleted FOR SHARE")
+        .bind(post_id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// A comment about to be changed: locked, and its post share-locked. None when
+/// either is deleted (a comment on a deleted post is gone too).
+pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c.account_id FROM comments c
+         JOIN posts p ON p.id = c.post_id AND p.created_at = c.post_created_at
+         WHERE c.id = $1 AND NOT c.deleted AND NOT p.deleted
+         FOR UPDATE OF c FOR SHARE OF p",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// What a client can cause: a body that sanitizing made longer than the column allows
+/// (escaping `<` as `&lt;`, `rel` added to links), caught by the table's CHECK.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the sanitized body is too long")]
+    BodyTooLong,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for WriteError {
+    fn from(error: sqlx::Error) -> Self {
+        let too_long = error
+            .as_database_error()
+            .and_then(|e| e.constraint())
+            .is_some_and(|c| c == "comments_body_check");
+        if too_long {
+            Self::BodyTooLong
+        } else {
+            Self::Store(error.into())
+        }
+    }
+}
+
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    post_id: i64,
+    post_created_at: OffsetDateTime,
+    account_id: i64,
+    body: &SafeHtml,
+) -> Result<CommentRow, WriteError> {
+    Ok(sqlx::query_as(concat!(
+        "INSERT INTO comments (post_id, post_created_at, account_id, body)
+         VALUES ($1, $2, $3, $4)
+         RETURNING",
+        comment_columns!()
+    ))
+    .bind(post_id)
+    .bind(post_created_at)
+    .bind(account_id)
+    .bind(body.as_str())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+pub async fn update(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    body: &SafeHtml,
+) -> Result<CommentRow, WriteError> {
+    Ok(sqlx::query_as(concat!(
+        "UPDATE comments SET body = $2, updated_at = now() WHERE id = $1
+         RETURNING",
+        comment_columns!()
+    ))
+    .bind(id)
+    .bind(body.as_str())
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+pub async fn soft_delete(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE comments SET deleted = TRUE, deleted_at = now(), updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! Report queries. Reports are soft deleted: every query skips deleted rows.
+
+use serde_json::{Value, json};
+use shared::cursor::Keyset;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::request::{NewReport, NoteChange, Resolution, Status, TargetType};
+
+/// The columns of a report, for `FROM reports` or `RETURNING`.
+macro_rules! report_columns {
+    () => {
+        " id, reporter_id, target_type, target_id, reason, details, status, resolution_note,
+          resolved_by, resolved_at, created_at, updated_at "
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ReportRow {
+    pub id: i64,
+    pub reporter_id: i64,
+    pub target_type: String,
+    pub target_id: i64,
+    pub reason: String,
+    pub details: Option<String>,
+    pub status: String,
+    pub resolution_note: Option<String>,
+    pub resolved_by: Option<i64>,
+    pub resolved_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+fn rfc3339(time: OffsetDateTime) -> String {
+    time.format(&Rfc3339).unwrap_or_default()
+}
+
+impl ReportRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "reporterId": self.reporter_id,
+            "targetType": self.target_type,
+            "targetId": self.target_id,
+            "reason": self.reason,
+            "details": self.details,
+            "status": self.status,
+            "resolutionNote": self.resolution_note,
+            "resolvedBy": self.resolved_by,
+            "resolvedAt": self.resolved_at.map(rfc3339),
+            "createdAt": rfc3339(self.created_at),
+            "updatedAt": rfc3339(self.updated_at),
+        })
+    }
+}
+
+/// Newest first, optionally of one status, one keyset page (plus one row).
+pub async fn list(
+    pool: &PgPool,
+    status: Option<Status>,
+    page: &Keyset,
+) -> Result<Vec<ReportRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT",
+        report_columns!(),
+        "FROM reports
+         WHERE NOT deleted
+           AND ($1::text IS NULL OR status = $1)
+           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $4"
+    ))
+    .bind(status.map(Status::as_str))
+    .bind(page.after_time())
+    .bind(page.after_id())
+    .bind(page.fetch())
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ReportRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT",
+        report_columns!(),
+        "FROM reports WHERE id = $1 AND NOT deleted"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Does the reported row exist and is it not deleted? It is share-locked until the
+/// report is in, so it cannot be deleted in between. A comment whose post is deleted
+/// counts as deleted.
+pub async fn target_exists(
+    tx: &mut Transaction<'_, Postgres>,
+    target_type: TargetType,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
+    let query = match target_type {
+        TargetType::Post => "SELECT TRUE FROM posts WHERE id = $1 AND NOT deleted FOR SHARE",
+        TargetType::Comment => {
+            "SELECT TRUE FROM comments c
+             JOIN posts p ON p.id = c.post_id AND p.created_at = c.post_created_at
+             WHERE c.id = $1 AND NOT c.deleted AND NOT p.deleted
+             FOR SHARE OF c, p"
+        }
+        TargetType::Profile => "SELECT TRUE FROM profiles WHERE id = $1 AND NOT deleted FOR SHARE",
+        TargetType::Account => "SELECT TRUE FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE",
+    };
+    let found: Option<bool> = sqlx::query_scalar(query)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    reporter_id: i64,
+    report: &NewReport,
+) -> Result<ReportRow, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "INSERT INTO reports (reporter_id, target_type, target_id, reason, details)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING",
+        report_columns!()
+    ))
+    .bind(reporter_id)
+    .bind(report.target_type.as_str())
+    .bind(report.target_id)
+    .bind(report.reason.as_str())
+    .bind(report.details.as_deref())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// The status of a report about to change, with the row locked. None: no such report.
+pub async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM reports WHERE id = $1 AND NOT deleted FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Sets the status and note; `resolved_by`/`resolved_at` follow `resolution`.
+pub async fn update(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    status: Status,
+    note: &NoteChange,
+    resolution: Resolution,
+    caller: i64,
+) -> Result<ReportRow, sqlx::Error> {
+    let (note_changes, new_note) = match note {
+        NoteChange::Keep => (false, None),
+        NoteChange::Set(text) => (true, Some(text.as_str())),
+        NoteChange::Clear => (true, None),
+    };
+    let (keep_resolver, resolver) = match resolution {
+        Resolution::Keep => (true, None),
+        Resolution::Stamp => (false, Some(caller)),
+        Resolution::Clear => (false, None),
+    };
+    sqlx::query_as(concat!(
+        "UPDATE reports SET
+             status = $2,
+             resolution_note = CASE WHEN $3::bool THEN $4::text ELSE resolution_note END,
+             resolved_by = CASE WHEN $5::bool THEN resolved_by ELSE $6::bigint END,
+             resolved_at = CASE WHEN $5::bool THEN resolved_at
+                                WHEN $6::bigint IS NULL THEN NULL
+                                ELSE now() END,
+             updated_at = now()
+         WHERE id = $1
+         RETURNING",
+        report_columns!()
+    ))
+    .bind(id)
+    .bind(status.as_str())
+    .bind(note_changes)
+    .bind(new_note)
+    .bind(keep_resolver)
+    .bind(resolver)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Marks the report deleted; false when there was none to delete.
+pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+    let deleted: Option<i64> = sqlx::query_scalar(
+        "UPDATE reports SET deleted = TRUE, deleted_at = now(), updated_at = now()
+         WHERE id = $1 AND NOT deleted
+         RETURNING id",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(deleted.is_some())
+}
