@@ -1,9 +1,11 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
 .PHONY: dev test stop status clean lint-template deny bench
 
-## make dev: bring the local stack up and serve the whole API on http://127.0.0.1:9000
+## make dev: bring the local stack up, seed an admin and a moderator (once per stack),
+## and serve the whole API on http://127.0.0.1:9000
 dev:
 	scripts/stack.sh up
+	scripts/seed-dev.sh
 	scripts/serve.sh
 
 ## make test: fresh test stack, every check and test, teardown; non-zero on any failure

@@ -1,11 +1,14 @@
 //! The accounts table.
 
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::StoreError;
-use crate::domain::{Email, PersonName, Role, Username};
+use crate::{
+    cursor::Keyset,
+    domain::{Email, PersonName, Role, Username},
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
@@ -35,6 +38,20 @@ impl Account {
             "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
         })
     }
+
+    /// What any signed-in caller may see of another's account: no email, nor whether
+    /// 2FA is on (that would tell an attacker which accounts are easier targets).
+    pub fn to_public_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "username": self.username,
+            "roleId": self.role_id,
+            "role": Role::from_id(self.role_id).map(Role::as_str),
+            "firstName": self.first_name,
+            "lastName": self.last_name,
+            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
+        })
+    }
 }
 
 /// The columns of `Account`, as a literal so queries stay static strings.
@@ -53,7 +70,22 @@ pub struct NewAccount<'a> {
     pub last_name: Option<&'a PersonName>,
 }
 
-pub async fn insert(pool: &PgPool, new: NewAccount<'_>) -> Result<Account, StoreError> {
+/// A taken username or email as `Conflict` (the 409), anything else as it is.
+fn taken(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => match db.constraint() {
+            Some("accounts_username_key") => StoreError::Conflict("username"),
+            Some("accounts_email_key") => StoreError::Conflict("email"),
+            _ => StoreError::Database(error),
+        },
+        _ => StoreError::Database(error),
+    }
+}
+
+pub async fn insert(
+    executor: impl PgExecutor<'_>,
+    new: NewAccount<'_>,
+) -> Result<Account, StoreError> {
     sqlx::query_as::<_, Account>(concat!(
         "INSERT INTO accounts (username, email, password_hash, role_id, first_name, last_name)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
@@ -65,16 +97,9 @@ pub async fn insert(pool: &PgPool, new: NewAccount<'_>) -> Result<Account, Store
     .bind(new.role.id())
     .bind(new.first_name.map(PersonName::as_str))
     .bind(new.last_name.map(PersonName::as_str))
-    .fetch_one(pool)
+    .fetch_one(executor)
     .await
-    .map_err(|error| match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => match db.constraint() {
-            Some("accounts_username_key") => StoreError::Conflict("username"),
-            Some("accounts_email_key") => StoreError::Conflict("email"),
-            _ => StoreError::Database(error),
-        },
-        _ => StoreError::Database(error),
-    })
+    .map_err(taken)
 }
 
 /// By username (case-insensitive) or email; deleted accounts are not found.
@@ -89,14 +114,103 @@ pub async fn find_by_login(pool: &PgPool, login: &str) -> Result<Option<Account>
     .await?)
 }
 
-pub async fn find_by_id(pool: &PgPool, id: i64) -> Result<Option<Account>, StoreError> {
+pub async fn find_by_id(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<Account>, StoreError> {
     Ok(sqlx::query_as::<_, Account>(concat!(
         "SELECT ",
         columns!(),
         " FROM accounts WHERE id = $1 AND NOT deleted"
     ))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
+    .await?)
+}
+
+/// Like [`find_by_id`], row-locked until the transaction ends: the guard of every
+/// write to an account (and of a cascade that must not race a new profile or post).
+pub async fn lock(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Account>, StoreError> {
+    Ok(sqlx::query_as::<_, Account>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts WHERE id = $1 AND NOT deleted FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?)
+}
+
+/// Accounts that are not deleted, newest first, one keyset page (plus one row, so the
+/// caller knows whether another page follows).
+pub async fn page(
+    executor: impl PgExecutor<'_>,
+    page: &Keyset,
+) -> Result<Vec<Account>, StoreError> {
+    Ok(sqlx::query_as::<_, Account>(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM accounts
+         WHERE NOT deleted AND ($1::timestamptz IS NULL OR (created_at, id) < ($1, $2))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $3"
+    ))
+    .bind(page.after_time())
+    .bind(page.after_id())
+    .bind(page.fetch())
+    .fetch_all(executor)
+    .await?)
+}
+
+/// A change to an account's own details. For the names, `None` keeps the value and
+/// `Some(None)` clears it; an email can be replaced but never removed.
+#[derive(Debug, Default)]
+pub struct DetailsChange<'a> {
+    pub first_name: Option<Option<&'a PersonName>>,
+    pub last_name: Option<Option<&'a PersonName>>,
+    pub email: Option<&'a Email>,
+}
+
+/// Applies `change` and returns the row as written; a taken email is a `Conflict`.
+pub async fn update_details(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    change: &DetailsChange<'_>,
+) -> Result<Account, StoreError> {
+    sqlx::query_as::<_, Account>(concat!(
+        "UPDATE accounts SET
+             first_name = CASE WHEN $2 THEN $3 ELSE first_name END,
+             last_name = CASE WHEN $4 THEN $5 ELSE last_name END,
+             email = COALESCE($6, email),
+             updated_at = now()
+         WHERE id = $1 AND NOT deleted
+         RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(change.first_name.is_some())
+    .bind(change.first_name.flatten().map(PersonName::as_str))
+    .bind(change.last_name.is_some())
+    .bind(change.last_name.flatten().map(PersonName::as_str))
+    .bind(change.email.map(Email::as_str))
+    .fetch_one(executor)
+    .await
+    .map_err(taken)
+}
+
+pub async fn set_role(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    role: Role,
+) -> Result<Account, StoreError> {
+    Ok(sqlx::query_as::<_, Account>(concat!(
+        "UPDATE accounts SET role_id = $2, updated_at = now() WHERE id = $1 AND NOT deleted
+         RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(role.id())
+    .fetch_one(executor)
     .await?)
 }
 

@@ -1,0 +1,76 @@
+//! `POST /api/accounts`: an admin creates an account with any role.
+
+use std::sync::Arc;
+
+use axum::{Extension, Json, extract::State};
+use http::StatusCode;
+use serde_json::{Value, json};
+use shared::{
+    ApiError, AppState,
+    auth::{Principal, step_up},
+    domain::Role,
+    http::{context::RequestContext, extract::ApiJson},
+    permissions::{self, Action, Resource, Scope},
+    store::{
+        accounts::{self, NewAccount},
+        audit::{self, AuditEvent, Severity},
+    },
+};
+
+use crate::request::CreateAccount;
+
+/// 201 `{account}`. A taken username or email is a 409.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateAccount>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Account,
+        Action::Create,
+        Scope::Other,
+    )
+    .await?;
+    let input = body.parse(&state.config.auth.password)?;
+    // Creating a privileged account grants a role as surely as `PUT .../role` does, so
+    // it needs the same step-up; otherwise a stolen password-only admin session could
+    // mint a second admin.
+    let (principal, severity) = if input.role == Role::User {
+        (principal, Severity::Info)
+    } else {
+        (step_up::require(principal, &state)?, Severity::Warning)
+    };
+    let hash = state
+        .passwords
+        .hash(input.password.expose())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // One statement: the unique indexes are the guard (a taken name is a 409).
+    let account = accounts::insert(
+        state.db.writer(),
+        NewAccount {
+            username: &input.username,
+            email: &input.email,
+            password_hash: &hash,
+            role: input.role,
+            first_name: input.first_name.as_ref(),
+            last_name: input.last_name.as_ref(),
+        },
+    )
+    .await?;
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new("ACCOUNT_CREATED", severity, Some(principal.account_id))
+            .details(json!({ "createdAccountId": account.id, "roleId": account.role_id })),
+    )
+    .await;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "account": account.to_json() })),
+    ))
+}

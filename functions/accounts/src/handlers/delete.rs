@@ -1,0 +1,85 @@
+//! `DELETE /api/accounts/{id}`: soft, cascading to the account's profiles, posts and
+//! comments in one transaction, then every session of the account is revoked.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension,
+    extract::{Path, State},
+};
+use http::StatusCode;
+use serde_json::json;
+use shared::{
+    ApiError, AppState,
+    auth::{Principal, step_up, unix_now},
+    http::context::RequestContext,
+    permissions::{self, Action, Resource, Scope},
+    store::{
+        accounts,
+        audit::{self, AuditEvent, Severity},
+    },
+};
+
+use super::{database, not_found};
+use crate::store;
+
+/// Answers 204. The account itself, or an admin with a recent one-time password: removing
+/// someone else's account cannot be undone from the API.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Extension(context): Extension<RequestContext>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let scope = Scope::of(Some(&principal), id);
+    permissions::authorize(
+        &state,
+        &context,
+        Some(&principal),
+        Resource::Account,
+        Action::Delete,
+        scope,
+    )
+    .await?;
+    let principal = match scope {
+        Scope::Own => principal,
+        _ => step_up::require(principal, &state)?,
+    };
+
+    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
+    store::lock_profiles(&mut tx, id).await.map_err(database)?;
+    let cascade = store::soft_delete_cascade(&mut tx, id)
+        .await
+        .map_err(database)?;
+    tx.commit().await.map_err(database)?;
+
+    // After the commit, so a failed revocation cannot undo the deletion. Should it
+    // fail, the sessions are dead anyway: a refresh re-reads the account and refuses
+    // a deleted one; access tokens already issued expire within their lifetime.
+    let sessions = match state.families.revoke_all(id, None, unix_now()).await {
+        Ok(revoked) => Some(revoked),
+        Err(error) => {
+            tracing::error!(error = %error, account_id = id, "revoking the deleted account's sessions failed");
+            None
+        }
+    };
+    audit::record(
+        state.db.writer(),
+        &context,
+        AuditEvent::new(
+            "ACCOUNT_DELETED",
+            Severity::Warning,
+            Some(principal.account_id),
+        )
+        .details(json!({
+            "targetAccountId": id,
+            "profiles": cascade.profiles,
+            "posts": cascade.posts,
+            "comments": cascade.comments,
+            "sessionsRevoked": sessions,
+        })),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,143 @@
+//! Profile queries. Deleted profiles are never returned: to every route they are 404.
+
+use serde_json::{Value, json};
+use shared::cursor::Keyset;
+use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::request::{NewProfile, ProfileChange};
+
+/// The columns of `ProfileRow`, as a literal so queries stay static strings.
+macro_rules! columns {
+    () => {
+        "id, account_id, name, details, created_at, updated_at"
+    };
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ProfileRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub details: Value,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl ProfileRow {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "accountId": self.account_id,
+            "name": self.name,
+            "details": self.details,
+            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
+            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
+        })
+    }
+}
+
+/// Newest first, optionally one account's; one keyset page plus one row.
+pub async fn list(
+    pool: &PgPool,
+    account_id: Option<i64>,
+    page: &Keyset,
+) -> Result<Vec<ProfileRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM profiles
+         WHERE NOT deleted
+           AND ($1::bigint IS NULL OR account_id = $1)
+           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC
+         LIMIT $4"
+    ))
+    .bind(account_id)
+    .bind(page.after_time())
+    .bind(page.after_id())
+    .bind(page.fetch())
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn find(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+) -> Result<Option<ProfileRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM profiles WHERE id = $1 AND NOT deleted"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// The owner of a profile that is not deleted, row-locked for the write that follows.
+pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// True when the account exists and is not deleted, share-locked: an account deletion
+/// (which locks the row for update) then either waits for this transaction or has
+/// already committed, so its cascade never misses a profile created meanwhile.
+pub async fn lock_live_account(
+    tx: &mut Transaction<'_, Postgres>,
+    account_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE")
+            .bind(account_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
+}
+
+pub async fn insert(
+    tx: &mut Transaction<'_, Postgres>,
+    account_id: i64,
+    profile: &NewProfile,
+) -> Result<ProfileRow, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "INSERT INTO profiles (account_id, name, details) VALUES ($1, $2, $3) RETURNING ",
+        columns!()
+    ))
+    .bind(account_id)
+    .bind(profile.name.as_str())
+    .bind(profile.details.as_json())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn update(
+    tx: &mut Transaction<'_, Postgres>,
+    id: i64,
+    change: &ProfileChange,
+) -> Result<ProfileRow, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "UPDATE profiles SET name = COALESCE($2, name), details = COALESCE($3, details),
+                updated_at = now()
+         WHERE id = $1 RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(change.name.as_ref().map(|n| n.as_str()))
+    .bind(change.details.as_ref().map(|d| d.as_json()))
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn soft_delete(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE profiles SET deleted = TRUE, deleted_at = now(), updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
