@@ -42,6 +42,7 @@ export REFRESH_REUSE_INTERVAL_SECONDS=2
 # The suites send hundreds of requests from 127.0.0.1; the limits themselves are tested
 # in-process with low values and their own client IPs (shared/tests/rate_limits.rs).
 export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
+export RATE_LIMIT_POST_CREATE_USER_MAX=1000000 RATE_LIMIT_POST_CREATE_MODERATOR_MAX=1000000 RATE_LIMIT_POST_CREATE_ADMIN_MAX=1000000
 # The failover suite restarts moto; the limiter's breaker retries after 2 s, not 60.
 export RATE_LIMIT_BREAKER_OPEN_SECONDS=2
 # The rotation suite waits for the functions to see a rotated key set.

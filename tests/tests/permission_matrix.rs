@@ -5,7 +5,7 @@
 
 use api_tests::{
     Session, account_id, account_with_role, admin, bearer_post, bearer_put, create_post,
-    create_profile, database, new_user, request, signup, status_json,
+    create_profile, database, new_user, replica_caught_up, request, signup, status_json,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -261,6 +261,10 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
             }
         }
     };
+    if method == Method::GET {
+        // The row was just written; GETs read from the replica.
+        replica_caught_up().await;
+    }
     request(method, &path, token, body).await.status().as_u16()
 }
 

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
-use shared::{ApiError, AppState, auth::roles::AdminOnly, db, db::PgPool, store::StoreError};
+use shared::{ApiError, AppState, auth::roles::AdminOnly, db, db::PgPool};
 
 async fn reachability(pool: &PgPool) -> Value {
     let started = Instant::now();
@@ -40,8 +40,7 @@ pub async fn stats(
          ORDER BY 1",
     )
     .fetch_all(pool)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let partitions: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT parent.relname::text, child.relname::text, pg_get_expr(child.relpartbound, child.oid)
          FROM pg_inherits JOIN pg_class parent ON parent.oid = inhparent
@@ -49,8 +48,7 @@ pub async fn stats(
          WHERE parent.relkind = 'p' ORDER BY 1, 2",
     )
     .fetch_all(pool)
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let mut by_table = serde_json::Map::new();
     for (parent, child, bound) in partitions {
         let list = by_table.entry(parent).or_insert_with(|| json!([]));

@@ -10,10 +10,7 @@ use shared::{
     ApiError, AppState,
     auth::roles::{AdminOnly, SteppedUpAdmin},
     http::context::RequestContext,
-    store::{
-        StoreError,
-        audit::{self, AuditEvent, Severity},
-    },
+    store::audit::{self, AuditEvent, Severity},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -38,8 +35,7 @@ pub async fn runs(
          FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20",
     )
     .fetch_all(state.db.writer())
-    .await
-    .map_err(StoreError::from)?;
+    .await?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(id, ran_at, skipped, created, detached, dropped, moved, in_default, ms)| {

@@ -145,8 +145,7 @@ pub async fn events(
                 .await
             }
         })
-        .await
-        .map_err(shared::store::StoreError::from)?;
+        .await?;
     let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
     let items: Vec<Value> = rows
         .iter()
@@ -201,8 +200,7 @@ pub async fn stats(
             .fetch_all(&pool)
             .await
         })
-        .await
-        .map_err(shared::store::StoreError::from)?;
+        .await?;
     let mut by_type = serde_json::Map::new();
     let mut by_severity = serde_json::Map::new();
     for (event_type, severity, count) in &rows {

@@ -18,20 +18,13 @@ use shared::{
     auth::{Principal, roles::SteppedUpAdmin},
     http::{context::RequestContext, extract::ApiJson},
     permissions::{self, Action, Resource, Scope},
-    store::{
-        StoreError,
-        audit::{self, AuditEvent, Severity},
-    },
+    store::audit::{self, AuditEvent, Severity},
 };
 
 use request::{Key, PutSetting};
 
 fn not_found() -> ApiError {
     ApiError::NotFound("No such setting".into())
-}
-
-fn database(error: sqlx::Error) -> ApiError {
-    StoreError::from(error).into()
 }
 
 async fn allow(
@@ -80,8 +73,7 @@ pub async fn list(
     let rows = state
         .db
         .read(|pool| async move { store::list(&pool).await })
-        .await
-        .map_err(database)?;
+        .await?;
     let items: Vec<Value> = rows.iter().map(store::SettingRow::to_json).collect();
     Ok(Json(json!({ "items": items, "nextCursor": null })))
 }
@@ -100,8 +92,7 @@ pub async fn get(
             let key = key.clone();
             async move { store::find(&pool, &key).await }
         })
-        .await
-        .map_err(database)?
+        .await?
         .ok_or_else(not_found)?;
     Ok(Json(row.to_json()))
 }
@@ -116,8 +107,8 @@ pub async fn put(
 ) -> Result<Json<Value>, ApiError> {
     let key = Key::parse(&key)?;
     let value = body.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let exists = store::lock(&mut tx, &key).await.map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
+    let exists = store::lock(&mut tx, &key).await?;
     // The matrix tells creating from replacing, so both stay its decision.
     let action = if exists {
         Action::Update
@@ -125,10 +116,8 @@ pub async fn put(
         Action::Create
     };
     allow(&state, &context, &admin, action).await?;
-    let row = store::upsert(&mut tx, &key, &value, admin.account_id)
-        .await
-        .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    let row = store::upsert(&mut tx, &key, &value, admin.account_id).await?;
+    tx.commit().await?;
     audit_change(
         &state,
         &context,
@@ -149,10 +138,7 @@ pub async fn delete(
     allow(&state, &context, &admin, Action::Delete).await?;
     let key = Key::parse(&key)?;
     // One statement: the existence check and the delete cannot be separated.
-    if !store::delete(state.db.writer(), &key)
-        .await
-        .map_err(database)?
-    {
+    if !store::delete(state.db.writer(), &key).await? {
         return Err(not_found());
     }
     audit_change(

@@ -49,7 +49,7 @@ pub async fn change_password(
         .verify(&body.current_password, Some(&account.password_hash))
         .await
     {
-        errors.check::<()>("currentPassword", Err("is incorrect".into()));
+        errors.add("currentPassword", "is incorrect");
     }
     let new_password = errors.check(
         "newPassword",

@@ -122,12 +122,10 @@ pub async fn enable(
     let keys = state.secrets.app_keys().await?;
     if accept_code(&state, &keys, account.id, &body.code, false).await? != Some(Method::Totp) {
         audit_failure(&state, &context, account.id, "enable").await;
-        let mut errors = ValidationErrors::default();
-        errors.check::<()>(
+        return Err(ValidationErrors::one(
             "code",
-            Err("is not a current code for the secret from setup".into()),
-        );
-        return Err(errors.into());
+            "is not a current code for the secret from setup",
+        ));
     }
     let codes = totp::new_backup_codes().map_err(internal)?;
     let hashes: Vec<String> = codes
@@ -161,13 +159,13 @@ pub async fn disable(
         .verify(&body.password, Some(&account.password_hash))
         .await
     {
-        errors.check::<()>("password", Err("is incorrect".into()));
+        errors.add("password", "is incorrect");
     }
     if accept_code(&state, &keys, account.id, &body.code, true)
         .await?
         .is_none()
     {
-        errors.check::<()>("code", Err("is incorrect".into()));
+        errors.add("code", "is incorrect");
     }
     if !errors.is_empty() {
         audit_failure(&state, &context, account.id, "disable").await;

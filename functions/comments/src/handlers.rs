@@ -20,7 +20,6 @@ use shared::{
         extract::{ApiJson, ApiQuery},
     },
     permissions::{self, Action, Resource, Scope},
-    store::StoreError,
 };
 
 use crate::{
@@ -36,21 +35,13 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such comment".into())
 }
 
-fn database(error: sqlx::Error) -> ApiError {
-    StoreError::from(error).into()
-}
-
 impl From<WriteError> for ApiError {
     fn from(error: WriteError) -> Self {
         match error {
-            WriteError::BodyTooLong => {
-                let mut errors = ValidationErrors::default();
-                errors.check::<()>(
-                    "body",
-                    Err("body is too long once sanitized (at most 10000 characters)".into()),
-                );
-                errors.into()
-            }
+            WriteError::BodyTooLong => ValidationErrors::one(
+                "body",
+                "body is too long once sanitized (at most 10000 characters)",
+            ),
             WriteError::Store(e) => e.into(),
         }
     }
@@ -90,8 +81,7 @@ pub async fn list(
             }
             store::list(&pool, post_id, &page).await.map(Listing::Rows)
         })
-        .await
-        .map_err(database)?;
+        .await?;
     let Listing::Rows(rows) = listing else {
         return Err(post_not_found());
     };
@@ -118,10 +108,13 @@ pub async fn create(
     )
     .await?;
     let body = input.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
+    if !store::lock_author(&mut tx, principal.account_id).await? {
+        // Deleted since the token was issued: the token no longer names anyone.
+        return Err(ApiError::INVALID_TOKEN);
+    }
     let post_created_at = store::lock_post(&mut tx, post_id)
-        .await
-        .map_err(database)?
+        .await?
         .ok_or_else(post_not_found)?;
     let row = store::insert(
         &mut tx,
@@ -131,7 +124,7 @@ pub async fn create(
         &body,
     )
     .await?;
-    tx.commit().await.map_err(database)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
@@ -143,11 +136,8 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let owner = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     permissions::authorize(
         &state,
         &context,
@@ -159,7 +149,7 @@ pub async fn update(
     .await?;
     let body = input.parse()?;
     let row = store::update(&mut tx, id, &body).await?;
-    tx.commit().await.map_err(database)?;
+    tx.commit().await?;
     Ok(Json(row.to_json()))
 }
 
@@ -170,11 +160,8 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let owner = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     permissions::authorize(
         &state,
         &context,
@@ -184,7 +171,7 @@ pub async fn delete(
         Scope::of(Some(&principal), owner),
     )
     .await?;
-    store::soft_delete(&mut tx, id).await.map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    store::soft_delete(&mut tx, id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -79,6 +79,21 @@ pub async fn lock_post(
         .await
 }
 
+/// Whether the author's account still exists, key-share-locked: an account deletion
+/// (which locks the row FOR UPDATE before its cascade) then either sees this comment
+/// or finishes first and this finds the account gone. Other account updates (login
+/// counters) are not blocked.
+pub async fn lock_author(
+    tx: &mut Transaction<'_, Postgres>,
+    account_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT TRUE FROM accounts WHERE id = $1 AND NOT deleted FOR KEY SHARE")
+        .bind(account_id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map(|found: Option<bool>| found.is_some())
+}
+
 /// A comment about to be changed: locked, and its post share-locked. None when
 /// either is deleted (a comment on a deleted post is gone too).
 pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<i64>, sqlx::Error> {

@@ -21,7 +21,6 @@ use shared::{
         extract::{ApiJson, ApiQuery},
     },
     permissions::{self, Action, Resource, Scope},
-    store::StoreError,
 };
 
 use crate::{
@@ -36,18 +35,10 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such post".into())
 }
 
-fn database(error: sqlx::Error) -> ApiError {
-    StoreError::from(error).into()
-}
-
 impl From<WriteError> for ApiError {
     fn from(error: WriteError) -> Self {
         match error {
-            WriteError::UnknownPostType => {
-                let mut errors = ValidationErrors::default();
-                errors.check::<()>("postTypeId", Err("no such post type".into()));
-                errors.into()
-            }
+            WriteError::UnknownPostType => ValidationErrors::one("postTypeId", "no such post type"),
             WriteError::Store(e) => e.into(),
         }
     }
@@ -93,8 +84,7 @@ pub async fn list(
             let filters = filters.clone();
             async move { store::list(&pool, &filters, &page).await }
         })
-        .await
-        .map_err(database)?;
+        .await?;
     let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
     let items: Vec<Value> = rows.iter().map(store::PostRow::to_json).collect();
     Ok(Json(json!({ "items": items, "nextCursor": next })))
@@ -108,8 +98,7 @@ pub async fn get(
     let row = state
         .db
         .read(|pool| async move { store::find(&pool, id).await })
-        .await
-        .map_err(database)?
+        .await?
         .ok_or_else(not_found)?;
     Ok(Json(row.to_json()))
 }
@@ -131,15 +120,11 @@ pub async fn create(
     )
     .await?;
     let post = body.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let owner = store::profile_owner(&mut tx, post.profile_id)
-        .await
-        .map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
+    let owner = store::profile_owner(&mut tx, post.profile_id).await?;
     match owner {
         None => {
-            let mut errors = ValidationErrors::default();
-            errors.check::<()>("profileId", Err("no such profile".into()));
-            return Err(errors.into());
+            return Err(ValidationErrors::one("profileId", "no such profile"));
         }
         Some(owner) if owner != principal.account_id => {
             let details = json!({ "resource": "Profile", "action": "PrimaryAuthor", "profileId": post.profile_id });
@@ -147,16 +132,15 @@ pub async fn create(
         }
         Some(_) => {}
     }
-    let missing = store::missing_profiles(&mut tx, &post.co_authors)
-        .await
-        .map_err(database)?;
+    let missing = store::missing_profiles(&mut tx, &post.co_authors).await?;
     if !missing.is_empty() {
-        let mut errors = ValidationErrors::default();
-        errors.check::<()>("coAuthors", Err(format!("no such profiles: {missing:?}")));
-        return Err(errors.into());
+        return Err(ValidationErrors::one(
+            "coAuthors",
+            format!("no such profiles: {missing:?}"),
+        ));
     }
     let row = store::insert(&mut tx, principal.account_id, &post).await?;
-    tx.commit().await.map_err(database)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
@@ -168,11 +152,8 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdatePost>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let current = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     let scope = Scope::of(Some(&principal), current.account_id);
     permissions::authorize(
         &state,
@@ -185,7 +166,7 @@ pub async fn update(
     .await?;
     let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
     let row = store::update(&mut tx, id, current.created_at, &content, post_type_id).await?;
-    tx.commit().await.map_err(database)?;
+    tx.commit().await?;
     Ok(Json(row.to_json()))
 }
 
@@ -196,11 +177,8 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let current = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     let scope = Scope::of(Some(&principal), current.account_id);
     permissions::authorize(
         &state,
@@ -211,9 +189,7 @@ pub async fn delete(
         scope,
     )
     .await?;
-    store::soft_delete(&mut tx, id, current.created_at)
-        .await
-        .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    store::soft_delete(&mut tx, id, current.created_at).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -130,10 +130,7 @@ impl CreatePost {
         co_authors.dedup();
         co_authors.retain(|id| *id != self.profile_id);
         if co_authors.len() > MAX_CO_AUTHORS {
-            errors.check::<()>(
-                "coAuthors",
-                Err(format!("at most {MAX_CO_AUTHORS} co-authors")),
-            );
+            errors.add("coAuthors", format!("at most {MAX_CO_AUTHORS} co-authors"));
         }
         match (content, post_type_id) {
             (Some(content), Some(post_type_id)) if errors.is_empty() => Ok(NewPost {

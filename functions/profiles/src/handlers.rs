@@ -20,7 +20,6 @@ use shared::{
         extract::{ApiJson, ApiQuery},
     },
     permissions::{self, Action, Resource, Scope},
-    store::StoreError,
 };
 
 use crate::{
@@ -30,10 +29,6 @@ use crate::{
 
 fn not_found() -> ApiError {
     ApiError::NotFound("No such profile".into())
-}
-
-fn database(error: sqlx::Error) -> ApiError {
-    StoreError::from(error).into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,8 +65,7 @@ pub async fn list(
     let rows = state
         .db
         .read(|pool| async move { store::list(&pool, account_id, &page).await })
-        .await
-        .map_err(database)?;
+        .await?;
     let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
     let items: Vec<Value> = rows.iter().map(store::ProfileRow::to_json).collect();
     Ok(Json(json!({ "items": items, "nextCursor": next })))
@@ -87,8 +81,7 @@ pub async fn get(
     let row = state
         .db
         .read(|pool| async move { store::find(&pool, id).await })
-        .await
-        .map_err(database)?
+        .await?
         .ok_or_else(not_found)?;
     permissions::authorize(
         &state,
@@ -119,19 +112,14 @@ pub async fn create(
     )
     .await?;
     let profile = body.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
     // An access token outlives its account's deletion by up to its lifetime; a
     // deleted account must not gain profiles in that window.
-    if !store::lock_live_account(&mut tx, principal.account_id)
-        .await
-        .map_err(database)?
-    {
+    if !store::lock_live_account(&mut tx, principal.account_id).await? {
         return Err(ApiError::INVALID_TOKEN);
     }
-    let row = store::insert(&mut tx, principal.account_id, &profile)
-        .await
-        .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    let row = store::insert(&mut tx, principal.account_id, &profile).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
@@ -143,11 +131,8 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateProfile>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let owner = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     permissions::authorize(
         &state,
         &context,
@@ -158,10 +143,8 @@ pub async fn update(
     )
     .await?;
     let change = body.parse()?;
-    let row = store::update(&mut tx, id, &change)
-        .await
-        .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    let row = store::update(&mut tx, id, &change).await?;
+    tx.commit().await?;
     Ok(Json(row.to_json()))
 }
 
@@ -172,11 +155,8 @@ pub async fn delete(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let owner = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     permissions::authorize(
         &state,
         &context,
@@ -186,7 +166,7 @@ pub async fn delete(
         Scope::of(Some(&principal), owner),
     )
     .await?;
-    store::soft_delete(&mut tx, id).await.map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    store::soft_delete(&mut tx, id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

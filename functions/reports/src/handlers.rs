@@ -20,10 +20,7 @@ use shared::{
         extract::{ApiJson, ApiQuery},
     },
     permissions::{self, Action, Resource, Scope},
-    store::{
-        StoreError,
-        audit::{self, AuditEvent, Severity},
-    },
+    store::audit::{self, AuditEvent, Severity},
 };
 
 use crate::{
@@ -33,10 +30,6 @@ use crate::{
 
 fn not_found() -> ApiError {
     ApiError::NotFound("No such report".into())
-}
-
-fn database(error: sqlx::Error) -> ApiError {
-    StoreError::from(error).into()
 }
 
 async fn allow(
@@ -65,22 +58,16 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     allow(&state, &context, &principal, Action::Create).await?;
     let report = body.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let exists = store::target_exists(&mut tx, report.target_type, report.target_id)
-        .await
-        .map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
+    let exists = store::target_exists(&mut tx, report.target_type, report.target_id).await?;
     if !exists {
-        let mut errors = ValidationErrors::default();
-        errors.check::<()>(
+        return Err(ValidationErrors::one(
             "targetId",
-            Err(format!("no such {}", report.target_type.as_str())),
-        );
-        return Err(errors.into());
+            format!("no such {}", report.target_type.as_str()),
+        ));
     }
-    let row = store::insert(&mut tx, principal.account_id, &report)
-        .await
-        .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    let row = store::insert(&mut tx, principal.account_id, &report).await?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
@@ -98,8 +85,7 @@ pub async fn list(
     let rows = state
         .db
         .read(|pool| async move { store::list(&pool, status, &page).await })
-        .await
-        .map_err(database)?;
+        .await?;
     let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
     let items: Vec<Value> = rows.iter().map(store::ReportRow::to_json).collect();
     Ok(Json(json!({ "items": items, "nextCursor": next })))
@@ -116,8 +102,7 @@ pub async fn get(
     let row = state
         .db
         .read(|pool| async move { store::find(&pool, id).await })
-        .await
-        .map_err(database)?
+        .await?
         .ok_or_else(not_found)?;
     Ok(Json(row.to_json()))
 }
@@ -133,11 +118,8 @@ pub async fn update(
 ) -> Result<Json<Value>, ApiError> {
     allow(&state, &context, &principal, Action::Update).await?;
     let change = body.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
-    let from = store::lock(&mut tx, id)
-        .await
-        .map_err(database)?
-        .ok_or_else(not_found)?;
+    let mut tx = state.db.writer().begin().await?;
+    let from = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     let resolution = Resolution::between(Status::from_db(&from), change.status);
     let row = store::update(
         &mut tx,
@@ -147,9 +129,8 @@ pub async fn update(
         resolution,
         principal.account_id,
     )
-    .await
-    .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    .await?;
+    tx.commit().await?;
     // After the commit, so the log never shows a change that was rolled back.
     audit::record(
         state.db.writer(),
@@ -170,9 +151,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     allow(&state, &context, &principal, Action::Delete).await?;
     // One statement: the existence check and the delete cannot be separated.
-    let deleted = store::soft_delete(state.db.writer(), id)
-        .await
-        .map_err(database)?;
+    let deleted = store::soft_delete(state.db.writer(), id).await?;
     if !deleted {
         return Err(not_found());
     }

@@ -42,6 +42,21 @@ impl ValidationErrors {
             .ok()
     }
 
+    /// Records an error found outside a parser (a lookup, a rule across fields).
+    pub fn add(&mut self, path: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The 400 for one invalid field.
+    pub fn one(path: &str, message: impl Into<String>) -> ApiError {
+        let mut errors = Self::default();
+        errors.add(path, message);
+        errors.into()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -60,3 +60,10 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// Handlers use `?` on queries directly; a database failure maps as `StoreError` does.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::from(error).into()
+    }
+}

@@ -20,7 +20,7 @@ use shared::{
     },
 };
 
-use super::{database, not_found};
+use super::not_found;
 use crate::store;
 
 /// Answers 204. The account itself, or an admin with a recent one-time password: removing
@@ -46,13 +46,11 @@ pub async fn delete(
         _ => step_up::require(principal, &state)?,
     };
 
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
-    store::lock_profiles(&mut tx, id).await.map_err(database)?;
-    let cascade = store::soft_delete_cascade(&mut tx, id)
-        .await
-        .map_err(database)?;
-    tx.commit().await.map_err(database)?;
+    store::lock_profiles(&mut tx, id).await?;
+    let cascade = store::soft_delete_cascade(&mut tx, id).await?;
+    tx.commit().await?;
 
     // After the commit, so a failed revocation cannot undo the deletion. Should it
     // fail, the sessions are dead anyway: a refresh re-reads the account and refuses

@@ -8,12 +8,8 @@ pub mod read;
 pub mod role;
 pub mod update;
 
-use shared::{ApiError, store::StoreError};
+use shared::ApiError;
 
 fn not_found() -> ApiError {
     ApiError::NotFound("No such account".into())
-}
-
-fn database(error: sqlx::Error) -> ApiError {
-    StoreError::from(error).into()
 }

@@ -25,7 +25,7 @@ use shared::{
     },
 };
 
-use super::{database, not_found};
+use super::not_found;
 use crate::request::ChangeRole;
 
 /// The account as written. Changing one's own role is refused: the last admin could
@@ -48,18 +48,19 @@ pub async fn change(
     .await?;
     let role = body.parse()?;
     if id == admin.account_id {
-        let mut errors = ValidationErrors::default();
-        errors.check::<()>("roleId", Err("you cannot change your own role".into()));
-        return Err(errors.into());
+        return Err(ValidationErrors::one(
+            "roleId",
+            "you cannot change your own role",
+        ));
     }
 
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
     let current = accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     if current.role_id == role.id() {
         return Ok(Json(current.to_json()));
     }
     let account = accounts::set_role(&mut *tx, id, role).await?;
-    tx.commit().await.map_err(database)?;
+    tx.commit().await?;
 
     let severity = if role == Role::Admin {
         Severity::Critical

@@ -18,7 +18,7 @@ use shared::{
     },
 };
 
-use super::{database, not_found};
+use super::not_found;
 use crate::request::UpdateAccount;
 
 /// The account as written. A taken email is a 409.
@@ -42,7 +42,7 @@ pub async fn update(
     )
     .await?;
     let change = body.parse()?;
-    let mut tx = state.db.writer().begin().await.map_err(database)?;
+    let mut tx = state.db.writer().begin().await?;
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     let account = accounts::update_details(
         &mut *tx,
@@ -54,7 +54,7 @@ pub async fn update(
         },
     )
     .await?;
-    tx.commit().await.map_err(database)?;
+    tx.commit().await?;
     let fields = change.fields();
     if !fields.is_empty() {
         audit::record(

@@ -22,15 +22,13 @@ impl Key {
         if valid {
             return Ok(Self(raw.to_owned()));
         }
-        let mut errors = ValidationErrors::default();
-        errors.check::<()>(
+        Err(ValidationErrors::one(
             "key",
-            Err(format!(
+            format!(
                 "key must be a lowercase letter followed by at most {} of a-z, 0-9, '_' and '.'",
                 MAX_KEY_CHARS - 1
-            )),
-        );
-        Err(errors.into())
+            ),
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -50,9 +48,10 @@ impl PutSetting {
         if self.value.to_string().len() <= MAX_VALUE_BYTES {
             return Ok(self.value);
         }
-        let mut errors = ValidationErrors::default();
-        errors.check::<()>("value", Err("value must be at most 64 KiB as JSON".into()));
-        Err(errors.into())
+        Err(ValidationErrors::one(
+            "value",
+            "value must be at most 64 KiB as JSON",
+        ))
     }
 }
 
