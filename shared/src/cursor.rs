@@ -4,6 +4,7 @@
 use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::{error::ApiError, secrets::HmacKey};
@@ -49,13 +50,15 @@ impl Keyset {
         self.after.map(|(_, id)| id)
     }
 
-    /// Cuts the fetched rows to the page and makes the next cursor (None on the last page).
-    pub fn page<T>(
+    /// The list response for the fetched rows: the page of them rendered as `items`,
+    /// and `nextCursor` at the last one (null on the last page).
+    pub fn respond<T>(
         &self,
         key: &HmacKey,
         mut rows: Vec<T>,
         position: impl Fn(&T) -> (OffsetDateTime, i64),
-    ) -> (Vec<T>, Option<String>) {
+        render: impl Fn(&T) -> Value,
+    ) -> Value {
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -63,8 +66,17 @@ impl Keyset {
             let (time, id) = position(row);
             encode(key, &(micros(time), id))
         });
-        (rows, next)
+        list(rows.iter().map(render), next)
     }
+}
+
+/// The list response for a set small enough to be one page.
+pub fn single_page(items: impl IntoIterator<Item = Value>) -> Value {
+    list(items, None)
+}
+
+fn list(items: impl IntoIterator<Item = Value>, next: Option<String>) -> Value {
+    json!({ "items": items.into_iter().collect::<Vec<_>>(), "nextCursor": next })
 }
 
 /// PostgreSQL keeps microseconds, so a cursor keeps exactly what the row has.
@@ -126,6 +138,30 @@ mod tests {
             "another key"
         );
         assert!(decode::<(i64, i64)>(&key(1), body).is_err(), "no tag");
+    }
+
+    #[test]
+    fn a_response_is_one_page_and_a_cursor_to_its_last_row() {
+        let at = |s| OffsetDateTime::from_unix_timestamp(s).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let rows: Vec<(OffsetDateTime, i64)> = (0..3).map(|i| (at(1_000 - i), 10 - i)).collect();
+        let page = Keyset::parse(&key(1), None, Some(2)).unwrap_or_else(|e| panic!("{e}"));
+        let render = |row: &(OffsetDateTime, i64)| json!(row.1);
+
+        let response = page.respond(&key(1), rows.clone(), |row| *row, render);
+        assert_eq!(response["items"], json!([10, 9]));
+        let next = response["nextCursor"].as_str().unwrap_or_default();
+        let after = Keyset::parse(&key(1), Some(next), Some(2)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (after.after_time(), after.after_id()),
+            (Some(at(999)), Some(9))
+        );
+
+        let last = page.respond(&key(1), rows[..2].to_vec(), |row| *row, render);
+        assert_eq!(last, json!({ "items": [10, 9], "nextCursor": null }));
+        assert_eq!(
+            single_page([json!(1)]),
+            json!({ "items": [1], "nextCursor": null })
+        );
     }
 
     #[test]

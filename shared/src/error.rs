@@ -136,6 +136,12 @@ impl ApiError {
         invalid_token: false,
     };
 
+    /// No credentials where a route needs them (an anonymous caller).
+    pub const AUTHENTICATION_REQUIRED: Self = Self::Authentication {
+        message: "Authentication required: send Authorization: Bearer <access token>",
+        invalid_token: false,
+    };
+
     pub const INVALID_TOKEN: Self = Self::Authentication {
         message: "Invalid or expired access token",
         invalid_token: true,

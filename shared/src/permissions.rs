@@ -1,12 +1,20 @@
 //! The permission matrix (role × resource × own/other → allowed actions), as data in
 //! one place. Every domain check goes through [`authorize`]; a denial is a 403
 //! AUTHORIZATION_ERROR (401 for an anonymous caller) and a PERMISSION_DENIED audit event.
+//! Handlers ask through the [`Caller`] extractor, so a check is one line.
 
-use serde_json::json;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::Principal,
+    auth::{
+        Principal,
+        roles::{AdminOnly, SteppedUpAdmin},
+    },
     domain::Role,
     error::ApiError,
     http::context::RequestContext,
@@ -109,10 +117,7 @@ pub async fn authorize(
         return Ok(());
     }
     match principal {
-        None => Err(ApiError::Authentication {
-            message: "Authentication required: send Authorization: Bearer <access token>",
-            invalid_token: false,
-        }),
+        None => Err(ApiError::AUTHENTICATION_REQUIRED),
         Some(principal) => Err(deny(
             state,
             context,
@@ -147,6 +152,136 @@ pub async fn deny(
     )
     .await;
     ApiError::Authorization("Your role does not allow this operation")
+}
+
+/// A domain route's caller, with the state and request context a matrix check and its
+/// audit event need. `P` is what the route demands before any check: `Principal` (a
+/// valid Bearer token, else 401), `Option<Principal>` ([`AnyCaller`]), or a role gate
+/// (`AdminOnly`, `SteppedUpAdmin`) that keeps running first with its own refusals.
+pub struct Caller<P = Principal> {
+    pub principal: P,
+    state: Arc<AppState>,
+    context: RequestContext,
+}
+
+/// For routes anonymous callers may use too: no Authorization header is anonymous, a
+/// bad token is still a 401.
+pub type AnyCaller = Caller<Option<Principal>>;
+
+/// Who a caller extractor proved the caller to be (None: anonymous).
+pub trait Identity {
+    fn as_principal(&self) -> Option<&Principal>;
+}
+
+impl Identity for Principal {
+    fn as_principal(&self) -> Option<&Principal> {
+        Some(self)
+    }
+}
+
+impl Identity for Option<Principal> {
+    fn as_principal(&self) -> Option<&Principal> {
+        self.as_ref()
+    }
+}
+
+impl Identity for AdminOnly {
+    fn as_principal(&self) -> Option<&Principal> {
+        Some(&self.0)
+    }
+}
+
+impl Identity for SteppedUpAdmin {
+    fn as_principal(&self) -> Option<&Principal> {
+        Some(&self.0)
+    }
+}
+
+impl<P> FromRequestParts<Arc<AppState>> for Caller<P>
+where
+    P: FromRequestParts<Arc<AppState>, Rejection = ApiError> + Identity,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let principal = P::from_request_parts(parts, state).await?;
+        Ok(Self {
+            principal,
+            state: Arc::clone(state),
+            context: request_context(parts)?,
+        })
+    }
+}
+
+/// The shared HTTP stack inserts the context; a router built without it is our bug.
+fn request_context(parts: &Parts) -> Result<RequestContext, ApiError> {
+    parts
+        .extensions
+        .get::<RequestContext>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("no RequestContext: route outside the HTTP stack".into()))
+}
+
+impl<P: Identity> Caller<P> {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// `Own` when the caller owns the row.
+    pub fn scope_of(&self, owner_account_id: i64) -> Scope {
+        Scope::of(self.principal.as_principal(), owner_account_id)
+    }
+
+    /// [`authorize`] for this caller.
+    pub async fn may(
+        &self,
+        resource: Resource,
+        action: Action,
+        scope: Scope,
+    ) -> Result<(), ApiError> {
+        authorize(
+            &self.state,
+            &self.context,
+            self.principal.as_principal(),
+            resource,
+            action,
+            scope,
+        )
+        .await
+    }
+
+    /// [`authorize`] on a row owned by `owner_account_id`.
+    pub async fn may_on(
+        &self,
+        resource: Resource,
+        action: Action,
+        owner_account_id: i64,
+    ) -> Result<(), ApiError> {
+        self.may(resource, action, self.scope_of(owner_account_id))
+            .await
+    }
+
+    /// [`deny`] for this caller (401 for an anonymous one, as [`authorize`] answers).
+    pub async fn deny(&self, details: Value) -> ApiError {
+        match self.principal.as_principal() {
+            Some(principal) => deny(&self.state, &self.context, principal, details).await,
+            None => ApiError::AUTHENTICATION_REQUIRED,
+        }
+    }
+
+    /// Records an audit event done by this caller.
+    pub async fn audit(&self, event_type: &'static str, severity: Severity, details: Value) {
+        let account_id = self.principal.as_principal().map(|p| p.account_id);
+        audit::record(
+            self.state.db.writer(),
+            &self.context,
+            AuditEvent::new(event_type, severity, account_id).details(details),
+        )
+        .await;
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +358,49 @@ mod tests {
             assert!(!allows(None, resource, Action::Read, Scope::Other));
         }
         assert!(!allows(None, Resource::Report, Action::Create, Scope::Any));
+    }
+
+    fn principal(account_id: i64) -> Principal {
+        Principal {
+            account_id,
+            username: "a".into(),
+            role_id: 1,
+            amr: vec!["pwd".into()],
+            session_id: "s".into(),
+            issued_at: 0,
+            auth_time: 0,
+        }
+    }
+
+    #[test]
+    fn every_caller_kind_names_its_principal() {
+        let owner = |identity: &dyn Identity| identity.as_principal().map(|p| p.account_id);
+        assert_eq!(owner(&principal(7)), Some(7));
+        assert_eq!(owner(&Some(principal(7))), Some(7));
+        assert_eq!(owner(&None::<Principal>), None);
+        assert_eq!(owner(&AdminOnly(principal(7))), Some(7));
+        assert_eq!(owner(&SteppedUpAdmin(principal(7))), Some(7));
+        assert_eq!(Scope::of(Some(&principal(7)), 7), Scope::Own);
+        assert_eq!(Scope::of(None, 7), Scope::Other);
+    }
+
+    #[test]
+    fn a_route_outside_the_http_stack_is_an_internal_error_not_a_panic() {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        assert!(matches!(
+            request_context(&parts),
+            Err(ApiError::Internal(_))
+        ));
+        parts.extensions.insert(RequestContext {
+            request_id: "r".into(),
+            client_ip: None,
+            user_agent: None,
+            cold_start: false,
+        });
+        assert_eq!(
+            request_context(&parts).map(|c| c.request_id).ok(),
+            Some("r".to_owned())
+        );
     }
 
     #[test]

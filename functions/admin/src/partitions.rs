@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
     auth::roles::{AdminOnly, SteppedUpAdmin},
+    cursor,
     http::context::RequestContext,
     store::audit::{self, AuditEvent, Severity},
 };
@@ -36,17 +37,15 @@ pub async fn runs(
     )
     .fetch_all(state.db.writer())
     .await?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|(id, ran_at, skipped, created, detached, dropped, moved, in_default, ms)| {
+    Ok(Json(cursor::single_page(rows.into_iter().map(
+        |(id, ran_at, skipped, created, detached, dropped, moved, in_default, ms)| {
             json!({
                 "id": id, "ranAt": ran_at.format(&Rfc3339).unwrap_or_default(), "skipped": skipped,
                 "created": created, "detached": detached, "dropped": dropped,
                 "rowsMoved": moved, "rowsInDefault": in_default, "durationMs": ms,
             })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items, "nextCursor": null })))
+        },
+    ))))
 }
 
 pub async fn run(

@@ -36,11 +36,9 @@ pub async fn blocked_ips(
     _admin: AdminOnly,
 ) -> Result<Json<Value>, ApiError> {
     let blocks = state.brute_force.blocked(unix_now_ms()).await?;
-    let items: Vec<Value> = blocks
-        .iter()
-        .map(|b| json!({"ip": b.ip, "blockedUntil": timestamp(b.blocked_until_ms / 1000), "offence": b.offence}))
-        .collect();
-    Ok(Json(json!({ "items": items, "nextCursor": null })))
+    Ok(Json(cursor::single_page(blocks.iter().map(|b| {
+        json!({"ip": b.ip, "blockedUntil": timestamp(b.blocked_until_ms / 1000), "offence": b.offence})
+    }))))
 }
 
 pub async fn unblock_ip(
@@ -146,19 +144,19 @@ pub async fn events(
             }
         })
         .await?;
-    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|row| {
+    Ok(Json(page.respond(
+        &keys.cursor,
+        rows,
+        |row| (row.created_at, row.id),
+        |row| {
             json!({
                 "id": row.id, "type": row.event_type, "severity": row.severity,
                 "accountId": row.account_id, "ip": row.ip, "userAgent": row.user_agent,
                 "requestId": row.request_id, "details": row.details,
                 "createdAt": row.created_at.format(&Rfc3339).unwrap_or_default(),
             })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items, "nextCursor": next })))
+        },
+    )))
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,24 +2,15 @@
 //! and the existence and ownership checks that guard them, run in one writer
 //! transaction and answer with the writer's own row, so a client always sees its write.
 
-use std::sync::Arc;
-
-use axum::{
-    Extension, Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::Path};
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::{
-    ApiError, AppState,
-    auth::Principal,
+    ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
-    http::{
-        context::RequestContext,
-        extract::{ApiJson, ApiQuery},
-    },
-    permissions::{self, Action, Resource, Scope},
+    http::extract::{ApiJson, ApiQuery},
+    permissions::{Action, AnyCaller, Caller, Resource, Scope},
 };
 
 use crate::{
@@ -55,22 +46,15 @@ enum Listing {
 
 /// `GET /api/posts/{id}/comments`: newest first; anyone may read, anonymous included.
 pub async fn list(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Option<Principal>,
+    caller: AnyCaller,
     Path(post_id): Path<i64>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     // Reading others' comments is the widest read; the matrix grants it to everyone today.
-    permissions::authorize(
-        &state,
-        &context,
-        principal.as_ref(),
-        Resource::Comment,
-        Action::Read,
-        Scope::Other,
-    )
-    .await?;
+    caller
+        .may(Resource::Comment, Action::Read, Scope::Other)
+        .await?;
+    let state = caller.state();
     let keys = state.secrets.app_keys().await?;
     let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let listing = state
@@ -85,68 +69,49 @@ pub async fn list(
     let Listing::Rows(rows) = listing else {
         return Err(post_not_found());
     };
-    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
-    let items: Vec<Value> = rows.iter().map(store::CommentRow::to_json).collect();
-    Ok(Json(json!({ "items": items, "nextCursor": next })))
+    Ok(Json(page.respond(
+        &keys.cursor,
+        rows,
+        |row| (row.created_at, row.id),
+        store::CommentRow::to_json,
+    )))
 }
 
 /// `POST /api/posts/{id}/comments`: the post is checked, and share-locked, on the writer.
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     Path(post_id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Comment,
-        Action::Create,
-        Scope::Own,
-    )
-    .await?;
+    caller
+        .may(Resource::Comment, Action::Create, Scope::Own)
+        .await?;
     let body = input.parse()?;
-    let mut tx = state.db.writer().begin().await?;
-    if !store::lock_author(&mut tx, principal.account_id).await? {
+    let account_id = caller.principal.account_id;
+    let mut tx = caller.state().db.writer().begin().await?;
+    if !store::lock_author(&mut tx, account_id).await? {
         // Deleted since the token was issued: the token no longer names anyone.
         return Err(ApiError::INVALID_TOKEN);
     }
     let post_created_at = store::lock_post(&mut tx, post_id)
         .await?
         .ok_or_else(post_not_found)?;
-    let row = store::insert(
-        &mut tx,
-        post_id,
-        post_created_at,
-        principal.account_id,
-        &body,
-    )
-    .await?;
+    let row = store::insert(&mut tx, post_id, post_created_at, account_id, &body).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
 /// `PATCH /api/comments/{id}`: the author, or a moderator or admin.
 pub async fn update(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = state.db.writer().begin().await?;
+    let mut tx = caller.state().db.writer().begin().await?;
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Comment,
-        Action::Update,
-        Scope::of(Some(&principal), owner),
-    )
-    .await?;
+    caller
+        .may_on(Resource::Comment, Action::Update, owner)
+        .await?;
     let body = input.parse()?;
     let row = store::update(&mut tx, id, &body).await?;
     tx.commit().await?;
@@ -154,23 +119,12 @@ pub async fn update(
 }
 
 /// `DELETE /api/comments/{id}`: soft; the comment is 404 from then on.
-pub async fn delete(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.writer().begin().await?;
+pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.state().db.writer().begin().await?;
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Comment,
-        Action::Delete,
-        Scope::of(Some(&principal), owner),
-    )
-    .await?;
+    caller
+        .may_on(Resource::Comment, Action::Delete, owner)
+        .await?;
     store::soft_delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::{
-    Extension, Json,
+    Json,
     extract::{Path, State},
 };
 use http::StatusCode;
@@ -13,14 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
-    auth::Principal,
     cursor::Keyset,
     domain::ValidationErrors,
-    http::{
-        context::RequestContext,
-        extract::{ApiJson, ApiQuery},
-    },
-    permissions::{self, Action, Resource, Scope},
+    http::extract::{ApiJson, ApiQuery},
+    permissions::{Action, Caller, Resource, Scope},
 };
 
 use crate::{
@@ -85,9 +81,12 @@ pub async fn list(
             async move { store::list(&pool, &filters, &page).await }
         })
         .await?;
-    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
-    let items: Vec<Value> = rows.iter().map(store::PostRow::to_json).collect();
-    Ok(Json(json!({ "items": items, "nextCursor": next })))
+    Ok(Json(page.respond(
+        &keys.cursor,
+        rows,
+        |row| (row.created_at, row.id),
+        store::PostRow::to_json,
+    )))
 }
 
 /// `GET /api/posts/{id}`
@@ -105,30 +104,23 @@ pub async fn get(
 
 /// `POST /api/posts`: the primary author must be one of the caller's profiles.
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     ApiJson(body): ApiJson<CreatePost>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Post,
-        Action::Create,
-        Scope::Own,
-    )
-    .await?;
+    caller
+        .may(Resource::Post, Action::Create, Scope::Own)
+        .await?;
     let post = body.parse()?;
-    let mut tx = state.db.writer().begin().await?;
+    let account_id = caller.principal.account_id;
+    let mut tx = caller.state().db.writer().begin().await?;
     let owner = store::profile_owner(&mut tx, post.profile_id).await?;
     match owner {
         None => {
             return Err(ValidationErrors::one("profileId", "no such profile"));
         }
-        Some(owner) if owner != principal.account_id => {
+        Some(owner) if owner != account_id => {
             let details = json!({ "resource": "Profile", "action": "PrimaryAuthor", "profileId": post.profile_id });
-            return Err(permissions::deny(&state, &context, &principal, details).await);
+            return Err(caller.deny(details).await);
         }
         Some(_) => {}
     }
@@ -139,31 +131,22 @@ pub async fn create(
             format!("no such profiles: {missing:?}"),
         ));
     }
-    let row = store::insert(&mut tx, principal.account_id, &post).await?;
+    let row = store::insert(&mut tx, account_id, &post).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
 /// `PATCH /api/posts/{id}`: the author, or a moderator or admin.
 pub async fn update(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdatePost>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = state.db.writer().begin().await?;
+    let mut tx = caller.state().db.writer().begin().await?;
     let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
-    let scope = Scope::of(Some(&principal), current.account_id);
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Post,
-        Action::Update,
-        scope,
-    )
-    .await?;
+    caller
+        .may_on(Resource::Post, Action::Update, current.account_id)
+        .await?;
     let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
     let row = store::update(&mut tx, id, current.created_at, &content, post_type_id).await?;
     tx.commit().await?;
@@ -171,24 +154,12 @@ pub async fn update(
 }
 
 /// `DELETE /api/posts/{id}`: soft; the post is 404 from then on.
-pub async fn delete(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let mut tx = state.db.writer().begin().await?;
+pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.state().db.writer().begin().await?;
     let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
-    let scope = Scope::of(Some(&principal), current.account_id);
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Post,
-        Action::Delete,
-        scope,
-    )
-    .await?;
+    caller
+        .may_on(Resource::Post, Action::Delete, current.account_id)
+        .await?;
     store::soft_delete(&mut tx, id, current.created_at).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

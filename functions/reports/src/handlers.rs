@@ -2,25 +2,16 @@
 //! owner: `Scope::Any`); reads use the reader pool (writer fallback), writes one writer
 //! transaction whose response is the writer's row.
 
-use std::sync::Arc;
-
-use axum::{
-    Extension, Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::Path};
 use http::StatusCode;
 use serde_json::{Value, json};
 use shared::{
-    ApiError, AppState,
-    auth::Principal,
+    ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
-    http::{
-        context::RequestContext,
-        extract::{ApiJson, ApiQuery},
-    },
-    permissions::{self, Action, Resource, Scope},
-    store::audit::{self, AuditEvent, Severity},
+    http::extract::{ApiJson, ApiQuery},
+    permissions::{Action, Caller, Resource, Scope},
+    store::audit::Severity,
 };
 
 use crate::{
@@ -32,33 +23,16 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such report".into())
 }
 
-async fn allow(
-    state: &AppState,
-    context: &RequestContext,
-    principal: &Principal,
-    action: Action,
-) -> Result<(), ApiError> {
-    permissions::authorize(
-        state,
-        context,
-        Some(principal),
-        Resource::Report,
-        action,
-        Scope::Any,
-    )
-    .await
-}
-
 /// `POST /api/reports`: the target must exist and not be deleted.
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     ApiJson(body): ApiJson<CreateReport>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    allow(&state, &context, &principal, Action::Create).await?;
+    caller
+        .may(Resource::Report, Action::Create, Scope::Any)
+        .await?;
     let report = body.parse()?;
-    let mut tx = state.db.writer().begin().await?;
+    let mut tx = caller.state().db.writer().begin().await?;
     let exists = store::target_exists(&mut tx, report.target_type, report.target_id).await?;
     if !exists {
         return Err(ValidationErrors::one(
@@ -66,19 +40,20 @@ pub async fn create(
             format!("no such {}", report.target_type.as_str()),
         ));
     }
-    let row = store::insert(&mut tx, principal.account_id, &report).await?;
+    let row = store::insert(&mut tx, caller.principal.account_id, &report).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
 
 /// `GET /api/reports?status=`: newest first.
 pub async fn list(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    allow(&state, &context, &principal, Action::Read).await?;
+    caller
+        .may(Resource::Report, Action::Read, Scope::Any)
+        .await?;
+    let state = caller.state();
     let keys = state.secrets.app_keys().await?;
     let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let status = query.status;
@@ -86,20 +61,21 @@ pub async fn list(
         .db
         .read(|pool| async move { store::list(&pool, status, &page).await })
         .await?;
-    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
-    let items: Vec<Value> = rows.iter().map(store::ReportRow::to_json).collect();
-    Ok(Json(json!({ "items": items, "nextCursor": next })))
+    Ok(Json(page.respond(
+        &keys.cursor,
+        rows,
+        |row| (row.created_at, row.id),
+        store::ReportRow::to_json,
+    )))
 }
 
 /// `GET /api/reports/{id}`
-pub async fn get(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    allow(&state, &context, &principal, Action::Read).await?;
-    let row = state
+pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    caller
+        .may(Resource::Report, Action::Read, Scope::Any)
+        .await?;
+    let row = caller
+        .state()
         .db
         .read(|pool| async move { store::find(&pool, id).await })
         .await?
@@ -110,15 +86,15 @@ pub async fn get(
 /// `PATCH /api/reports/{id}`: review or resolve, in one transaction on the locked row;
 /// audited as REPORT_UPDATED with the status before and after.
 pub async fn update(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateReport>,
 ) -> Result<Json<Value>, ApiError> {
-    allow(&state, &context, &principal, Action::Update).await?;
+    caller
+        .may(Resource::Report, Action::Update, Scope::Any)
+        .await?;
     let change = body.parse()?;
-    let mut tx = state.db.writer().begin().await?;
+    let mut tx = caller.state().db.writer().begin().await?;
     let from = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     let resolution = Resolution::between(Status::from_db(&from), change.status);
     let row = store::update(
@@ -127,40 +103,33 @@ pub async fn update(
         change.status,
         &change.note,
         resolution,
-        principal.account_id,
+        caller.principal.account_id,
     )
     .await?;
     tx.commit().await?;
     // After the commit, so the log never shows a change that was rolled back.
-    audit::record(
-        state.db.writer(),
-        &context,
-        AuditEvent::new("REPORT_UPDATED", Severity::Info, Some(principal.account_id))
-            .details(json!({ "reportId": id, "from": from, "to": change.status.as_str() })),
-    )
-    .await;
+    caller
+        .audit(
+            "REPORT_UPDATED",
+            Severity::Info,
+            json!({ "reportId": id, "from": from, "to": change.status.as_str() }),
+        )
+        .await;
     Ok(Json(row.to_json()))
 }
 
 /// `DELETE /api/reports/{id}`: soft; the report is 404 from then on.
-pub async fn delete(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    allow(&state, &context, &principal, Action::Delete).await?;
+pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    caller
+        .may(Resource::Report, Action::Delete, Scope::Any)
+        .await?;
     // One statement: the existence check and the delete cannot be separated.
-    let deleted = store::soft_delete(state.db.writer(), id).await?;
+    let deleted = store::soft_delete(caller.state().db.writer(), id).await?;
     if !deleted {
         return Err(not_found());
     }
-    audit::record(
-        state.db.writer(),
-        &context,
-        AuditEvent::new("REPORT_DELETED", Severity::Info, Some(principal.account_id))
-            .details(json!({ "reportId": id })),
-    )
-    .await;
+    caller
+        .audit("REPORT_DELETED", Severity::Info, json!({ "reportId": id }))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

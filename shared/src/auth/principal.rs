@@ -36,11 +36,6 @@ impl From<AccessClaims> for Principal {
     }
 }
 
-const MISSING: ApiError = ApiError::Authentication {
-    message: "Authentication required: send Authorization: Bearer <access token>",
-    invalid_token: false,
-};
-
 /// The token of an `Authorization: Bearer` header.
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -54,7 +49,7 @@ pub async fn authenticate(
     state: &AppState,
     headers: &http::HeaderMap,
 ) -> Result<Principal, ApiError> {
-    let token = bearer_token(headers).ok_or(MISSING)?;
+    let token = bearer_token(headers).ok_or(ApiError::AUTHENTICATION_REQUIRED)?;
     let auth = &state.config.auth;
     let keys = state.secrets.signing_keys().await?;
     let verified = match access::verify(&keys, token, auth.leeway) {

@@ -1,19 +1,17 @@
 //! `POST /api/accounts`: an admin creates an account with any role.
 
-use std::sync::Arc;
-
-use axum::{Extension, Json, extract::State};
+use axum::Json;
 use http::StatusCode;
 use serde_json::{Value, json};
 use shared::{
-    ApiError, AppState,
-    auth::{Principal, step_up},
+    ApiError,
+    auth::step_up,
     domain::Role,
-    http::{context::RequestContext, extract::ApiJson},
-    permissions::{self, Action, Resource, Scope},
+    http::extract::ApiJson,
+    permissions::{Action, Caller, Resource, Scope},
     store::{
         accounts::{self, NewAccount},
-        audit::{self, AuditEvent, Severity},
+        audit::Severity,
     },
 };
 
@@ -21,28 +19,22 @@ use crate::request::CreateAccount;
 
 /// 201 `{account}`. A taken username or email is a 409.
 pub async fn create(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
+    caller: Caller,
     ApiJson(body): ApiJson<CreateAccount>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Account,
-        Action::Create,
-        Scope::Other,
-    )
-    .await?;
+    caller
+        .may(Resource::Account, Action::Create, Scope::Other)
+        .await?;
+    let state = caller.state();
     let input = body.parse(&state.config.auth.password)?;
     // Creating a privileged account grants a role as surely as `PUT .../role` does, so
     // it needs the same step-up; otherwise a stolen password-only admin session could
     // mint a second admin.
-    let (principal, severity) = if input.role == Role::User {
-        (principal, Severity::Info)
+    let severity = if input.role == Role::User {
+        Severity::Info
     } else {
-        (step_up::require(principal, &state)?, Severity::Warning)
+        step_up::require(caller.principal.clone(), state)?;
+        Severity::Warning
     };
     let hash = state
         .passwords
@@ -62,13 +54,13 @@ pub async fn create(
         },
     )
     .await?;
-    audit::record(
-        state.db.writer(),
-        &context,
-        AuditEvent::new("ACCOUNT_CREATED", severity, Some(principal.account_id))
-            .details(json!({ "createdAccountId": account.id, "roleId": account.role_id })),
-    )
-    .await;
+    caller
+        .audit(
+            "ACCOUNT_CREATED",
+            severity,
+            json!({ "createdAccountId": account.id, "roleId": account.role_id }),
+        )
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "account": account.to_json() })),

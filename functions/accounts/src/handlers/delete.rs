@@ -1,23 +1,14 @@
 //! `DELETE /api/accounts/{id}`: soft, cascading to the account's profiles, posts and
 //! comments in one transaction, then every session of the account is revoked.
 
-use std::sync::Arc;
-
-use axum::{
-    Extension,
-    extract::{Path, State},
-};
+use axum::extract::Path;
 use http::StatusCode;
 use serde_json::json;
 use shared::{
-    ApiError, AppState,
-    auth::{Principal, step_up, unix_now},
-    http::context::RequestContext,
-    permissions::{self, Action, Resource, Scope},
-    store::{
-        accounts,
-        audit::{self, AuditEvent, Severity},
-    },
+    ApiError,
+    auth::{step_up, unix_now},
+    permissions::{Action, Caller, Resource, Scope},
+    store::{accounts, audit::Severity},
 };
 
 use super::not_found;
@@ -25,26 +16,13 @@ use crate::store;
 
 /// Answers 204. The account itself, or an admin with a recent one-time password: removing
 /// someone else's account cannot be undone from the API.
-pub async fn delete(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
-    let scope = Scope::of(Some(&principal), id);
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Account,
-        Action::Delete,
-        scope,
-    )
-    .await?;
-    let principal = match scope {
-        Scope::Own => principal,
-        _ => step_up::require(principal, &state)?,
-    };
+pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    let scope = caller.scope_of(id);
+    caller.may(Resource::Account, Action::Delete, scope).await?;
+    let state = caller.state();
+    if scope != Scope::Own {
+        step_up::require(caller.principal.clone(), state)?;
+    }
 
     let mut tx = state.db.writer().begin().await?;
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
@@ -62,22 +40,18 @@ pub async fn delete(
             None
         }
     };
-    audit::record(
-        state.db.writer(),
-        &context,
-        AuditEvent::new(
+    caller
+        .audit(
             "ACCOUNT_DELETED",
             Severity::Warning,
-            Some(principal.account_id),
+            json!({
+                "targetAccountId": id,
+                "profiles": cascade.profiles,
+                "posts": cascade.posts,
+                "comments": cascade.comments,
+                "sessionsRevoked": sessions,
+            }),
         )
-        .details(json!({
-            "targetAccountId": id,
-            "profiles": cascade.profiles,
-            "posts": cascade.posts,
-            "comments": cascade.comments,
-            "sessionsRevoked": sessions,
-        })),
-    )
-    .await;
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,20 +1,15 @@
 //! `GET /api/accounts` (admin) and `GET /api/accounts/{id}`.
 
-use std::sync::Arc;
-
-use axum::{
-    Extension, Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::Path};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::{
-    ApiError, AppState,
-    auth::{Principal, roles::AdminOnly},
+    ApiError,
+    auth::roles::AdminOnly,
     cursor::Keyset,
     domain::Role,
-    http::{context::RequestContext, extract::ApiQuery},
-    permissions::{self, Action, Resource, Scope},
+    http::extract::ApiQuery,
+    permissions::{Action, Caller, Resource, Scope},
     store::accounts::{self, Account},
 };
 
@@ -31,55 +26,39 @@ pub struct ListQuery {
 /// admin tool, narrower than the matrix's "others' accounts: R" for every role, so the
 /// role gate comes first and the matrix is still asked.
 pub async fn list(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    AdminOnly(admin): AdminOnly,
+    caller: Caller<AdminOnly>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&admin),
-        Resource::Account,
-        Action::Read,
-        Scope::Other,
-    )
-    .await?;
+    caller
+        .may(Resource::Account, Action::Read, Scope::Other)
+        .await?;
+    let state = caller.state();
     let keys = state.secrets.app_keys().await?;
     let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let rows = state
         .db
         .read(|pool| async move { accounts::page(&pool, &page).await })
         .await?;
-    let (rows, next) = page.page(&keys.cursor, rows, |row| (row.created_at, row.id));
-    let items: Vec<Value> = rows.iter().map(Account::to_json).collect();
-    Ok(Json(json!({ "items": items, "nextCursor": next })))
+    Ok(Json(page.respond(
+        &keys.cursor,
+        rows,
+        |row| (row.created_at, row.id),
+        Account::to_json,
+    )))
 }
 
 /// The caller's own account and admins see everything but the hash; anyone else
 /// signed in sees the public fields.
-pub async fn get(
-    State(state): State<Arc<AppState>>,
-    Extension(context): Extension<RequestContext>,
-    principal: Principal,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    let scope = Scope::of(Some(&principal), id);
-    permissions::authorize(
-        &state,
-        &context,
-        Some(&principal),
-        Resource::Account,
-        Action::Read,
-        scope,
-    )
-    .await?;
-    let account = state
+pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    let scope = caller.scope_of(id);
+    caller.may(Resource::Account, Action::Read, scope).await?;
+    let account = caller
+        .state()
         .db
         .read(|pool| async move { accounts::find_by_id(&pool, id).await })
         .await?
         .ok_or_else(not_found)?;
-    let full = scope == Scope::Own || Role::from_id(principal.role_id) == Some(Role::Admin);
+    let full = scope == Scope::Own || Role::from_id(caller.principal.role_id) == Some(Role::Admin);
     Ok(Json(if full {
         account.to_json()
     } else {
