@@ -31,8 +31,6 @@ lint-template:
 deny:
 	scripts/deny.sh
 
-## make bench: criterion microbenchmarks (results go in docs/benchmarks.md by hand)
+## make bench: every benchmark of docs/benchmarks.md on a fresh bench stack; results in target/bench/
 bench:
-	cargo bench -p shared --bench auth
-	@echo "Login latency: RATE_LIMIT_AUTH_MAX=100000 make dev, then scripts/bench-login.py"
-	@echo "Limiter cost: scripts/stack.sh up; . .stack/dev/env; cargo run --release -p shared --example limiter_latency"
+	scripts/bench.sh

@@ -2,21 +2,16 @@
 //! ownership checks that guard them, in one writer transaction, answered from the
 //! writer's own rows so a client always sees its write.
 
-use std::sync::Arc;
-
-use axum::{
-    Json,
-    extract::{Path, State},
-};
+use axum::{Json, extract::Path};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
-    ApiError, AppState,
+    ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
     http::extract::{ApiJson, ApiQuery},
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, AnyCaller, Caller, Resource, Scope},
 };
 
 use crate::{
@@ -52,9 +47,14 @@ pub struct ListQuery {
 
 /// `GET /api/posts`: newest first, anyone may read.
 pub async fn list(
-    State(state): State<Arc<AppState>>,
+    caller: AnyCaller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    // Reading others' posts is the widest read; the matrix grants it to everyone today.
+    caller
+        .may(Resource::Post, Action::Read, Scope::Other)
+        .await?;
+    let state = caller.state();
     let keys = state.secrets.app_keys().await?;
     let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let search = query
@@ -90,15 +90,16 @@ pub async fn list(
 }
 
 /// `GET /api/posts/{id}`
-pub async fn get(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    let row = state
+pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+    let row = caller
+        .state()
         .db
         .read(|pool| async move { store::find(&pool, id).await })
         .await?
         .ok_or_else(not_found)?;
+    caller
+        .may_on(Resource::Post, Action::Read, row.account_id)
+        .await?;
     Ok(Json(row.to_json()))
 }
 

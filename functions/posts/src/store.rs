@@ -55,12 +55,10 @@ pub struct Filters {
     pub search: Option<String>,
 }
 
-pub async fn list(
-    pool: &PgPool,
-    filters: &Filters,
-    page: &Keyset,
-) -> Result<Vec<PostRow>, sqlx::Error> {
-    sqlx::query_as(concat!(
+/// A page of posts, newest first: $1 account, $2 post type, $3 search words (each may
+/// be NULL), $4/$5 the keyset position (NULL for the first page), $6 rows to fetch.
+/// Public so the benchmarks run the very same statement through pgbench.
+pub const LIST_SQL: &str = concat!(
         select_post!(),
         "WHERE NOT p.deleted
            AND ($1::bigint IS NULL OR p.account_id = $1)
@@ -70,15 +68,22 @@ pub async fn list(
            AND ($4::timestamptz IS NULL OR (p.created_at, p.id) < ($4, $5))
          ORDER BY p.created_at DESC, p.id DESC
          LIMIT $6"
-    ))
-    .bind(filters.account_id)
-    .bind(filters.post_type_id)
-    .bind(filters.search.as_deref())
-    .bind(page.after_time())
-    .bind(page.after_id())
-    .bind(page.fetch())
-    .fetch_all(pool)
-    .await
+    );
+
+pub async fn list(
+    pool: &PgPool,
+    filters: &Filters,
+    page: &Keyset,
+) -> Result<Vec<PostRow>, sqlx::Error> {
+    sqlx::query_as(LIST_SQL)
+        .bind(filters.account_id)
+        .bind(filters.post_type_id)
+        .bind(filters.search.as_deref())
+        .bind(page.after_time())
+        .bind(page.after_id())
+        .bind(page.fetch())
+        .fetch_all(pool)
+        .await
 }
 
 pub async fn find(

@@ -8,7 +8,7 @@ use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{Router, body::Body, extract::DefaultBodyLimit, response::Response};
 use http::{HeaderName, HeaderValue, Method, header};
-use tower::{ServiceBuilder, ServiceExt, util::BoxCloneService};
+use tower::{ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
 use tower_http::{
     compression::{
         CompressionLayer, Predicate,
@@ -23,7 +23,7 @@ use crate::config::HttpConfig;
 
 /// A whole function as one service: what `lambda_http::run` drives, and what tests
 /// call with real API Gateway events.
-pub type HttpService = BoxCloneService<lambda_http::Request, Response, Infallible>;
+pub type HttpService = BoxCloneSyncService<lambda_http::Request, Response, Infallible>;
 
 /// Responses at or below this size are sent uncompressed: gzip would not pay for itself.
 const COMPRESS_ABOVE_BYTES: u64 = 1024;
@@ -77,7 +77,7 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
         .layer(axum::middleware::from_fn(envelope::render_errors))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .service(router);
-    BoxCloneService::new(stack.map_err(|never: Infallible| match never {}))
+    BoxCloneSyncService::new(stack.map_err(|never: Infallible| match never {}))
 }
 
 /// The whole `main` of an HTTP function: logs, state built once per instance, then
