@@ -279,6 +279,16 @@ pub async fn account_with_role(role_id: i16) -> Session {
     session
 }
 
+/// The `path` of every field error in an error envelope's `details.errors`.
+pub fn error_paths(body: &serde_json::Value) -> Vec<&str> {
+    body["error"]["details"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["path"].as_str())
+        .collect()
+}
+
 /// The account id of a signed-in session.
 pub fn account_id(session: &Session) -> i64 {
     session.body["account"]["id"]

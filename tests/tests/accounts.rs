@@ -6,8 +6,8 @@ use std::process::Command;
 
 use api_tests::{
     Admin, Session, account_id, account_with_role, admin, bearer_delete, bearer_get, bearer_patch,
-    bearer_post, bearer_put, create_post, create_profile, database, login, new_user, refresh,
-    replica_caught_up, request, require_env, signup, status_json, token_claims,
+    bearer_post, bearer_put, create_post, create_profile, database, error_paths, login, new_user,
+    refresh, replica_caught_up, request, require_env, signup, status_json, token_claims,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -18,15 +18,6 @@ async fn get(path: &str, token: &str) -> (u16, Value) {
 
 fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
-}
-
-fn error_paths(body: &Value) -> Vec<&str> {
-    body["error"]["details"]["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["path"].as_str())
-        .collect()
 }
 
 /// Audit events of `event_type` by `actor` about `target` (`details.targetAccountId`).

@@ -4,26 +4,16 @@
 
 use api_tests::{
     Session, account_id, account_with_role, api, bearer_delete, bearer_patch, bearer_post, client,
-    create_post, database, new_user, replica_caught_up, request, send, signup, status_json,
+    create_post, create_profile, database, error_paths, new_user, replica_caught_up, request, send,
+    signup, status_json,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// A profile of the session's account, inserted directly (posts need one of the
-/// caller's profiles; the profiles function has its own suite).
-async fn profile_of(session: &Session) -> i64 {
-    sqlx::query_scalar("INSERT INTO profiles (account_id, name) VALUES ($1, $2) RETURNING id")
-        .bind(account_id(session))
-        .bind("Commenter")
-        .fetch_one(&database().await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// A new user and a post of theirs.
 async fn user_with_post() -> (Session, i64) {
     let session = signup(&new_user()).await;
-    let profile = profile_of(&session).await;
+    let profile = create_profile(&session.access_token, "Writer").await;
     let post = create_post(&session.access_token, profile, "Comment on me").await;
     (session, post)
 }
@@ -58,15 +48,6 @@ fn ids(page: &Value) -> Vec<i64> {
         .into_iter()
         .flatten()
         .filter_map(|c| c["id"].as_i64())
-        .collect()
-}
-
-fn error_paths(body: &Value) -> Vec<String> {
-    body["error"]["details"]["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["path"].as_str().map(str::to_owned))
         .collect()
 }
 

@@ -4,7 +4,8 @@
 
 use api_tests::{
     account_id, account_with_role, bearer_delete, bearer_get, bearer_patch, bearer_post,
-    create_profile, database, new_user, replica_caught_up, request, signup, status_json,
+    create_profile, database, error_paths, new_user, replica_caught_up, request, signup,
+    status_json,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -40,15 +41,6 @@ async fn denials(account: i64, action: &str) -> i64 {
     .fetch_one(&database().await)
     .await
     .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn error_paths(body: &Value) -> Vec<&str> {
-    body["error"]["details"]["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["path"].as_str())
-        .collect()
 }
 
 #[tokio::test]

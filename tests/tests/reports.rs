@@ -3,8 +3,9 @@
 //! row); targets must exist; enums and lengths are validated.
 
 use api_tests::{
-    Session, account_id, account_with_role, bearer_delete, bearer_get, bearer_patch, bearer_post,
-    create_post, database, new_user, replica_caught_up, request, signup, status_json,
+    account_id, account_with_role, bearer_delete, bearer_get, bearer_patch, bearer_post,
+    create_post, create_profile, database, error_paths, new_user, replica_caught_up, request,
+    signup, status_json,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,17 +13,6 @@ use serde_json::{Value, json};
 const USER: i16 = 1;
 const ADMIN: i16 = 2;
 const MODERATOR: i16 = 3;
-
-/// A profile of the session's account, inserted directly (the profiles function has
-/// its own suite).
-async fn profile_of(session: &Session) -> i64 {
-    sqlx::query_scalar("INSERT INTO profiles (account_id, name) VALUES ($1, $2) RETURNING id")
-        .bind(account_id(session))
-        .bind("Reported")
-        .fetch_one(&database().await)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 /// Something to report: a user with a profile, a post and a comment on it.
 struct Targets {
@@ -34,7 +24,7 @@ struct Targets {
 
 async fn targets() -> Targets {
     let owner = signup(&new_user()).await;
-    let profile = profile_of(&owner).await;
+    let profile = create_profile(&owner.access_token, "Writer").await;
     let post = create_post(&owner.access_token, profile, "Questionable").await;
     let (status, comment) = status_json(
         bearer_post(
@@ -72,15 +62,6 @@ fn id_of(report: &Value) -> i64 {
     report["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("no id in {report}"))
-}
-
-fn error_paths(body: &Value) -> Vec<String> {
-    body["error"]["details"]["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["path"].as_str().map(str::to_owned))
-        .collect()
 }
 
 async fn patch(token: &str, id: i64, body: Value) -> (u16, Value) {
@@ -354,7 +335,7 @@ async fn bad_reports_are_400_with_the_field() {
     // Deleted targets do not exist any more; a comment on a deleted post neither.
     let owner_token = {
         let owner = signup(&new_user()).await;
-        let profile = profile_of(&owner).await;
+        let profile = create_profile(&owner.access_token, "Writer").await;
         let post = create_post(&owner.access_token, profile, "Soon gone").await;
         let (_, comment) = status_json(
             bearer_post(
@@ -377,7 +358,7 @@ async fn bad_reports_are_400_with_the_field() {
         .await;
         assert_eq!(
             (status, error_paths(&error)),
-            (400, vec!["targetId".to_owned()]),
+            (400, vec!["targetId"]),
             "deleted {kind}"
         );
     }
