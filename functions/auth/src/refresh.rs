@@ -57,16 +57,25 @@ pub async fn refresh(
     let claims = authenticate(&keys, &headers)?;
     let auth = &state.config.auth;
     let seen = Seen::of(&context);
-    let rotation = state
-        .families
-        .rotate(
+    // The account (its id is in the verified token) is read while the family rotates:
+    // one round trip's wait instead of two. Its result counts only if the rotation does.
+    let account_id: Option<i64> = claims.sub.parse().ok();
+    let (rotation, account) = tokio::join!(
+        state.families.rotate(
             &claims.fam,
             claims.generation,
             seen,
             auth.refresh_token_ttl,
             auth.refresh_reuse_interval,
-        )
-        .await?;
+        ),
+        async {
+            match account_id {
+                Some(id) => accounts::find_by_id(state.db.writer(), id).await,
+                None => Ok(None),
+            }
+        },
+    );
+    let rotation = rotation?;
     let (family, rotated) = match rotation {
         Rotation::Rotated(family) => (family, true),
         // Another tab rotated a moment ago: same current generation, nothing changes.
@@ -92,20 +101,24 @@ pub async fn refresh(
     };
 
     // Username and role are read fresh: a role change or deletion applies at refresh.
-    let Some(account) = accounts::find_by_id(state.db.writer(), family.account_id).await? else {
+    let Some(account) = account?.filter(|account| account.id == family.account_id) else {
         state.families.revoke(&family.id).await?;
         return Err(INVALID_REFRESH);
     };
-    if rotated {
-        audit::record(
-            state.db.writer(),
-            &context,
-            AuditEvent::new("TOKEN_REFRESHED", Severity::Info, Some(account.id))
-                .details(json!({ "familyId": family.id, "generation": family.generation })),
-        )
-        .await;
-    }
-    let tokens = session::issue(&state, &account, &family).await?;
+    // The audit insert travels while the access token is signed (CPU, ~0.9 ms).
+    let record = async {
+        if rotated {
+            audit::record(
+                state.db.writer(),
+                &context,
+                AuditEvent::new("TOKEN_REFRESHED", Severity::Info, Some(account.id))
+                    .details(json!({ "familyId": family.id, "generation": family.generation })),
+            )
+            .await;
+        }
+    };
+    let ((), tokens) = tokio::join!(record, session::issue(&state, &account, &family));
+    let tokens = tokens?;
     Ok(tokens.respond(StatusCode::OK, json!({})))
 }
 
