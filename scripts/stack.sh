@@ -114,8 +114,11 @@ init_replica() {
   as_pg env PGPASSWORD="$(password)" "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" \
     -U replicator -D "$REPLICA" -R -X stream -c fast \
     || die "pg_basebackup failed"
+  # Feedback keeps the primary's vacuum from removing rows replica queries still see,
+  # so replay does not stall behind them (Aurora replicas behave alike).
   as_pg tee -a "$REPLICA/postgresql.conf" >/dev/null <<EOF
 port = $REPLICA_PORT
+hot_standby_feedback = on
 EOF
   as_pg tee -a "$REPLICA/postgresql.auto.conf" >/dev/null <<EOF
 primary_conninfo = 'host=127.0.0.1 port=$PG_PORT user=replicator password=$(password) application_name=replica'
