@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
-.PHONY: dev test stop status clean lint-template deny bench
+.PHONY: dev test stop status clean lint-template deny bench build lint-workflows
 
 ## make dev: bring the local stack up, seed an admin and a moderator (once per stack),
 ## and serve the whole API on http://127.0.0.1:9000
@@ -34,3 +34,11 @@ deny:
 ## make bench: every benchmark of docs/benchmarks.md on a fresh bench stack; results in target/bench/
 bench:
 	scripts/bench.sh
+
+## make build: release bootstraps of every function for arm64 in target/lambda/<function>/bootstrap,
+## with their sizes (BUILD_ONLY="auth health" builds only those)
+build:
+	scripts/build.sh
+
+lint-workflows:
+	scripts/lint-workflows.sh

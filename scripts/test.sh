@@ -36,6 +36,9 @@ scripts/stack.sh up --fresh
 step "template.yaml: cfn-lint, as written and after SAM translation"
 scripts/lint-template.sh
 
+step "GitHub workflows: actionlint"
+scripts/lint-workflows.sh
+
 step "serving every function through cargo lambda watch"
 # A short reuse interval lets the replay test wait seconds, not the default 10.
 export REFRESH_REUSE_INTERVAL_SECONDS=2
