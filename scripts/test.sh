@@ -64,5 +64,8 @@ cargo lambda invoke partitions -A 127.0.0.1 -P 9010 --data-file events/scheduled
 step "integration and end-to-end tests"
 cargo test --workspace --test '*' -- --skip serial_
 
+step "browser: the session flow from an allowed origin, nothing readable from another"
+scripts/browser-test.sh
+
 step "serial end-to-end tests (stop servers, rotate keys, count statements): every test named serial_*"
 cargo test --workspace --test '*' -- serial_ --test-threads=1
