@@ -64,6 +64,9 @@ cargo lambda invoke partitions -A 127.0.0.1 -P 9010 --data-file events/scheduled
 step "integration and end-to-end tests"
 cargo test --workspace --test '*' -- --skip serial_
 
+step "contract: schemathesis against openapi.yaml, every operation"
+scripts/contract-test.sh
+
 step "browser: the session flow from an allowed origin, nothing readable from another"
 scripts/browser-test.sh
 

@@ -336,6 +336,12 @@ async fn the_limit_is_clamped_and_search_is_bounded() {
     assert_eq!(status, 400);
     let (status, _) = list("limit=abc").await;
     assert_eq!(status, 400);
+    // PostgreSQL text cannot hold NUL: a client error, not a 500.
+    let (status, error) = list("q=a%00b").await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (400, Some("VALIDATION_ERROR"))
+    );
 }
 
 #[tokio::test]

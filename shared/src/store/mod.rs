@@ -48,6 +48,11 @@ impl From<StoreError> for ApiError {
                 message: format!("That {field} is already taken"),
                 details: Some(json!({ "field": field })),
             },
+            // PostgreSQL text cannot hold U+0000 (22021 in text, 22P05 in jsonb): the
+            // client sent it, so it is the client's 400, not our 500.
+            StoreError::Database(e) if is_nul_in_text(&e) => {
+                ApiError::validation("Text fields must not contain NUL (U+0000) characters")
+            }
             StoreError::Database(e) if db::is_unavailable(&e) => {
                 tracing::error!(error = %e, "database unavailable");
                 ApiError::ServiceUnavailable {
@@ -59,6 +64,13 @@ impl From<StoreError> for ApiError {
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+fn is_nul_in_text(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "22021" || code == "22P05")
 }
 
 /// Handlers use `?` on queries directly; a database failure maps as `StoreError` does.
