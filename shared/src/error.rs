@@ -147,6 +147,23 @@ impl ApiError {
         invalid_token: true,
     };
 
+    /// The `path` of each field error of a validation error (empty for any other).
+    pub fn field_paths(&self) -> Vec<String> {
+        let Self::Validation {
+            details: Some(details),
+            ..
+        } = self
+        else {
+            return Vec::new();
+        };
+        details["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["path"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
             message: message.into(),

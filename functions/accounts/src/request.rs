@@ -182,22 +182,6 @@ mod tests {
         require_composition: false,
     };
 
-    fn error_paths(error: ApiError) -> Vec<String> {
-        let ApiError::Validation {
-            details: Some(details),
-            ..
-        } = error
-        else {
-            panic!("expected a validation error with details, got {error:?}");
-        };
-        details["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["path"].as_str().map(String::from))
-            .collect()
-    }
-
     fn body<T: serde::de::DeserializeOwned>(value: Value) -> T {
         serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -227,7 +211,7 @@ mod tests {
         }))
         .parse(&POLICY);
         assert_eq!(
-            error.map(|_| ()).map_err(error_paths),
+            error.map(|_| ()).map_err(|e| e.field_paths()),
             Err(["username", "email", "password", "lastName", "roleId"]
                 .map(String::from)
                 .to_vec())
@@ -270,12 +254,12 @@ mod tests {
     fn an_email_cannot_be_removed_or_malformed() {
         let removed = body::<UpdateAccount>(json!({"email": null})).parse();
         assert_eq!(
-            removed.map(|_| ()).map_err(error_paths),
+            removed.map(|_| ()).map_err(|e| e.field_paths()),
             Err(vec!["email".to_owned()])
         );
         let bad = body::<UpdateAccount>(json!({"email": "x", "firstName": ""})).parse();
         assert_eq!(
-            bad.map(|_| ()).map_err(error_paths),
+            bad.map(|_| ()).map_err(|e| e.field_paths()),
             Err(vec!["firstName".to_owned(), "email".to_owned()])
         );
     }

@@ -44,22 +44,6 @@ mod tests {
             .parse()
     }
 
-    fn error_paths(error: ApiError) -> Vec<String> {
-        let ApiError::Validation {
-            details: Some(details),
-            ..
-        } = error
-        else {
-            panic!("expected per-field errors, got {error:?}");
-        };
-        details["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["path"].as_str().map(str::to_owned))
-            .collect()
-    }
-
     #[test]
     fn bodies_are_sanitized() {
         let body = parse(
@@ -75,7 +59,7 @@ mod tests {
     fn lengths_are_checked_on_the_body_field() {
         for bad in [String::new(), "   ".into(), "x".repeat(10_001)] {
             match parse(json!({ "body": bad })) {
-                Err(error) => assert_eq!(error_paths(error), ["body"]),
+                Err(error) => assert_eq!(error.field_paths(), ["body"]),
                 Ok(body) => panic!("accepted {body:?}"),
             }
         }

@@ -93,22 +93,6 @@ impl UpdateProfile {
 mod tests {
     use super::*;
 
-    fn error_paths(error: ApiError) -> Vec<String> {
-        let ApiError::Validation {
-            details: Some(details),
-            ..
-        } = error
-        else {
-            panic!("expected a validation error, got {error:?}");
-        };
-        details["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["path"].as_str().map(String::from))
-            .collect()
-    }
-
     fn create(body: Value) -> Result<NewProfile, ApiError> {
         serde_json::from_value::<CreateProfile>(body)
             .map_err(|e| ApiError::validation(e.to_string()))?
@@ -132,17 +116,17 @@ mod tests {
     fn every_invalid_field_is_reported() {
         let error = create(json!({"name": " ", "details": [1, 2]}));
         assert_eq!(
-            error.map(|_| ()).map_err(error_paths),
+            error.map(|_| ()).map_err(|e| e.field_paths()),
             Err(vec!["name".to_owned(), "details".to_owned()])
         );
         let too_long = create(json!({"name": "x".repeat(101)}));
         assert_eq!(
-            too_long.map(|_| ()).map_err(error_paths),
+            too_long.map(|_| ()).map_err(|e| e.field_paths()),
             Err(vec!["name".to_owned()])
         );
         let big = create(json!({"name": "ok", "details": {"bio": "x".repeat(17_000)}}));
         assert_eq!(
-            big.map(|_| ()).map_err(error_paths),
+            big.map(|_| ()).map_err(|e| e.field_paths()),
             Err(vec!["details".to_owned()])
         );
     }
