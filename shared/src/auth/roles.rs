@@ -9,14 +9,9 @@ use http::request::Parts;
 use serde_json::json;
 
 use super::{Principal, step_up};
-use crate::{
-    AppState,
-    domain::Role,
-    error::ApiError,
-    http::context::RequestContext,
-    store::audit::{self, AuditEvent, Severity},
-};
+use crate::{AppState, domain::Role, error::ApiError, http::context::RequestContext, permissions};
 
+/// The admin role, else the matrix's own refusal (403, audited as PERMISSION_DENIED).
 async fn require_admin(
     parts: &Parts,
     state: &AppState,
@@ -25,22 +20,12 @@ async fn require_admin(
     if Role::from_id(principal.role_id) == Some(Role::Admin) {
         return Ok(principal);
     }
-    if let Some(context) = parts.extensions.get::<RequestContext>() {
-        audit::record(
-            state.db.writer(),
-            context,
-            AuditEvent::new(
-                "PERMISSION_DENIED",
-                Severity::Warning,
-                Some(principal.account_id),
-            )
-            .details(json!({ "path": parts.uri.path(), "required": "admin" })),
-        )
-        .await;
-    }
-    Err(ApiError::Authorization(
-        "This operation needs the admin role",
-    ))
+    let context = parts
+        .extensions
+        .get::<RequestContext>()
+        .ok_or_else(|| ApiError::Internal("no request context".into()))?;
+    let details = json!({ "path": parts.uri.path(), "required": "admin" });
+    Err(permissions::deny(state, context, &principal, details).await)
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +56,7 @@ impl FromRequestParts<Arc<AppState>> for SteppedUpAdmin {
         // The role first: a non-admin learns nothing about step-up.
         let principal = Principal::from_request_parts(parts, state).await?;
         let principal = require_admin(parts, state, principal).await?;
-        step_up::require(principal, state).map(Self)
+        step_up::require(&principal, state)?;
+        Ok(Self(principal))
     }
 }

@@ -19,14 +19,14 @@ pub fn satisfied(principal: &Principal, now: i64, max_age_seconds: u64) -> bool 
     principal.amr.iter().any(|method| method == "otp") && fresh
 }
 
-/// The principal, if it satisfies step-up now.
-pub fn require(principal: Principal, state: &AppState) -> Result<Principal, ApiError> {
+/// Passes when the principal satisfies step-up now.
+pub fn require(principal: &Principal, state: &AppState) -> Result<(), ApiError> {
     if satisfied(
-        &principal,
+        principal,
         unix_now(),
         state.config.auth.step_up_max_age.as_secs(),
     ) {
-        Ok(principal)
+        Ok(())
     } else {
         Err(ApiError::StepUpRequired)
     }
@@ -40,7 +40,8 @@ impl FromRequestParts<Arc<AppState>> for SteppedUp {
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
         let principal = Principal::from_request_parts(parts, state).await?;
-        require(principal, state).map(Self)
+        require(&principal, state)?;
+        Ok(Self(principal))
     }
 }
 

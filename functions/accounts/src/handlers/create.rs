@@ -33,7 +33,7 @@ pub async fn create(
     let severity = if input.role == Role::User {
         Severity::Info
     } else {
-        step_up::require(caller.principal.clone(), state)?;
+        step_up::require(&caller.principal, state)?;
         Severity::Warning
     };
     let hash = state

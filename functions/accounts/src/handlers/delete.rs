@@ -21,7 +21,7 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     caller.may(Resource::Account, Action::Delete, scope).await?;
     let state = caller.state();
     if scope != Scope::Own {
-        step_up::require(caller.principal.clone(), state)?;
+        step_up::require(&caller.principal, state)?;
     }
 
     let mut tx = state.db.writer().begin().await?;
