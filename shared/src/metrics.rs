@@ -1,10 +1,40 @@
 //! CloudWatch metrics as Embedded Metric Format lines on stdout: CloudWatch Logs turns
-//! them into metrics without an API call from the function.
+//! them into metrics without an API call from the function. The namespace comes from
+//! `METRICS_NAMESPACE` (default `BlueHarvest`).
 
 use serde_json::{Map, Value, json};
 
-/// Emits `name = value` (Count) with the given dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Milliseconds,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "Count",
+            Self::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// Emits `name = 1` (Count) with the given dimensions.
 pub fn count(name: &str, dimensions: &[(&str, &str)]) {
+    emit(name, Unit::Count, 1.0, dimensions);
+}
+
+/// Emits a duration in milliseconds with the given dimensions.
+pub fn milliseconds(name: &str, value_ms: f64, dimensions: &[(&str, &str)]) {
+    emit(name, Unit::Milliseconds, value_ms, dimensions);
+}
+
+/// One EMF line: the metric, its unit and its dimensions.
+pub fn emit(name: &str, unit: Unit, value: f64, dimensions: &[(&str, &str)]) {
+    println!("{}", line(name, unit, value, dimensions));
+}
+
+fn line(name: &str, unit: Unit, value: f64, dimensions: &[(&str, &str)]) -> Value {
     let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "BlueHarvest".into());
     let mut line = Map::new();
     line.insert(
@@ -14,13 +44,34 @@ pub fn count(name: &str, dimensions: &[(&str, &str)]) {
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
                 "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
-                "Metrics": [{"Name": name, "Unit": "Count"}],
+                "Metrics": [{"Name": name, "Unit": unit.as_str()}],
             }],
         }),
     );
     for (key, value) in dimensions {
         line.insert((*key).into(), Value::from(*value));
     }
-    line.insert(name.into(), Value::from(1));
-    println!("{}", Value::Object(line));
+    line.insert(name.into(), Value::from(value));
+    Value::Object(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_declares_its_metric_and_dimensions() {
+        let line = line(
+            "Latency",
+            Unit::Milliseconds,
+            12.5,
+            &[("Route", "/api/posts"), ("Status", "200")],
+        );
+        let declared = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(declared["Metrics"][0]["Name"], "Latency");
+        assert_eq!(declared["Metrics"][0]["Unit"], "Milliseconds");
+        assert_eq!(declared["Dimensions"][0], json!(["Route", "Status"]));
+        assert_eq!(line["Route"], "/api/posts");
+        assert_eq!(line["Latency"], 12.5);
+    }
 }
