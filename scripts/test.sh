@@ -46,8 +46,9 @@ export REFRESH_REUSE_INTERVAL_SECONDS=2
 # in-process with low values and their own client IPs (shared/tests/rate_limits.rs).
 export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
 export RATE_LIMIT_POST_CREATE_USER_MAX=1000000 RATE_LIMIT_POST_CREATE_MODERATOR_MAX=1000000 RATE_LIMIT_POST_CREATE_ADMIN_MAX=1000000
-# The failover suite restarts moto; the limiter's breaker retries after 2 s, not 60.
-export RATE_LIMIT_BREAKER_OPEN_SECONDS=2
+# The failover and fault suites stop dependencies; open breakers try again after 2 s,
+# not 60, so recovery is seen within the suites' patience.
+export BREAKER_OPEN_SECONDS=2
 # The rotation suite waits for the functions to see a rotated key set.
 export SECRETS_CACHE_TTL_SECONDS=2
 scripts/serve.sh --detach

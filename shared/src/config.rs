@@ -98,6 +98,7 @@ pub struct Config {
     pub aws: AwsConfig,
     pub auth: AuthConfig,
     pub rate_limits: RateLimitConfig,
+    pub resilience: ResilienceConfig,
 }
 
 impl Config {
@@ -127,6 +128,7 @@ impl Config {
             aws: AwsConfig::load(env)?,
             auth: AuthConfig::load(env)?,
             rate_limits: RateLimitConfig::load(env)?,
+            resilience: ResilienceConfig::load(env)?,
         })
     }
 }
@@ -235,6 +237,11 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Peers whose X-Forwarded-For is believed; nobody else's is.
     pub trusted_proxies: Vec<IpNet>,
+    /// A request still running after this answers 503 (API Gateway gives up at 30 s).
+    pub request_timeout: Duration,
+    /// Kept back from the Lambda's remaining time, so the 503 is sent before the
+    /// runtime kills the invocation.
+    pub deadline_margin: Duration,
 }
 
 impl HttpConfig {
@@ -253,6 +260,8 @@ impl HttpConfig {
             allowed_origins,
             max_body_bytes: env.positive("MAX_BODY_BYTES", 1024 * 1024)?,
             trusted_proxies,
+            request_timeout: env.millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
+            deadline_margin: env.millis_or("DEADLINE_MARGIN_MS", 500)?,
         })
     }
 }
@@ -306,7 +315,11 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
     pub connect_timeout: Duration,
     pub attempt_timeout: Duration,
+    /// Bounds all attempts of one call together.
     pub operation_timeout: Duration,
+    /// Attempts per idempotent call (the SDK's standard mode: exponential backoff with
+    /// full jitter); calls that may not be repeated make one.
+    pub max_attempts: u32,
 }
 
 impl AwsConfig {
@@ -321,6 +334,7 @@ impl AwsConfig {
             connect_timeout: env.millis_or("AWS_CONNECT_TIMEOUT_MS", 1_000)?,
             attempt_timeout: env.millis_or("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
             operation_timeout: env.millis_or("AWS_OPERATION_TIMEOUT_MS", 5_000)?,
+            max_attempts: env.positive("AWS_MAX_ATTEMPTS", 3)?,
         })
     }
 }
@@ -444,12 +458,6 @@ pub struct RateLimitConfig {
     /// Failed logins for one login name before attempts back off (2^(n - this) s).
     pub account_backoff_after: u32,
     pub account_backoff_max: Duration,
-    /// Consecutive DynamoDB failures that open the limiter's circuit breaker.
-    pub breaker_failures: u32,
-    /// How long the breaker stays open before one trial call.
-    pub breaker_open_for: Duration,
-    /// Trial successes that close it again.
-    pub breaker_successes: u32,
 }
 
 impl RateLimitConfig {
@@ -522,11 +530,50 @@ impl RateLimitConfig {
             post_create_moderator: post("RATE_LIMIT_POST_CREATE_MODERATOR_MAX", 50)?,
             post_create_admin: post("RATE_LIMIT_POST_CREATE_ADMIN_MAX", 100)?,
             fail_closed,
-            breaker_failures: env.positive("RATE_LIMIT_BREAKER_FAILURES", 5)?,
-            breaker_open_for: Duration::from_secs(
-                env.positive("RATE_LIMIT_BREAKER_OPEN_SECONDS", 60)?,
-            ),
-            breaker_successes: env.positive("RATE_LIMIT_BREAKER_SUCCESSES", 2)?,
+        })
+    }
+}
+
+/// Circuit breakers, retries and the slow-query threshold, shared by every dependency.
+#[derive(Debug, Clone)]
+pub struct ResilienceConfig {
+    /// Consecutive failures that open a dependency's breaker.
+    pub breaker_failures: u32,
+    /// How long an open breaker refuses calls before letting trial calls through.
+    pub breaker_open_for: Duration,
+    /// Successful trial calls that close it again.
+    pub breaker_successes: u32,
+    pub retry: RetryPolicy,
+    /// Statements slower than this are logged with their SQL text (never the values).
+    pub slow_query: Duration,
+}
+
+/// Exponential backoff with full jitter: before retry `n` (from 0) a random wait in
+/// `[0, min(max_delay, base_delay × 2ⁿ)]`.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl ResilienceConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            breaker_failures: env.positive("BREAKER_FAILURES", 5)?,
+            breaker_open_for: Duration::from_secs(env.positive("BREAKER_OPEN_SECONDS", 60)?),
+            breaker_successes: env.positive("BREAKER_SUCCESSES", 2)?,
+            retry: RetryPolicy {
+                max_attempts: env.positive("RETRY_MAX_ATTEMPTS", 3)?,
+                base_delay: env.millis_or("RETRY_BASE_DELAY_MS", 50)?,
+                max_delay: env.millis_or("RETRY_MAX_DELAY_MS", 1_000)?,
+            },
+            slow_query: env.millis_or("SLOW_QUERY_MS", 1_000)?,
         })
     }
 }

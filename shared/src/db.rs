@@ -6,18 +6,33 @@
 //! session state. Queries here avoid that: the statement cache is off, so sqlx sends
 //! unnamed prepared statements, and `statement_timeout` travels in the startup packet
 //! instead of a `SET`.
+//!
+//! Each pool has a circuit breaker. Writes get their connection from [`Db::writer`] or
+//! [`Db::begin`], which answer at once while the writer's breaker is open and retry
+//! only what cannot have been applied (getting a connection, `BEGIN`). Reads retry on
+//! the writer, as repeating a read is always safe. Statements slower than
+//! `SLOW_QUERY_MS` are logged by sqlx with their SQL text and duration, never their
+//! bound values; time spent per pool is the EMF metric `DbQueryTime`.
 
 use std::{
+    ops::{Deref, DerefMut},
     str::FromStr,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
 use secrecy::{ExposeSecret, SecretString};
 pub use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::{
+    ConnectOptions, PgConnection, Postgres, Transaction,
+    pool::PoolConnection,
+    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+};
 
-use crate::config::{DatabaseConfig, DatabaseEndpoints};
+use crate::{
+    config::{DatabaseConfig, DatabaseEndpoints, ResilienceConfig, RetryPolicy},
+    resilience::{Breakers, CircuitBreaker, Guarded, retry},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -39,13 +54,22 @@ pub struct Db {
     reader: PgPool,
     gate: ReaderGate,
     max_lag: Duration,
+    writer_breaker: Arc<CircuitBreaker>,
+    reader_breaker: Arc<CircuitBreaker>,
+    retry: RetryPolicy,
 }
+
+/// What getting a writer connection can fail with: the breaker is open, or PostgreSQL
+/// (or the pool) refused.
+pub type WriterError = Guarded<sqlx::Error>;
 
 impl Db {
     /// Builds both pools without connecting: a cold start costs no round trip, and a
     /// database that is down at start does not stop the instance from starting.
     pub fn connect_lazy(
         config: &DatabaseConfig,
+        resilience: &ResilienceConfig,
+        breakers: &Breakers,
         credentials: Option<&Credentials>,
     ) -> Result<Self, DbError> {
         let (writer, reader) = match (&config.endpoints, credentials) {
@@ -75,15 +99,48 @@ impl Db {
             }
         };
         Ok(Self {
-            writer: pool(config, writer, "writer"),
-            reader: pool(config, reader, "reader"),
+            writer: pool(config, resilience, writer, "writer"),
+            reader: pool(config, resilience, reader, "reader"),
             gate: ReaderGate::new(config.reader_retry_after),
             max_lag: config.replica_max_lag,
+            writer_breaker: breakers.writer.clone(),
+            reader_breaker: breakers.reader.clone(),
+            retry: resilience.retry,
         })
     }
 
-    /// For writes and for reads that must see them (login, refresh, permission checks).
-    pub fn writer(&self) -> &PgPool {
+    /// A writer connection, for writes and for reads that must see them (login,
+    /// refresh, permission checks). Held until dropped: take it per statement
+    /// (`&mut *db.writer().await?`) unless several statements need one session.
+    pub async fn writer(&self) -> Result<Held<PoolConnection<Postgres>>, WriterError> {
+        let connection = self.on_writer(|| self.writer.acquire()).await?;
+        Ok(Held::new(connection, "writer"))
+    }
+
+    /// A writer transaction; committed with [`Held::commit`], rolled back if dropped.
+    pub async fn begin(&self) -> Result<Held<Transaction<'static, Postgres>>, WriterError> {
+        let transaction = self.on_writer(|| self.writer.begin()).await?;
+        Ok(Held::new(transaction, "writer"))
+    }
+
+    /// Opens a writer session under the writer's breaker. Nothing has been sent yet,
+    /// so a transient failure here (a reset connection, a server restarting) is
+    /// retried; sqlx has already retried refused connections until its acquire timeout.
+    async fn on_writer<T, Fut>(&self, open: impl FnMut() -> Fut) -> Result<T, WriterError>
+    where
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        self.writer_breaker
+            .guard(
+                retry(&self.retry, "writer connection", is_transient, open),
+                is_unavailable,
+            )
+            .await
+    }
+
+    /// The writer pool itself, for health checks, migrations and partition maintenance,
+    /// which report their own failures; request handlers use [`Db::writer`].
+    pub fn writer_pool(&self) -> &PgPool {
         &self.writer
     }
 
@@ -96,9 +153,10 @@ impl Db {
         self.max_lag
     }
 
-    /// Runs a read on the replica, or on the writer while the replica is unavailable or
-    /// lagging. A read that fails because the replica went away is retried once on the
-    /// writer; its own errors (bad SQL, constraint) are returned as they are.
+    /// Runs a read on the replica, or on the writer while the replica is unavailable,
+    /// lagging, or its breaker is open. A read that fails because the replica went away
+    /// is retried on the writer, and there again on transient faults (a read is safe
+    /// to repeat); its own errors (bad SQL, constraint) are returned as they are.
     ///
     /// The query gets its pool by value (a cheap handle) so its future can be `Send`.
     pub async fn read<T, E, Fut>(&self, query: impl Fn(PgPool) -> Fut) -> Result<T, E>
@@ -106,16 +164,29 @@ impl Db {
         E: Unavailable + std::fmt::Display,
         Fut: Future<Output = Result<T, E>>,
     {
-        if self.reader_usable().await {
-            match query(self.reader.clone()).await {
+        if self.reader_usable().await && self.reader_breaker.allow() {
+            let result = timed("reader", query(self.reader.clone())).await;
+            match result {
                 Err(error) if error.is_unavailable() => {
+                    self.reader_breaker.record(false);
                     tracing::warn!(error = %error, "reader failed; reads use the writer");
                     self.gate.close();
                 }
-                result => return result,
+                result => {
+                    self.reader_breaker.record(true);
+                    return result;
+                }
             }
         }
-        query(self.writer.clone()).await
+        // Not guarded by the writer's breaker: with the replica out too this is the
+        // last way to answer, but its outcome still counts.
+        let result = retry(&self.retry, "read on the writer", E::is_transient, || {
+            timed("writer", query(self.writer.clone()))
+        })
+        .await;
+        self.writer_breaker
+            .record(!matches!(&result, Err(error) if error.is_unavailable()));
+        result
     }
 
     /// Sends reads to the writer for the retry interval (the replica failed a check).
@@ -163,8 +234,14 @@ fn parse_url(var: &'static str, url: &SecretString) -> Result<PgConnectOptions, 
     })
 }
 
-fn pool(config: &DatabaseConfig, options: PgConnectOptions, role: &str) -> PgPool {
+fn pool(
+    config: &DatabaseConfig,
+    resilience: &ResilienceConfig,
+    options: PgConnectOptions,
+    role: &str,
+) -> PgPool {
     let options = options
+        .log_slow_statements(log::LevelFilter::Warn, resilience.slow_query)
         .statement_cache_capacity(0)
         .application_name(&format!("blue-harvest-{role}"))
         .options([(
@@ -206,15 +283,108 @@ pub async fn replica_status(pool: &PgPool) -> Result<ReplicaStatus, sqlx::Error>
 }
 
 /// Errors that can say "this server cannot answer now" (as opposed to "this query is
-/// wrong"), which is what sends a read from the replica to the writer.
+/// wrong"), which is what sends a read from the replica to the writer, and whether
+/// trying again soon may succeed.
 pub trait Unavailable {
     fn is_unavailable(&self) -> bool;
+    fn is_transient(&self) -> bool;
 }
 
 impl Unavailable for sqlx::Error {
     fn is_unavailable(&self) -> bool {
         is_unavailable(self)
     }
+
+    fn is_transient(&self) -> bool {
+        is_transient(self)
+    }
+}
+
+/// Faults a prompt retry can get past: a broken connection, a server shutting down or
+/// out of connections, a serialization failure or deadlock (the transaction was rolled
+/// back). Not a pool timeout: sqlx has already waited and retried inside it.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code == "53300"
+                || code == "40001"
+                || code == "40P01"
+        }),
+        _ => false,
+    }
+}
+
+/// A connection or transaction taken from a pool, timed until it is given back (the
+/// EMF metric `DbQueryTime` by `Pool`). Dereferences to the connection, so
+/// `&mut *held` is an executor.
+pub struct Held<C> {
+    /// `None` only after `commit` took it.
+    inner: Option<C>,
+    pool: &'static str,
+    since: Instant,
+}
+
+impl<C> Held<C> {
+    fn new(inner: C, pool: &'static str) -> Self {
+        Self {
+            inner: Some(inner),
+            pool,
+            since: Instant::now(),
+        }
+    }
+}
+
+impl<C: Deref<Target = PgConnection>> Deref for Held<C> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match &self.inner {
+            Some(inner) => inner,
+            None => unreachable!("taken only by commit, which consumes the guard"),
+        }
+    }
+}
+
+impl<C: DerefMut<Target = PgConnection>> DerefMut for Held<C> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match &mut self.inner {
+            Some(inner) => inner,
+            None => unreachable!("taken only by commit, which consumes the guard"),
+        }
+    }
+}
+
+impl Held<Transaction<'static, Postgres>> {
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match self.inner.take() {
+            Some(transaction) => transaction.commit().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<C> Drop for Held<C> {
+    fn drop(&mut self) {
+        record_time(self.pool, self.since);
+    }
+}
+
+async fn timed<T>(pool: &'static str, query: impl Future<Output = T>) -> T {
+    let since = Instant::now();
+    let result = query.await;
+    record_time(pool, since);
+    result
+}
+
+fn record_time(pool: &'static str, since: Instant) {
+    crate::metrics::milliseconds(
+        "DbQueryTime",
+        since.elapsed().as_secs_f64() * 1000.0,
+        &[("Pool", pool)],
+    );
 }
 
 /// Errors that mean "this server cannot answer now", as opposed to "this query is wrong".

@@ -10,12 +10,12 @@
 //! - `permissions`: the role × resource matrix every domain check goes through
 //! - `store`: accounts and audit log (PostgreSQL), token families (DynamoDB)
 //! - `ratelimit`: tiers in DynamoDB, applied per route with `ratelimit::limited`
-//! - `breaker`, `metrics`: circuit breakers and CloudWatch EMF metric lines
+//! - `resilience`: a circuit breaker per dependency, retries, the request deadline
+//! - `metrics`: CloudWatch EMF metric lines
 //! - `http`: the shared tower stack, request context, extractors, error envelope
 //! - `error`: the API error type, mapped to status and code in one place
 
 pub mod auth;
-pub mod breaker;
 pub mod config;
 pub mod cursor;
 pub mod db;
@@ -25,6 +25,7 @@ pub mod http;
 pub mod metrics;
 pub mod permissions;
 pub mod ratelimit;
+pub mod resilience;
 pub mod secrets;
 pub mod state;
 pub mod store;

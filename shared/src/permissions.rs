@@ -141,7 +141,7 @@ pub async fn deny(
     details: serde_json::Value,
 ) -> ApiError {
     audit::record(
-        state.db.writer(),
+        &state.db,
         context,
         AuditEvent::new(
             "PERMISSION_DENIED",
@@ -276,7 +276,7 @@ impl<P: Identity> Caller<P> {
     pub async fn audit(&self, event_type: &'static str, severity: Severity, details: Value) {
         let account_id = self.principal.as_principal().map(|p| p.account_id);
         audit::record(
-            self.state.db.writer(),
+            &self.state.db,
             &self.context,
             AuditEvent::new(event_type, severity, account_id).details(details),
         )

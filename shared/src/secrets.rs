@@ -3,7 +3,9 @@
 //! Each secret is fetched at most once per TTL per instance (one fetch at a time), and
 //! parsed into a type that refuses weak or malformed material. When a refresh fails
 //! and a copy is cached, the stale copy keeps serving: a Secrets Manager outage must
-//! not take down an instance that already has its keys.
+//! not take down an instance that already has its keys. Fetches go through the
+//! Secrets Manager circuit breaker; at cold start they are retried a bounded number
+//! of times ([`Secrets::warm`]).
 
 use std::{
     collections::HashSet,
@@ -17,15 +19,25 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use crate::{auth::keyring::KeyRing, config::SecretsConfig};
+use crate::{
+    auth::keyring::KeyRing,
+    config::{RetryPolicy, SecretsConfig},
+    resilience::{CircuitBreaker, Guarded, faults::is_aws_fault, retry},
+};
 
 /// HMAC keys shorter than this are refused (RFC 2104: at least the hash output size).
 pub const MIN_KEY_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
+    /// `unavailable`: Secrets Manager timed out, was unreachable or failed (worth a
+    /// retry), as opposed to refusing (no such secret, access denied).
     #[error("cannot read secret {id}: {reason}")]
-    Fetch { id: String, reason: String },
+    Fetch {
+        id: String,
+        reason: String,
+        unavailable: bool,
+    },
     #[error("secret {id} is malformed: {reason}")]
     Malformed { id: String, reason: String },
     #[error("secret {id} field {field} is {bytes} bytes; at least {MIN_KEY_BYTES} are required")]
@@ -53,27 +65,69 @@ pub trait FromSecret: Sized {
     fn parse(id: &str, raw: &str) -> Result<Self, SecretsError>;
 }
 
+impl SecretsError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            SecretsError::Fetch {
+                unavailable: true,
+                ..
+            }
+        )
+    }
+}
+
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
+    breaker: Arc<CircuitBreaker>,
     app_keys: SecretCell<AppKeys>,
     signing_keys: SecretCell<KeyRing>,
 }
 
 impl Secrets {
-    pub fn new(client: aws_sdk_secretsmanager::Client, config: &SecretsConfig) -> Self {
+    pub fn new(
+        client: aws_sdk_secretsmanager::Client,
+        breaker: Arc<CircuitBreaker>,
+        config: &SecretsConfig,
+    ) -> Self {
         Self {
             client,
+            breaker,
             app_keys: SecretCell::new(&config.app_keys_id, config.cache_ttl),
             signing_keys: SecretCell::new(&config.signing_keys_id, config.cache_ttl),
         }
     }
 
+    /// Fetches every key set once, at cold start, retrying while Secrets Manager is
+    /// unreachable: the first request then finds its keys cached.
+    pub async fn warm(&self, policy: &RetryPolicy) -> Result<(), SecretsError> {
+        retry(
+            policy,
+            "read app keys",
+            SecretsError::is_unavailable,
+            || self.app_keys(),
+        )
+        .await?;
+        retry(
+            policy,
+            "read signing keys",
+            SecretsError::is_unavailable,
+            || self.signing_keys(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
     pub async fn app_keys(&self) -> Result<Arc<AppKeys>, SecretsError> {
-        self.app_keys.get(&self.client).await
+        self.app_keys.get(&self.client, &self.breaker).await
     }
 
     pub async fn signing_keys(&self) -> Result<Arc<KeyRing>, SecretsError> {
-        self.signing_keys.get(&self.client).await
+        self.signing_keys.get(&self.client, &self.breaker).await
     }
 
     /// For a token whose `kid` we do not know: the key set may have rotated since we
@@ -83,7 +137,9 @@ impl Secrets {
         &self,
         min_interval: Duration,
     ) -> Result<Arc<KeyRing>, SecretsError> {
-        self.signing_keys.refetch(&self.client, min_interval).await
+        self.signing_keys
+            .refetch(&self.client, &self.breaker, min_interval)
+            .await
     }
 }
 
@@ -110,6 +166,7 @@ async fn fetch_string(
         .await
         .map_err(|e| SecretsError::Fetch {
             id: id.to_owned(),
+            unavailable: is_aws_fault(&e),
             reason: DisplayErrorContext(&e).to_string(),
         })?;
     output
@@ -136,14 +193,19 @@ impl<T: FromSecret> SecretCell<T> {
         }
     }
 
-    async fn get(&self, client: &aws_sdk_secretsmanager::Client) -> Result<Arc<T>, SecretsError> {
-        self.refetch(client, self.ttl).await
+    async fn get(
+        &self,
+        client: &aws_sdk_secretsmanager::Client,
+        breaker: &CircuitBreaker,
+    ) -> Result<Arc<T>, SecretsError> {
+        self.refetch(client, breaker, self.ttl).await
     }
 
     /// The cached value if it is younger than `max_age`, else a fresh fetch.
     async fn refetch(
         &self,
         client: &aws_sdk_secretsmanager::Client,
+        breaker: &CircuitBreaker,
         max_age: Duration,
     ) -> Result<Arc<T>, SecretsError> {
         // Held across the fetch on purpose: concurrent misses wait for one fetch.
@@ -153,9 +215,17 @@ impl<T: FromSecret> SecretCell<T> {
         {
             return Ok(value.clone());
         }
-        let fresh = match fetch_string(client, &self.id).await {
+        let fresh = match breaker
+            .guard(fetch_string(client, &self.id), SecretsError::is_unavailable)
+            .await
+        {
             Ok(raw) => T::parse(&self.id, raw.expose_secret()),
-            Err(error) => Err(error),
+            Err(Guarded::Open(dependency)) => Err(SecretsError::Fetch {
+                id: self.id.clone(),
+                reason: format!("the {dependency} circuit breaker is open"),
+                unavailable: true,
+            }),
+            Err(Guarded::Failed(error)) => Err(error),
         };
         match (fresh, slot.as_mut()) {
             (Ok(value), _) => {

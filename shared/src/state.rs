@@ -3,13 +3,14 @@
 
 use std::{sync::Arc, time::Instant};
 
-use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
 
 use crate::{
     auth::passwords::{PasswordError, Passwords},
-    config::{AwsConfig, Config, ConfigError, DatabaseConfig, DatabaseEndpoints},
+    config::{AwsConfig, Config, ConfigError, DatabaseConfig, DatabaseEndpoints, ResilienceConfig},
     db::{Credentials, Db, DbError},
     ratelimit::RateLimiter,
+    resilience::{Breakers, retry},
     secrets::{self, Secrets, SecretsError},
     store::{brute_force::BruteForce, families::Families, mfa::MfaChallenges},
 };
@@ -36,6 +37,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub mfa: MfaChallenges,
     pub brute_force: BruteForce,
+    /// The same breakers the pools, the DynamoDB stores and the secrets cache use.
+    pub breakers: Breakers,
     pub started_at: Instant,
 }
 
@@ -49,21 +52,35 @@ impl AppState {
     pub async fn from_config(config: Config) -> Result<Arc<Self>, StartupError> {
         let started_at = Instant::now();
         let aws = aws_sdk_config(&config.aws).await;
-        let db = connect_db(&config.database, &aws).await?;
+        let breakers = Breakers::new(&config.resilience);
+        let db = connect_db(&config.database, &config.resilience, &breakers, &aws).await?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let tables = &config.tables;
+        let breaker = &breakers.dynamodb;
+        let families = Families::new(dynamodb.clone(), breaker.clone(), &tables.token_families);
+        let mfa = MfaChallenges::new(dynamodb.clone(), breaker.clone(), &tables.rate_limits);
+        let brute_force = BruteForce::new(dynamodb.clone(), breaker.clone(), &tables.rate_limits);
+        let limiter = RateLimiter::new(
+            dynamodb.clone(),
+            breaker.clone(),
+            &tables.rate_limits,
+            config.rate_limits.clone(),
+        );
+        let secrets = Secrets::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            breakers.secrets.clone(),
+            &config.secrets,
+        );
         Ok(Arc::new(Self {
             passwords: Passwords::new(config.auth.argon2)?,
-            families: Families::new(dynamodb.clone(), &config.tables.token_families),
-            mfa: MfaChallenges::new(dynamodb.clone(), &config.tables.rate_limits),
-            brute_force: BruteForce::new(dynamodb.clone(), &config.tables.rate_limits),
-            limiter: RateLimiter::new(
-                dynamodb.clone(),
-                &config.tables.rate_limits,
-                config.rate_limits.clone(),
-            ),
+            families,
+            mfa,
+            brute_force,
+            limiter,
             dynamodb,
-            secrets: Secrets::new(aws_sdk_secretsmanager::Client::new(&aws), &config.secrets),
+            secrets,
             db,
+            breakers,
             config,
             started_at,
         }))
@@ -86,21 +103,54 @@ pub async fn aws_sdk_config(config: &AwsConfig) -> SdkConfig {
                 .operation_timeout(config.operation_timeout)
                 .build(),
         )
+        // Standard mode: exponential backoff with full jitter, for throttling and
+        // transient faults; calls that must not repeat opt out per call.
+        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
         .load()
         .await
 }
 
-/// The two pools; in RDS Proxy mode the credentials are read from Secrets Manager first.
-pub async fn connect_db(config: &DatabaseConfig, aws: &SdkConfig) -> Result<Db, StartupError> {
+/// The pools alone, configured from the environment: for the functions and tools that
+/// need nothing else (partition maintenance, migrations).
+pub async fn connect_db_from_env() -> Result<Db, StartupError> {
+    let aws = aws_sdk_config(&AwsConfig::from_env()?).await;
+    let resilience = ResilienceConfig::from_env()?;
+    let breakers = Breakers::new(&resilience);
+    connect_db(&DatabaseConfig::from_env()?, &resilience, &breakers, &aws).await
+}
+
+/// The two pools; in RDS Proxy mode the credentials are read from Secrets Manager
+/// first, retried while it is unreachable.
+pub async fn connect_db(
+    config: &DatabaseConfig,
+    resilience: &ResilienceConfig,
+    breakers: &Breakers,
+    aws: &SdkConfig,
+) -> Result<Db, StartupError> {
     let credentials = match &config.endpoints {
         DatabaseEndpoints::Proxy {
             credentials_secret_id,
             ..
         } => {
             let client = aws_sdk_secretsmanager::Client::new(aws);
-            Some(secrets::fetch::<Credentials>(&client, credentials_secret_id).await?)
+            let read = || secrets::fetch::<Credentials>(&client, credentials_secret_id);
+            let policy = &resilience.retry;
+            Some(
+                retry(
+                    policy,
+                    "read database credentials",
+                    SecretsError::is_unavailable,
+                    read,
+                )
+                .await?,
+            )
         }
         DatabaseEndpoints::Urls { .. } => None,
     };
-    Ok(Db::connect_lazy(config, credentials.as_ref())?)
+    Ok(Db::connect_lazy(
+        config,
+        resilience,
+        breakers,
+        credentials.as_ref(),
+    )?)
 }

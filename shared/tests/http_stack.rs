@@ -19,6 +19,8 @@ fn config() -> HttpConfig {
         allowed_origins: vec![HeaderValue::from_static("https://app.example.com")],
         max_body_bytes: MAX_BODY,
         trusted_proxies: Vec::new(),
+        request_timeout: std::time::Duration::from_secs(10),
+        deadline_margin: std::time::Duration::from_millis(500),
     }
 }
 

@@ -344,7 +344,7 @@ async fn over_limit_is_audited_once_per_key_and_window() {
         "SELECT count(*) FROM audit_log WHERE event_type = 'RATE_LIMIT_EXCEEDED' AND ip = $1::inet",
     )
     .bind(&ip)
-    .fetch_one(state.db.writer())
+    .fetch_one(state.db.writer_pool())
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(audited, 1);
@@ -355,8 +355,8 @@ async fn without_dynamodb_auth_fails_closed_global_fails_open_and_the_breaker_op
     // Nothing listens on port 9: every DynamoDB call is refused, as with moto stopped.
     let state = state(&[
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
-        ("RATE_LIMIT_BREAKER_FAILURES", "3"),
-        ("RATE_LIMIT_BREAKER_OPEN_SECONDS", "60"),
+        ("BREAKER_FAILURES", "3"),
+        ("BREAKER_OPEN_SECONDS", "60"),
     ])
     .await;
     let app = app(&state);
@@ -373,8 +373,8 @@ async fn without_dynamodb_auth_fails_closed_global_fails_open_and_the_breaker_op
         send(&app, "GET", "/api/ping", &ip, &[]).await;
     }
     assert_eq!(
-        state.limiter.breaker().state(),
-        shared::breaker::BreakerState::Open
+        state.breakers.dynamodb.state(),
+        shared::resilience::BreakerState::Open
     );
     // Open breaker: decided without a call, same answers.
     assert_eq!(send(&app, "GET", "/api/ping", &ip, &[]).await.status, 200);
@@ -446,7 +446,7 @@ async fn brute_force_blocks_the_ip_on_an_escalating_ladder() {
         "SELECT count(*) FROM audit_log WHERE event_type = 'BRUTE_FORCE_DETECTED' AND severity = 'critical' AND ip = $1::inet",
     )
     .bind(&ip)
-    .fetch_one(state.db.writer())
+    .fetch_one(state.db.writer_pool())
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(detected, 2);

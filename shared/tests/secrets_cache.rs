@@ -1,10 +1,11 @@
 //! The secrets cache against Secrets Manager (moto, from the local stack's env).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use shared::{
     config::{AwsConfig, SecretsConfig},
+    resilience::CircuitBreaker,
     secrets::{Secrets, SecretsError},
     state::aws_sdk_config,
 };
@@ -55,6 +56,12 @@ async fn put(client: &aws_sdk_secretsmanager::Client, id: &str, value: &str) {
 fn secrets(client: aws_sdk_secretsmanager::Client, app_keys_id: &str, ttl: Duration) -> Secrets {
     Secrets::new(
         client,
+        Arc::new(CircuitBreaker::new(
+            "secrets",
+            5,
+            Duration::from_secs(60),
+            2,
+        )),
         &SecretsConfig {
             signing_keys_id: "unused".into(),
             app_keys_id: app_keys_id.into(),

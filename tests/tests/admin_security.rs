@@ -4,7 +4,8 @@
 use api_tests::{Admin, admin, api, bearer_get, client, database, new_user, signup};
 use serde_json::Value;
 use shared::{
-    auth::unix_now_ms, config::Config, state::aws_sdk_config, store::brute_force::BruteForce,
+    auth::unix_now_ms, config::Config, resilience::Breakers, state::aws_sdk_config,
+    store::brute_force::BruteForce,
 };
 
 async fn brute_force() -> BruteForce {
@@ -12,6 +13,7 @@ async fn brute_force() -> BruteForce {
     let aws = aws_sdk_config(&config.aws).await;
     BruteForce::new(
         aws_sdk_dynamodb::Client::new(&aws),
+        Breakers::new(&config.resilience).dynamodb,
         &config.tables.rate_limits,
     )
 }

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use api_tests::{api, client, eventually, get_json, stack};
 use serde_json::Value;
-use shared::{config::DatabaseConfig, db::Db};
+use shared::{
+    config::{DatabaseConfig, ResilienceConfig},
+    db::Db,
+    resilience::Breakers,
+};
 
 /// Restarts whatever a failed assertion left stopped.
 struct Restore;
@@ -37,7 +41,9 @@ fn moto_is_down() -> bool {
 
 fn db() -> Db {
     let config = DatabaseConfig::from_env().unwrap_or_else(|e| panic!("{e} (run `make test`)"));
-    Db::connect_lazy(&config, None).unwrap_or_else(|e| panic!("{e}"))
+    let resilience = ResilienceConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+    Db::connect_lazy(&config, &resilience, &Breakers::new(&resilience), None)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// True when the read was answered by a server in recovery, i.e. the replica.

@@ -2,7 +2,7 @@
 //! accounts table itself live in `shared::store::accounts`, beside the `Account` row
 //! they return.
 
-use sqlx::{Postgres, Transaction};
+use sqlx::PgConnection;
 
 /// How many rows one deletion soft-deleted, for the audit event.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -16,13 +16,10 @@ pub struct Cascade {
 /// profile, so this waits for posts being written right now to commit; run before
 /// [`soft_delete_cascade`], whose statement snapshot then includes those posts (under
 /// READ COMMITTED each statement sees what committed before it started).
-pub async fn lock_profiles(
-    tx: &mut Transaction<'_, Postgres>,
-    account_id: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn lock_profiles(tx: &mut PgConnection, account_id: i64) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT id FROM profiles WHERE account_id = $1 AND NOT deleted FOR UPDATE")
         .bind(account_id)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
     Ok(())
 }
@@ -32,7 +29,7 @@ pub async fn lock_profiles(
 /// it, so none can be added meanwhile) and the profile locks ([`lock_profiles`]).
 /// Data-modifying CTEs all run to completion, on one snapshot.
 pub async fn soft_delete_cascade(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     account_id: i64,
 ) -> Result<Cascade, sqlx::Error> {
     sqlx::query_as(
@@ -54,6 +51,6 @@ pub async fn soft_delete_cascade(
                 (SELECT count(*) FROM comments) AS comments",
     )
     .bind(account_id)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
 }

@@ -22,11 +22,11 @@ pub async fn stats(
     _admin: AdminOnly,
 ) -> Result<Json<Value>, ApiError> {
     let (writer, reader, replica) = tokio::join!(
-        reachability(state.db.writer()),
+        reachability(state.db.writer_pool()),
         reachability(state.db.reader_pool()),
         db::replica_status(state.db.reader_pool()),
     );
-    let pool = state.db.writer();
+    let pool = state.db.writer_pool();
     // reltuples is the planner's estimate; a partitioned parent's is the sum of its children.
     let tables: Vec<(String, f64)> = sqlx::query_as(
         "SELECT c.relname::text,

@@ -35,7 +35,7 @@ pub async fn runs(
         "SELECT id, ran_at, skipped, created, detached, dropped, rows_moved, rows_in_default, duration_ms
          FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20",
     )
-    .fetch_all(state.db.writer())
+    .fetch_all(state.db.writer_pool())
     .await?;
     Ok(Json(cursor::single_page(rows.into_iter().map(
         |(id, ran_at, skipped, created, detached, dropped, moved, in_default, ms)| {
@@ -55,11 +55,11 @@ pub async fn run(
 ) -> Result<Json<Value>, ApiError> {
     let config = MaintenanceConfig::from_env().map_err(|e| ApiError::Internal(e.to_string()))?;
     let today = OffsetDateTime::now_utc().date();
-    let summary = partitions::run(state.db.writer(), &config, today)
+    let summary = partitions::run(state.db.writer_pool(), &config, today)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new(
             "PARTITION_MAINTENANCE_RUN",

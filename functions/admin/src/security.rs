@@ -54,7 +54,7 @@ pub async fn unblock_ip(
         return Err(ApiError::NotFound("That IP is not blocked".into()));
     }
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new("IP_UNBLOCKED", Severity::Warning, Some(admin.account_id))
             .details(json!({ "ip": ip.to_string() })),

@@ -63,7 +63,7 @@ pub async fn put(
 ) -> Result<Json<Value>, ApiError> {
     let key = Key::parse(&key)?;
     let value = body.parse()?;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let exists = store::lock(&mut tx, &key).await?;
     // The matrix tells creating from replacing, so both stay its decision.
     let action = if exists {
@@ -94,7 +94,7 @@ pub async fn delete(
         .await?;
     let key = Key::parse(&key)?;
     // One statement: the existence check and the delete cannot be separated.
-    if !store::delete(caller.state().db.writer(), &key).await? {
+    if !store::delete(&mut *caller.state().db.writer().await?, &key).await? {
         return Err(not_found());
     }
     caller

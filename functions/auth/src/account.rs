@@ -21,7 +21,7 @@ pub async fn me(
     State(state): State<Arc<AppState>>,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
-    let account = accounts::find_by_id(state.db.writer(), principal.account_id)
+    let account = accounts::find_by_id(&mut *state.db.writer().await?, principal.account_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))?;
     Ok(Json(json!({ "account": account.to_json() })))
@@ -40,7 +40,7 @@ pub async fn change_password(
     principal: Principal,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let account = accounts::find_by_id(state.db.writer(), principal.account_id)
+    let account = accounts::find_by_id(&mut *state.db.writer().await?, principal.account_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))?;
     let mut errors = ValidationErrors::default();
@@ -68,7 +68,7 @@ pub async fn change_password(
         .hash(new_password.expose())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    accounts::set_password_hash(state.db.writer(), account.id, &hash, true).await?;
+    accounts::set_password_hash(&mut *state.db.writer().await?, account.id, &hash, true).await?;
     session::revoke_others(
         &state,
         &context,

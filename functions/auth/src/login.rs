@@ -42,7 +42,10 @@ pub async fn login(
     let now_ms = unix_now_ms();
     let (account, wait) = tokio::join!(
         // The writer: a login right after signup or a password change must see it.
-        accounts::find_by_login(state.db.writer(), &body.login),
+        async {
+            let mut writer = state.db.writer().await?;
+            accounts::find_by_login(&mut *writer, &body.login).await
+        },
         state.brute_force.login_wait(
             &name,
             now_ms,
@@ -70,7 +73,7 @@ pub async fn login(
         }
         let login: String = body.login.chars().take(100).collect();
         audit::record(
-            state.db.writer(),
+            &state.db,
             &context,
             AuditEvent::new("FAILED_LOGIN_ATTEMPT", Severity::Warning, None)
                 .details(json!({ "login": login })),
@@ -94,7 +97,7 @@ pub async fn login(
         return Ok(Json(json!({ "mfaRequired": true, "mfaToken": mfa_token })).into_response());
     }
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id)),
     )
@@ -105,12 +108,18 @@ pub async fn login(
 
 /// Upgrades a hash made with older parameters; a failure only delays the upgrade.
 async fn rehash(state: &AppState, account_id: i64, password: &str) {
-    let result = match state.passwords.hash(password).await {
-        Ok(hash) => accounts::set_password_hash(state.db.writer(), account_id, &hash, false)
+    let result: Result<(), String> = async {
+        let hash = state
+            .passwords
+            .hash(password)
             .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+            .map_err(|e| e.to_string())?;
+        let mut writer = state.db.writer().await.map_err(|e| e.to_string())?;
+        accounts::set_password_hash(&mut *writer, account_id, &hash, false)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
     match result {
         Ok(()) => tracing::info!(account_id, "password rehashed with the current parameters"),
         Err(error) => tracing::warn!(account_id, error = %error, "password rehash failed"),

@@ -70,7 +70,7 @@ pub async fn refresh(
         ),
         async {
             match account_id {
-                Some(id) => accounts::find_by_id(state.db.writer(), id).await,
+                Some(id) => accounts::find_by_id(&mut *state.db.writer().await?, id).await,
                 None => Ok(None),
             }
         },
@@ -83,7 +83,7 @@ pub async fn refresh(
         Rotation::Reused => {
             state.families.revoke(&claims.fam).await?;
             audit::record(
-                state.db.writer(),
+                &state.db,
                 &context,
                 AuditEvent::new(
                     "TOKEN_REUSE_DETECTED",
@@ -109,7 +109,7 @@ pub async fn refresh(
     let record = async {
         if rotated {
             audit::record(
-                state.db.writer(),
+                &state.db,
                 &context,
                 AuditEvent::new("TOKEN_REFRESHED", Severity::Info, Some(account.id))
                     .details(json!({ "familyId": family.id, "generation": family.generation })),
@@ -131,7 +131,7 @@ pub async fn logout(
     let claims = authenticate(&keys, &headers)?;
     state.families.revoke(&claims.fam).await?;
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new("LOGOUT", Severity::Info, claims.sub.parse().ok())
             .details(json!({ "familyId": claims.fam })),

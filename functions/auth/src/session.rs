@@ -113,7 +113,7 @@ pub async fn revoke_others(
         )
         .await?;
     audit::record(
-        state.db.writer(),
+        &state.db,
         context,
         AuditEvent::new(event_type, severity, Some(principal.account_id))
             .details(json!({ "otherSessionsRevoked": revoked })),

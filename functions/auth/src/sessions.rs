@@ -65,7 +65,7 @@ pub async fn revoke(
     };
     state.families.revoke(&family.id).await?;
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new(
             "SESSION_REVOKED",
@@ -88,7 +88,7 @@ pub async fn logout_all(
         .revoke_all(principal.account_id, None, unix_now())
         .await?;
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new("LOGOUT_ALL", Severity::Info, Some(principal.account_id))
             .details(json!({ "sessionsRevoked": revoked })),

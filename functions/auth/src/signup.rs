@@ -61,7 +61,7 @@ pub async fn signup(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let account = accounts::insert(
-        state.db.writer(),
+        &mut *state.db.writer().await?,
         NewAccount {
             username: &username,
             email: &email,
@@ -73,7 +73,7 @@ pub async fn signup(
     )
     .await?;
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new("SIGNUP", Severity::Info, Some(account.id)),
     )

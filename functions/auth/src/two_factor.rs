@@ -33,7 +33,7 @@ fn already_enabled() -> ApiError {
 }
 
 async fn account(state: &AppState, id: i64) -> Result<Account, ApiError> {
-    accounts::find_by_id(state.db.writer(), id)
+    accounts::find_by_id(&mut *state.db.writer().await?, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))
 }
@@ -52,19 +52,21 @@ async fn accept_code(
     code: &str,
     backup_allowed: bool,
 ) -> Result<Option<Method>, ApiError> {
-    let Some((sealed, _)) = two_factor::secret(state.db.writer(), account_id).await? else {
+    let Some((sealed, _)) = two_factor::secret(&mut *state.db.writer().await?, account_id).await?
+    else {
         return Ok(None);
     };
     let secret = totp::open(&keys.totp, account_id, &sealed).map_err(internal)?;
     let now = u64::try_from(unix_now()).unwrap_or(0);
     if let Some(step) = totp::matching_step(&secret, code, now, state.config.auth.totp_skew_steps) {
         // A code already accepted for its step is refused (RFC 6238 §5.2).
-        let fresh = two_factor::accept_step(state.db.writer(), account_id, step).await?;
+        let fresh =
+            two_factor::accept_step(&mut *state.db.writer().await?, account_id, step).await?;
         return Ok(fresh.then_some(Method::Totp));
     }
     if backup_allowed {
         let hash = totp::backup_code_hash(&keys.backup_codes, code);
-        if two_factor::use_backup_code(state.db.writer(), account_id, &hash).await? {
+        if two_factor::use_backup_code(&mut *state.db.writer().await?, account_id, &hash).await? {
             return Ok(Some(Method::BackupCode));
         }
     }
@@ -73,7 +75,7 @@ async fn accept_code(
 
 async fn audit_failure(state: &AppState, context: &RequestContext, account_id: i64, stage: &str) {
     audit::record(
-        state.db.writer(),
+        &state.db,
         context,
         AuditEvent::new("2FA_FAILED", Severity::Warning, Some(account_id))
             .details(json!({ "stage": stage })),
@@ -92,7 +94,7 @@ pub async fn setup(
     let keys = state.secrets.app_keys().await?;
     let secret = totp::new_secret().map_err(internal)?;
     let sealed = totp::seal(&keys.totp, account.id, &secret).map_err(internal)?;
-    if !two_factor::set_pending(state.db.writer(), account.id, &sealed).await? {
+    if !two_factor::set_pending(&mut *state.db.writer().await?, account.id, &sealed).await? {
         return Err(already_enabled());
     }
     let enrolment = totp::enrolment(&secret, &account.username).map_err(internal)?;
@@ -132,7 +134,7 @@ pub async fn enable(
         .iter()
         .map(|c| totp::backup_code_hash(&keys.backup_codes, c))
         .collect();
-    two_factor::enable(state.db.writer(), account.id, &hashes).await?;
+    two_factor::enable(&state.db, account.id, &hashes).await?;
     session::revoke_others(&state, &context, &principal, "2FA_ENABLED", Severity::Info).await?;
     Ok(Json(json!({ "backupCodes": codes })))
 }
@@ -171,7 +173,7 @@ pub async fn disable(
         audit_failure(&state, &context, account.id, "disable").await;
         return Err(errors.into());
     }
-    two_factor::disable(state.db.writer(), account.id).await?;
+    two_factor::disable(&state.db, account.id).await?;
     session::revoke_others(
         &state,
         &context,
@@ -223,14 +225,14 @@ pub async fn verify(
     }
     if method == Method::BackupCode {
         audit::record(
-            state.db.writer(),
+            &state.db,
             &context,
             AuditEvent::new("BACKUP_CODE_USED", Severity::Warning, Some(account.id)),
         )
         .await;
     }
     audit::record(
-        state.db.writer(),
+        &state.db,
         &context,
         AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id))
             .details(json!({ "amr": ["pwd", "otp"] })),

@@ -31,7 +31,7 @@ fn credentials() -> (String, String) {
 async fn stored_hash(state: &AppState, username: &str) -> String {
     sqlx::query_scalar("SELECT password_hash FROM accounts WHERE username = $1")
         .bind(username)
-        .fetch_one(state.db.writer())
+        .fetch_one(state.db.writer_pool())
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -88,7 +88,7 @@ pub async fn create(
         .await?;
     let body = input.parse()?;
     let account_id = caller.principal.account_id;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     if !store::lock_author(&mut tx, account_id).await? {
         // Deleted since the token was issued: the token no longer names anyone.
         return Err(ApiError::INVALID_TOKEN);
@@ -107,7 +107,7 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Comment, Action::Update, owner)
@@ -120,7 +120,7 @@ pub async fn update(
 
 /// `DELETE /api/comments/{id}`: soft; the comment is 404 from then on.
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Comment, Action::Delete, owner)

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shared::{cursor::Keyset, domain::content::SafeHtml, store::StoreError};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// The columns of a comment, for `FROM comments c` or `RETURNING`.
@@ -70,12 +70,12 @@ pub async fn list(
 /// The post's partition key, with the post share-locked so it cannot be deleted
 /// while a comment is added to it. None: no such post, or deleted.
 pub async fn lock_post(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     post_id: i64,
 ) -> Result<Option<OffsetDateTime>, sqlx::Error> {
     sqlx::query_scalar("SELECT created_at FROM posts WHERE id = $1 AND NOT deleted FOR SHARE")
         .bind(post_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
 }
 
@@ -83,20 +83,17 @@ pub async fn lock_post(
 /// (which locks the row FOR UPDATE before its cascade) then either sees this comment
 /// or finishes first and this finds the account gone. Other account updates (login
 /// counters) are not blocked.
-pub async fn lock_author(
-    tx: &mut Transaction<'_, Postgres>,
-    account_id: i64,
-) -> Result<bool, sqlx::Error> {
+pub async fn lock_author(tx: &mut PgConnection, account_id: i64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT TRUE FROM accounts WHERE id = $1 AND NOT deleted FOR KEY SHARE")
         .bind(account_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
         .map(|found: Option<bool>| found.is_some())
 }
 
 /// A comment about to be changed: locked, and its post share-locked. None when
 /// either is deleted (a comment on a deleted post is gone too).
-pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT c.account_id FROM comments c
          JOIN posts p ON p.id = c.post_id AND p.created_at = c.post_created_at
@@ -104,7 +101,7 @@ pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<
          FOR UPDATE OF c FOR SHARE OF p",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await
 }
 
@@ -133,7 +130,7 @@ impl From<sqlx::Error> for WriteError {
 }
 
 pub async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     post_id: i64,
     post_created_at: OffsetDateTime,
     account_id: i64,
@@ -149,12 +146,12 @@ pub async fn insert(
     .bind(post_created_at)
     .bind(account_id)
     .bind(body.as_str())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?)
 }
 
 pub async fn update(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     id: i64,
     body: &SafeHtml,
 ) -> Result<CommentRow, WriteError> {
@@ -165,16 +162,16 @@ pub async fn update(
     ))
     .bind(id)
     .bind(body.as_str())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?)
 }
 
-pub async fn soft_delete(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<(), sqlx::Error> {
+pub async fn soft_delete(tx: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE comments SET deleted = TRUE, deleted_at = now(), updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

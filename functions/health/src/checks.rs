@@ -6,7 +6,11 @@ use std::{future::Future, time::Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
-use shared::{AppState, db};
+use serde_json::Value;
+use shared::{
+    AppState, db,
+    resilience::{BreakerState, CircuitBreaker},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,6 +74,24 @@ impl Report {
     }
 }
 
+/// This instance's breaker per dependency ("closed", "open", "half-open"). A breaker
+/// that is not closed makes a healthy answer degraded: calls are being refused.
+pub fn breakers(state: &AppState, overall: Overall) -> (Value, Overall) {
+    let states = state.breakers.states();
+    let report = states
+        .iter()
+        .map(|(name, breaker)| ((*name).to_owned(), Value::from(breaker.as_str())))
+        .collect::<serde_json::Map<_, _>>();
+    let tripped = states
+        .iter()
+        .any(|(_, breaker)| *breaker != BreakerState::Closed);
+    let overall = match overall {
+        Overall::Healthy if tripped => Overall::Degraded,
+        other => other,
+    };
+    (Value::Object(report), overall)
+}
+
 pub async fn all(state: &AppState) -> Report {
     let (writer, reader, dynamodb, secrets) = tokio::join!(
         writer(state),
@@ -123,20 +145,28 @@ fn pass_or_fail<T>((result, ms): (Result<T, &'static str>, f64)) -> Check {
     }
 }
 
+/// A probe's outcome also feeds the dependency's breaker.
+fn observed<T>(
+    breaker: &CircuitBreaker,
+    probe: (Result<T, &'static str>, f64),
+) -> (Result<T, &'static str>, f64) {
+    breaker.observe(probe.0.is_ok());
+    probe
+}
+
 pub async fn writer(state: &AppState) -> Check {
-    pass_or_fail(
-        timed(
-            state,
-            "writer",
-            sqlx::query("SELECT 1").execute(state.db.writer()),
-        )
-        .await,
-    )
+    let probe = timed(
+        state,
+        "writer",
+        sqlx::query("SELECT 1").execute(state.db.writer_pool()),
+    );
+    pass_or_fail(observed(&state.breakers.writer, probe.await))
 }
 
 /// A failing or lagging replica also diverts this instance's reads to the writer.
 pub async fn reader(state: &AppState) -> Check {
-    let (result, ms) = timed(state, "reader", db::replica_status(state.db.reader_pool())).await;
+    let probe = timed(state, "reader", db::replica_status(state.db.reader_pool()));
+    let (result, ms) = observed(&state.breakers.reader, probe.await);
     match result {
         Ok(status) => {
             let lagging = status.lag > state.db.max_lag();
@@ -165,17 +195,19 @@ pub async fn dynamodb(state: &AppState) -> Check {
         .table_name(&state.config.tables.rate_limits)
         .key("pk", AttributeValue::S("health#probe".into()))
         .send();
-    pass_or_fail(
+    pass_or_fail(observed(
+        &state.breakers.dynamodb,
         timed(state, "dynamodb", async {
             probe
                 .await
                 .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
         })
         .await,
-    )
+    ))
 }
 
-/// Passes when this instance holds valid keys (fetched within the cache TTL).
+/// Passes when this instance holds valid keys (fetched within the cache TTL). The
+/// fetch itself goes through the secrets breaker, so nothing is fed to it here.
 pub async fn secrets(state: &AppState) -> Check {
     pass_or_fail(
         timed(state, "secrets", async {

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::http::run_function(health::router).await
+    shared::http::run_function_without_keys(health::router).await
 }

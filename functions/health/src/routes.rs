@@ -63,8 +63,9 @@ async fn health(
         }
         Probe::Full => {
             let report = checks::all(&state).await;
-            let overall = report.overall();
+            let (breakers, overall) = checks::breakers(&state, report.overall());
             body["checks"] = serde_json::to_value(&report).unwrap_or_default();
+            body["circuitBreakers"] = breakers;
             overall
         }
     };

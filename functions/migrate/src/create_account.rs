@@ -138,7 +138,7 @@ pub async fn run(
     let password = generate(&auth, parsed.username.as_str(), parsed.email.as_str())?;
     let hash = Passwords::new(auth.argon2)?.hash(password.expose()).await?;
     let account = accounts::insert(
-        db.writer(),
+        db.writer_pool(),
         NewAccount {
             username: &parsed.username,
             email: &parsed.email,
@@ -156,7 +156,7 @@ pub async fn run(
         cold_start: false,
     };
     audit::record(
-        db.writer(),
+        db,
         &context,
         AuditEvent::new("ACCOUNT_CREATED", Severity::Warning, None).details(
             json!({ "createdAccountId": account.id, "roleId": account.role_id, "via": via }),

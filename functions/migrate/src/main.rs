@@ -16,11 +16,7 @@ use std::{process::ExitCode, sync::Arc};
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use shared::{
-    config::{AwsConfig, DatabaseConfig},
-    db::Db,
-    state,
-};
+use shared::{db::Db, state};
 
 use crate::create_account::CreateAccountError;
 
@@ -31,10 +27,10 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 const EXIT_TAKEN: u8 = 3;
 
 async fn migrate(db: &Db) -> Result<Value, Error> {
-    shared::MIGRATOR.run(db.writer()).await?;
+    shared::MIGRATOR.run(db.writer_pool()).await?;
     let applied: Vec<i64> =
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-            .fetch_all(db.writer())
+            .fetch_all(db.writer_pool())
             .await?;
     tracing::info!(applied = ?applied, "migrations applied");
     Ok(json!({ "applied": applied }))
@@ -53,10 +49,7 @@ async fn invoke(db: &Db, event: LambdaEvent<Value>) -> Result<Value, Error> {
 }
 
 async fn connect() -> Result<Arc<Db>, Error> {
-    let aws = state::aws_sdk_config(&AwsConfig::from_env()?).await;
-    Ok(Arc::new(
-        state::connect_db(&DatabaseConfig::from_env()?, &aws).await?,
-    ))
+    Ok(Arc::new(state::connect_db_from_env().await?))
 }
 
 async fn run_cli(command: cli::Command) -> Result<(), Error> {

@@ -6,10 +6,7 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use partitions::MaintenanceConfig;
 use serde_json::Value;
-use shared::{
-    config::{AwsConfig, DatabaseConfig},
-    state,
-};
+use shared::state;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -17,13 +14,12 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Arc::new(MaintenanceConfig::from_env()?);
-    let aws = state::aws_sdk_config(&AwsConfig::from_env()?).await;
-    let db = Arc::new(state::connect_db(&DatabaseConfig::from_env()?, &aws).await?);
+    let db = Arc::new(state::connect_db_from_env().await?);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
         let (db, config) = (db.clone(), config.clone());
         async move {
             let today = time::OffsetDateTime::now_utc().date();
-            let summary = partitions::run(db.writer(), &config, today).await?;
+            let summary = partitions::run(db.writer_pool(), &config, today).await?;
             tracing::info!(summary = ?summary, "partition maintenance");
             Ok::<_, Error>(serde_json::to_value(summary)?)
         }

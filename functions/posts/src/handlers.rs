@@ -113,7 +113,7 @@ pub async fn create(
         .await?;
     let post = body.parse()?;
     let account_id = caller.principal.account_id;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let owner = store::profile_owner(&mut tx, post.profile_id).await?;
     match owner {
         None => {
@@ -143,7 +143,7 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdatePost>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Post, Action::Update, current.account_id)
@@ -156,7 +156,7 @@ pub async fn update(
 
 /// `DELETE /api/posts/{id}`: soft; the post is 404 from then on.
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Post, Action::Delete, current.account_id)

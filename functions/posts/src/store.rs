@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shared::{cursor::Keyset, store::StoreError};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::request::{Content, NewPost};
@@ -105,41 +105,35 @@ pub struct Locked {
     pub content: Value,
 }
 
-pub async fn lock(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-) -> Result<Option<Locked>, sqlx::Error> {
+pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<Locked>, sqlx::Error> {
     sqlx::query_as(
         "SELECT account_id, created_at, post_type_id, content FROM posts
          WHERE id = $1 AND NOT deleted FOR UPDATE",
     )
     .bind(id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await
 }
 
 /// Owner of a profile that is not deleted, locked against deletion while it is used.
 pub async fn profile_owner(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     profile_id: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR SHARE")
         .bind(profile_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
 }
 
 /// Of these profile ids, the ones that do not exist (or are deleted).
-pub async fn missing_profiles(
-    tx: &mut Transaction<'_, Postgres>,
-    ids: &[i64],
-) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn missing_profiles(tx: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT wanted FROM unnest($1::bigint[]) AS wanted
          WHERE NOT EXISTS (SELECT 1 FROM profiles WHERE id = wanted AND NOT deleted)",
     )
     .bind(ids)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *tx)
     .await
 }
 
@@ -168,7 +162,7 @@ impl From<sqlx::Error> for WriteError {
 
 /// Inserts the post and its authors; returns the new row as the writer has it.
 pub async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     account_id: i64,
     post: &NewPost,
 ) -> Result<PostRow, WriteError> {
@@ -179,7 +173,7 @@ pub async fn insert(
     .bind(account_id)
     .bind(post.post_type_id)
     .bind(post.content.to_json())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     let profiles: Vec<i64> = std::iter::once(post.profile_id)
         .chain(post.co_authors.iter().copied())
@@ -193,15 +187,15 @@ pub async fn insert(
     .bind(created_at)
     .bind(&profiles)
     .bind(&primary)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    find(&mut **tx, id)
+    find(&mut *tx, id)
         .await?
         .ok_or_else(|| WriteError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
 }
 
 pub async fn update(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     id: i64,
     created_at: OffsetDateTime,
     content: &Content,
@@ -215,15 +209,15 @@ pub async fn update(
     .bind(created_at)
     .bind(content.to_json())
     .bind(post_type_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
-    find(&mut **tx, id)
+    find(&mut *tx, id)
         .await?
         .ok_or_else(|| WriteError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
 }
 
 pub async fn soft_delete(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     id: i64,
     created_at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
@@ -233,7 +227,7 @@ pub async fn soft_delete(
     )
     .bind(id)
     .bind(created_at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

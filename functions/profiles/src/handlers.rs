@@ -80,7 +80,7 @@ pub async fn create(
         .await?;
     let profile = body.parse()?;
     let account_id = caller.principal.account_id;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     // An access token outlives its account's deletion by up to its lifetime; a
     // deleted account must not gain profiles in that window.
     if !store::lock_live_account(&mut tx, account_id).await? {
@@ -97,7 +97,7 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateProfile>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Profile, Action::Update, owner)
@@ -110,7 +110,7 @@ pub async fn update(
 
 /// `DELETE /api/profiles/{id}`: soft; the profile is 404 from then on.
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Profile, Action::Delete, owner)

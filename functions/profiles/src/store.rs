@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use shared::cursor::Keyset;
-use sqlx::{PgExecutor, PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::request::{NewProfile, ProfileChange};
@@ -76,10 +76,10 @@ pub async fn find(
 }
 
 /// The owner of a profile that is not deleted, row-locked for the write that follows.
-pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<i64>, sqlx::Error> {
+pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR UPDATE")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
 }
 
@@ -87,19 +87,19 @@ pub async fn lock(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<Option<
 /// (which locks the row for update) then either waits for this transaction or has
 /// already committed, so its cascade never misses a profile created meanwhile.
 pub async fn lock_live_account(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     account_id: i64,
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE")
             .bind(account_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
     Ok(found.is_some())
 }
 
 pub async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     account_id: i64,
     profile: &NewProfile,
 ) -> Result<ProfileRow, sqlx::Error> {
@@ -110,12 +110,12 @@ pub async fn insert(
     .bind(account_id)
     .bind(profile.name.as_str())
     .bind(profile.details.as_json())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
 }
 
 pub async fn update(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     id: i64,
     change: &ProfileChange,
 ) -> Result<ProfileRow, sqlx::Error> {
@@ -128,16 +128,16 @@ pub async fn update(
     .bind(id)
     .bind(change.name.as_ref().map(|n| n.as_str()))
     .bind(change.details.as_ref().map(|d| d.as_json()))
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
 }
 
-pub async fn soft_delete(tx: &mut Transaction<'_, Postgres>, id: i64) -> Result<(), sqlx::Error> {
+pub async fn soft_delete(tx: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE profiles SET deleted = TRUE, deleted_at = now(), updated_at = now() WHERE id = $1",
     )
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

@@ -32,7 +32,7 @@ pub async fn create(
         .may(Resource::Report, Action::Create, Scope::Any)
         .await?;
     let report = body.parse()?;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let exists = store::target_exists(&mut tx, report.target_type, report.target_id).await?;
     if !exists {
         return Err(ValidationErrors::one(
@@ -94,7 +94,7 @@ pub async fn update(
         .may(Resource::Report, Action::Update, Scope::Any)
         .await?;
     let change = body.parse()?;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let from = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     let resolution = Resolution::between(Status::from_db(&from), change.status);
     let row = store::update(
@@ -124,7 +124,7 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
         .may(Resource::Report, Action::Delete, Scope::Any)
         .await?;
     // One statement: the existence check and the delete cannot be separated.
-    let deleted = store::soft_delete(caller.state().db.writer(), id).await?;
+    let deleted = store::soft_delete(&mut *caller.state().db.writer().await?, id).await?;
     if !deleted {
         return Err(not_found());
     }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use shared::cursor::Keyset;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::request::{NewReport, NoteChange, Resolution, Status, TargetType};
@@ -93,7 +93,7 @@ pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ReportRow>, sqlx::Err
 /// report is in, so it cannot be deleted in between. A comment whose post is deleted
 /// counts as deleted.
 pub async fn target_exists(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     target_type: TargetType,
     id: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -110,13 +110,13 @@ pub async fn target_exists(
     };
     let found: Option<bool> = sqlx::query_scalar(query)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
     Ok(found.is_some())
 }
 
 pub async fn insert(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     reporter_id: i64,
     report: &NewReport,
 ) -> Result<ReportRow, sqlx::Error> {
@@ -131,24 +131,21 @@ pub async fn insert(
     .bind(report.target_id)
     .bind(report.reason.as_str())
     .bind(report.details.as_deref())
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
 }
 
 /// The status of a report about to change, with the row locked. None: no such report.
-pub async fn lock(
-    tx: &mut Transaction<'_, Postgres>,
-    id: i64,
-) -> Result<Option<String>, sqlx::Error> {
+pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT status FROM reports WHERE id = $1 AND NOT deleted FOR UPDATE")
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await
 }
 
 /// Sets the status and note; `resolved_by`/`resolved_at` follow `resolution`.
 pub async fn update(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     id: i64,
     status: Status,
     note: &NoteChange,
@@ -184,19 +181,19 @@ pub async fn update(
     .bind(new_note)
     .bind(keep_resolver)
     .bind(resolver)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
 }
 
 /// Marks the report deleted; false when there was none to delete.
-pub async fn soft_delete(pool: &PgPool, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn soft_delete(executor: impl PgExecutor<'_>, id: i64) -> Result<bool, sqlx::Error> {
     let deleted: Option<i64> = sqlx::query_scalar(
         "UPDATE reports SET deleted = TRUE, deleted_at = now(), updated_at = now()
          WHERE id = $1 AND NOT deleted
          RETURNING id",
     )
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?;
     Ok(deleted.is_some())
 }

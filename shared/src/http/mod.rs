@@ -1,6 +1,7 @@
 //! The tower stack every HTTP function runs its router in, and the Lambda entry point.
 
 pub mod context;
+pub mod deadline;
 pub mod envelope;
 pub mod extract;
 
@@ -29,7 +30,8 @@ pub type HttpService = BoxCloneSyncService<lambda_http::Request, Response, Infal
 const COMPRESS_ABOVE_BYTES: u64 = 1024;
 
 /// Wraps a function's routes in the shared layers, outermost first: request context
-/// and access log, security headers, CORS, compression, the error envelope, body limit.
+/// and access log, security headers, CORS, compression, the error envelope, the
+/// request deadline, body limit.
 pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     let trusted_proxies: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
     let router = routes
@@ -75,21 +77,48 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
             ),
         )
         .layer(axum::middleware::from_fn(envelope::render_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            deadline::Budget {
+                request_timeout: config.request_timeout,
+                margin: config.deadline_margin,
+            },
+            deadline::enforce,
+        ))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .service(router);
     BoxCloneSyncService::new(stack.map_err(|never: Infallible| match never {}))
 }
 
-/// The whole `main` of an HTTP function: logs, state built once per instance, then
-/// the function's routes under the Lambda runtime (or `cargo lambda watch`).
+/// The whole `main` of an HTTP function: logs, state built once per instance, its
+/// keys fetched, then the function's routes under the Lambda runtime (or `cargo
+/// lambda watch`). An instance that cannot read its keys stops with one fatal line
+/// naming the secret (Lambda then retries the cold start), rather than serve 503s.
 pub async fn run_function(
     routes: impl FnOnce(Arc<crate::AppState>) -> Router,
 ) -> Result<(), lambda_http::Error> {
+    let state = start().await?;
+    if let Err(error) = state.secrets.warm(&state.config.resilience.retry).await {
+        tracing::error!(error = %error, "fatal: cannot read a secret at cold start");
+        return Err(error.into());
+    }
+    lambda_http::run(app(routes(state.clone()), &state.config.http)).await
+}
+
+/// As [`run_function`], but starts without its keys: for health, which must answer
+/// (and report the secrets check failing) when Secrets Manager is down.
+pub async fn run_function_without_keys(
+    routes: impl FnOnce(Arc<crate::AppState>) -> Router,
+) -> Result<(), lambda_http::Error> {
+    let state = start().await?;
+    lambda_http::run(app(routes(state.clone()), &state.config.http)).await
+}
+
+async fn start() -> Result<Arc<crate::AppState>, lambda_http::Error> {
     crate::telemetry::init();
     let state = crate::AppState::from_env()
         .await
-        .inspect_err(|error| tracing::error!(error = %error, "cannot start"))?;
-    lambda_http::run(app(routes(state.clone()), &state.config.http)).await
+        .inspect_err(|error| tracing::error!(error = %error, "fatal: cannot start"))?;
+    Ok(state)
 }
 
 fn cors(config: &HttpConfig) -> CorsLayer {

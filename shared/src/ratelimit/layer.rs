@@ -110,7 +110,7 @@ async fn block_ip(state: &AppState, context: &RequestContext, ip: &str) {
         Ok(block) => {
             metrics::count("BruteForceDetected", &[]);
             audit::record(
-                state.db.writer(),
+                &state.db,
                 context,
                 AuditEvent::new("BRUTE_FORCE_DETECTED", Severity::Critical, None).details(json!({
                     "offence": block.offence,
@@ -180,15 +180,8 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
             .hit(*tier, tier.limit(config, role), subject, now)
     }));
     // The IP block is read alongside the counters, not after them, behind the same
-    // breaker: while DynamoDB is down it is skipped rather than waited for.
-    let block_check = async {
-        if !state.limiter.breaker().allow() {
-            return Ok(None);
-        }
-        let result = state.brute_force.blocked_until(&ip, now_ms).await;
-        state.limiter.breaker().record(result.is_ok());
-        result
-    };
+    // DynamoDB breaker: while DynamoDB is down it is skipped rather than waited for.
+    let block_check = state.brute_force.blocked_until(&ip, now_ms);
     let (outcomes, blocked) = tokio::join!(hits, block_check);
     match blocked {
         Ok(Some(until_ms)) => {
@@ -240,7 +233,7 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
                 block_ip(state, context, &ip).await;
             }
             audit::record(
-                state.db.writer(),
+                &state.db,
                 context,
                 AuditEvent::new(
                     "RATE_LIMIT_EXCEEDED",

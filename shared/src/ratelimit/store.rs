@@ -1,7 +1,7 @@
 //! The counters: `pk = <tier>#<key>#<window index>`, `count`, `expiresAt` (TTL),
 //! `audited` (set once, when the first over-limit request of the window is logged).
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::{
     Client,
@@ -11,8 +11,11 @@ use aws_sdk_dynamodb::{
 
 use super::Tier;
 use crate::{
-    breaker::CircuitBreaker,
     config::{RateLimitConfig, TierLimit},
+    resilience::{
+        CircuitBreaker,
+        faults::{ThroughBreaker, single_attempt},
+    },
 };
 
 /// What one tier said about one request.
@@ -39,7 +42,8 @@ pub struct RateLimiter {
     client: Client,
     table: String,
     pub config: RateLimitConfig,
-    breaker: CircuitBreaker,
+    /// The instance's DynamoDB breaker, shared with the other DynamoDB stores.
+    breaker: Arc<CircuitBreaker>,
 }
 
 fn key(pk: &str) -> HashMap<String, AttributeValue> {
@@ -47,13 +51,12 @@ fn key(pk: &str) -> HashMap<String, AttributeValue> {
 }
 
 impl RateLimiter {
-    pub fn new(client: Client, table: impl Into<String>, config: RateLimitConfig) -> Self {
-        let breaker = CircuitBreaker::new(
-            "dynamodb-rate-limits",
-            config.breaker_failures,
-            config.breaker_open_for,
-            config.breaker_successes,
-        );
+    pub fn new(
+        client: Client,
+        breaker: Arc<CircuitBreaker>,
+        table: impl Into<String>,
+        config: RateLimitConfig,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
@@ -62,16 +65,9 @@ impl RateLimiter {
         }
     }
 
-    pub fn breaker(&self) -> &CircuitBreaker {
-        &self.breaker
-    }
-
     /// Counts one request against `tier` for `subject`, unless the window is full:
     /// `ADD count 1` only if `count < max` — one atomic conditional write.
     pub async fn hit(&self, tier: Tier, limit: TierLimit, subject: &str, now: i64) -> Outcome {
-        if !self.breaker.allow() {
-            return Outcome::Unavailable(tier);
-        }
         let window = i64::try_from(limit.window.as_secs())
             .unwrap_or(i64::MAX)
             .max(1);
@@ -94,7 +90,11 @@ impl RateLimiter {
                 AttributeValue::N(((index + 2) * window).to_string()),
             )
             .return_values(ReturnValue::UpdatedNew)
+            // A repeated ADD would count the request twice.
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await;
         let decision = |allowed: bool, count: u32| Decision {
             tier,
@@ -106,7 +106,6 @@ impl RateLimiter {
         };
         match result {
             Ok(output) => {
-                self.breaker.record(true);
                 let count = output
                     .attributes
                     .as_ref()
@@ -122,11 +121,9 @@ impl RateLimiter {
                     Some(UpdateItemError::ConditionalCheckFailedException(_))
                 ) =>
             {
-                self.breaker.record(true);
                 Outcome::Decided(decision(false, limit.max))
             }
             Err(error) => {
-                self.breaker.record(false);
                 tracing::warn!(tier = tier.name(), error = %aws_sdk_dynamodb::error::DisplayErrorContext(&error), "rate limit store unavailable");
                 Outcome::Unavailable(tier)
             }
@@ -145,7 +142,10 @@ impl RateLimiter {
             .expression_attribute_names("#count", "count")
             .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
             .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await;
         if let Err(error) = result
             && !matches!(
@@ -167,6 +167,7 @@ impl RateLimiter {
             .condition_expression("attribute_not_exists(audited)")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
+            .through(&self.breaker)
             .await
             .is_ok()
     }

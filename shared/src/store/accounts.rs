@@ -1,7 +1,7 @@
 //! The accounts table.
 
 use serde_json::{Value, json};
-use sqlx::{PgExecutor, PgPool};
+use sqlx::PgExecutor;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::StoreError;
@@ -103,14 +103,17 @@ pub async fn insert(
 }
 
 /// By username (case-insensitive) or email; deleted accounts are not found.
-pub async fn find_by_login(pool: &PgPool, login: &str) -> Result<Option<Account>, StoreError> {
+pub async fn find_by_login(
+    executor: impl PgExecutor<'_>,
+    login: &str,
+) -> Result<Option<Account>, StoreError> {
     Ok(sqlx::query_as::<_, Account>(concat!(
         "SELECT ",
         columns!(),
         " FROM accounts WHERE NOT deleted AND (lower(username) = lower($1) OR email = lower($1))"
     ))
     .bind(login.trim())
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?)
 }
 
@@ -216,7 +219,7 @@ pub async fn set_role(
 
 /// `changed` is true for a new password, false for a rehash of the same one.
 pub async fn set_password_hash(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     id: i64,
     hash: &str,
     changed: bool,
@@ -229,7 +232,7 @@ pub async fn set_password_hash(
     .bind(id)
     .bind(hash)
     .bind(changed)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(())
 }

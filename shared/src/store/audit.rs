@@ -5,9 +5,9 @@
 //! Details must never hold a password, token or hash.
 
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
-use crate::http::context::RequestContext;
+use crate::{db::Db, http::context::RequestContext, resilience::Guarded};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -50,19 +50,14 @@ impl AuditEvent {
     }
 }
 
-pub async fn record(pool: &PgPool, context: &RequestContext, event: AuditEvent) {
-    let result = sqlx::query(
-        "INSERT INTO audit_log (event_type, severity, account_id, ip, user_agent, request_id, details)
-         VALUES ($1, $2, $3, $4::inet, $5, $6, $7)",
-    )
-    .bind(event.event_type)
-    .bind(event.severity.as_str())
-    .bind(event.account_id)
-    .bind(context.client_ip.map(|ip| ip.to_string()))
-    .bind(context.user_agent.as_deref())
-    .bind(&context.request_id)
-    .bind(&event.details)
-    .execute(pool)
+/// Best effort: a failed audit write is logged, never fails the request it records.
+pub async fn record(db: &Db, context: &RequestContext, event: AuditEvent) {
+    let result = async {
+        let mut writer = db.writer().await?;
+        insert(&mut writer, context, &event)
+            .await
+            .map_err(Guarded::Failed)
+    }
     .await;
     if let Err(error) = result {
         tracing::error!(error = %error, event_type = event.event_type, "audit write failed");
@@ -74,4 +69,25 @@ pub async fn record(pool: &PgPool, context: &RequestContext, event: AuditEvent) 
             "critical security event"
         );
     }
+}
+
+async fn insert(
+    writer: &mut PgConnection,
+    context: &RequestContext,
+    event: &AuditEvent,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (event_type, severity, account_id, ip, user_agent, request_id, details)
+         VALUES ($1, $2, $3, $4::inet, $5, $6, $7)",
+    )
+    .bind(event.event_type)
+    .bind(event.severity.as_str())
+    .bind(event.account_id)
+    .bind(context.client_ip.map(|ip| ip.to_string()))
+    .bind(context.user_agent.as_deref())
+    .bind(&context.request_id)
+    .bind(&event.details)
+    .execute(writer)
+    .await?;
+    Ok(())
 }

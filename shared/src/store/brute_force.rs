@@ -4,7 +4,7 @@
 //! for one login name, whether or not such an account exists). Times of blocks and
 //! backoffs are in milliseconds: waits of a second or two must not end early.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::{
     Client,
@@ -12,6 +12,10 @@ use aws_sdk_dynamodb::{
 };
 
 use super::StoreError;
+use crate::resilience::{
+    CircuitBreaker,
+    faults::{ThroughBreaker, single_attempt},
+};
 
 fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
@@ -56,13 +60,16 @@ pub fn backoff_seconds(failures: u32, after: u32, max: Duration) -> Option<u64> 
 
 pub struct BruteForce {
     client: Client,
+    /// The instance's DynamoDB breaker, shared with the other DynamoDB stores.
+    breaker: Arc<CircuitBreaker>,
     table: String,
 }
 
 impl BruteForce {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, breaker: Arc<CircuitBreaker>, table: impl Into<String>) -> Self {
         Self {
             client,
+            breaker,
             table: table.into(),
         }
     }
@@ -79,6 +86,7 @@ impl BruteForce {
             .table_name(&self.table)
             .set_key(Some(Self::key(format!("block#{ip}"))))
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(output
@@ -110,7 +118,11 @@ impl BruteForce {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":exp", n(now + 2 * window))
             .return_values(ReturnValue::UpdatedNew)
+            // Not repeatable once applied: one attempt.
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         let offence = counted
@@ -133,6 +145,7 @@ impl BruteForce {
             .item("offence", n(offence))
             .item("expiresAt", n(blocked_until_ms / 1000 + 1))
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(Block {
@@ -184,6 +197,7 @@ impl BruteForce {
             .set_key(Some(Self::key(format!("block#{ip}"))))
             .return_values(ReturnValue::AllOld)
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(output.attributes.is_some())
@@ -204,6 +218,7 @@ impl BruteForce {
             .set_key(Some(Self::key(format!("login-failures#{login}"))))
             .consistent_read(true)
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         let Some(item) = output.item else {
@@ -229,7 +244,11 @@ impl BruteForce {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now_ms))
             .expression_attribute_values(":exp", n(now_ms / 1000 + 86_400))
+            // Not repeatable once applied: one attempt.
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(())
@@ -241,6 +260,7 @@ impl BruteForce {
             .table_name(&self.table)
             .set_key(Some(Self::key(format!("login-failures#{login}"))))
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(())

@@ -5,7 +5,7 @@
 //! index lists an account's families. Rotation is one conditional update; only when
 //! it fails is the item read, to tell a parallel tab from a replay.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::{
     Client,
@@ -15,6 +15,10 @@ use aws_sdk_dynamodb::{
 
 use super::StoreError;
 use crate::http::context::RequestContext;
+use crate::resilience::{
+    CircuitBreaker,
+    faults::{ThroughBreaker, single_attempt},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Family {
@@ -72,6 +76,8 @@ pub fn classify(
 
 pub struct Families {
     client: Client,
+    /// The instance's DynamoDB breaker, shared with the other DynamoDB stores.
+    breaker: Arc<CircuitBreaker>,
     table: String,
 }
 
@@ -103,9 +109,10 @@ fn n(value: impl ToString) -> AttributeValue {
 }
 
 impl Families {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, breaker: Arc<CircuitBreaker>, table: impl Into<String>) -> Self {
         Self {
             client,
+            breaker,
             table: table.into(),
         }
     }
@@ -139,7 +146,11 @@ impl Families {
             .table_name(&self.table)
             .set_item(Some(to_item(&family)))
             .condition_expression("attribute_not_exists(familyId)")
+            // Not repeatable once applied: one attempt.
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(family)
@@ -187,13 +198,23 @@ impl Families {
                 ":ua",
                 seen.user_agent.map_or(AttributeValue::Null(true), s),
             );
-        match update.send().await {
+        // A repeated rotation would find its own write and look like reuse.
+        let result = update
+            .customize()
+            .config_override(single_attempt())
+            .send()
+            .through(&self.breaker)
+            .await;
+        match result {
             Ok(output) => output
                 .attributes
                 .as_ref()
                 .and_then(from_item)
                 .map(Rotation::Rotated)
-                .ok_or_else(|| StoreError::DynamoDb("rotation returned no family".into())),
+                .ok_or_else(|| StoreError::DynamoDb {
+                    message: "rotation returned no family".into(),
+                    unavailable: false,
+                }),
             Err(error) => match error.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
                     let family = match failed.item() {
@@ -221,6 +242,7 @@ impl Families {
             .set_key(Some(self.key(family_id)))
             .consistent_read(true)
             .send()
+            .through(&self.breaker)
             .await
             .map_err(StoreError::from)?;
         Ok(output.item.as_ref().and_then(from_item))
@@ -237,6 +259,7 @@ impl Families {
             .condition_expression("attribute_exists(familyId)")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .send()
+            .through(&self.breaker)
             .await;
         match result {
             Ok(_) => Ok(()),

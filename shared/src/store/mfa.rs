@@ -1,13 +1,22 @@
 //! Single use and bounded attempts for MFA tokens, in the rate-limit table:
 //! `pk = mfa#<jti>`, `attempts`, `used`, `expiresAt` (TTL).
 
-use aws_sdk_dynamodb::{Client, operation::update_item::UpdateItemError, types::AttributeValue};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::{
+    Client, config::http::HttpResponse, error::SdkError, operation::update_item::UpdateItemError,
+    types::AttributeValue,
+};
 
 use super::StoreError;
+use crate::resilience::{
+    CircuitBreaker, Guarded,
+    faults::{ThroughBreaker, single_attempt},
+};
 
 /// A conditional write: `true` when it applied, `false` when its condition failed.
-fn applied<T, R: std::fmt::Debug>(
-    result: Result<T, aws_sdk_dynamodb::error::SdkError<UpdateItemError, R>>,
+fn applied<T>(
+    result: Result<T, Guarded<SdkError<UpdateItemError, HttpResponse>>>,
 ) -> Result<bool, StoreError> {
     match result {
         Ok(_) => Ok(true),
@@ -25,13 +34,16 @@ fn applied<T, R: std::fmt::Debug>(
 
 pub struct MfaChallenges {
     client: Client,
+    /// The instance's DynamoDB breaker, shared with the other DynamoDB stores.
+    breaker: Arc<CircuitBreaker>,
     table: String,
 }
 
 impl MfaChallenges {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: Client, breaker: Arc<CircuitBreaker>, table: impl Into<String>) -> Self {
         Self {
             client,
+            breaker,
             table: table.into(),
         }
     }
@@ -58,7 +70,11 @@ impl MfaChallenges {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":max", AttributeValue::N(max_attempts.to_string()))
             .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+            // Not repeatable once applied: one attempt.
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await;
         applied(result)
     }
@@ -74,7 +90,11 @@ impl MfaChallenges {
             .update_expression("SET used = :true")
             .condition_expression("attribute_not_exists(used)")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
+            // Not repeatable once applied: one attempt.
+            .customize()
+            .config_override(single_attempt())
             .send()
+            .through(&self.breaker)
             .await;
         applied(result)
     }

@@ -8,9 +8,17 @@ pub mod families;
 pub mod mfa;
 pub mod two_factor;
 
+use aws_sdk_dynamodb::{
+    config::http::HttpResponse,
+    error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
+};
 use serde_json::json;
 
-use crate::{db, error::ApiError};
+use crate::{
+    db,
+    error::ApiError,
+    resilience::{Guarded, faults::is_aws_fault},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -19,22 +27,52 @@ pub enum StoreError {
     Conflict(&'static str),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    #[error("dynamodb: {0}")]
-    DynamoDb(String),
+    /// `unavailable`: DynamoDB timed out, was unreachable, failed or throttled.
+    #[error("dynamodb: {message}")]
+    DynamoDb { message: String, unavailable: bool },
+    /// The dependency's circuit breaker is open: the call was not made.
+    #[error("the {0} circuit breaker is open")]
+    BreakerOpen(&'static str),
 }
 
 /// Every DynamoDB call's failure, with the SDK's full error chain in the text.
-impl<E: std::error::Error + 'static, R: std::fmt::Debug>
-    From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
+impl<E> From<SdkError<E, HttpResponse>> for StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    fn from(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
-        StoreError::DynamoDb(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+    fn from(error: SdkError<E, HttpResponse>) -> Self {
+        StoreError::DynamoDb {
+            unavailable: is_aws_fault(&error),
+            message: DisplayErrorContext(error).to_string(),
+        }
+    }
+}
+
+/// A call made through a breaker: as the call's own error, or "open".
+impl<E> From<Guarded<E>> for StoreError
+where
+    StoreError: From<E>,
+{
+    fn from(error: Guarded<E>) -> Self {
+        match error {
+            Guarded::Open(dependency) => StoreError::BreakerOpen(dependency),
+            Guarded::Failed(error) => error.into(),
+        }
     }
 }
 
 impl db::Unavailable for StoreError {
     fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Database(e) if db::is_unavailable(e))
+        match self {
+            StoreError::Database(e) => db::is_unavailable(e),
+            StoreError::DynamoDb { unavailable, .. } => *unavailable,
+            StoreError::BreakerOpen(_) => true,
+            StoreError::Conflict(_) => false,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Database(e) if db::is_transient(e))
     }
 }
 
@@ -53,10 +91,10 @@ impl From<StoreError> for ApiError {
             StoreError::Database(e) if is_nul_in_text(&e) => {
                 ApiError::validation("Text fields must not contain NUL (U+0000) characters")
             }
-            StoreError::Database(e) if db::is_unavailable(&e) => {
-                tracing::error!(error = %e, "database unavailable");
+            other if db::Unavailable::is_unavailable(&other) => {
+                tracing::error!(error = %other, "dependency unavailable");
                 ApiError::ServiceUnavailable {
-                    message: "The database is temporarily unavailable".into(),
+                    message: "The service is temporarily unavailable".into(),
                     retry_after_seconds: RETRY_AFTER_SECONDS,
                     details: None,
                 }
@@ -76,6 +114,13 @@ fn is_nul_in_text(error: &sqlx::Error) -> bool {
 /// Handlers use `?` on queries directly; a database failure maps as `StoreError` does.
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        StoreError::from(error).into()
+    }
+}
+
+/// And on [`db::Db::writer`] / [`db::Db::begin`]: an open breaker is a prompt 503.
+impl From<Guarded<sqlx::Error>> for ApiError {
+    fn from(error: Guarded<sqlx::Error>) -> Self {
         StoreError::from(error).into()
     }
 }

@@ -1,24 +1,29 @@
 //! Two-factor state of an account: the sealed TOTP secret, the last accepted time
 //! step, backup codes.
 
-use sqlx::PgPool;
+use sqlx::PgExecutor;
+
+use crate::db::Db;
 
 use super::StoreError;
 
 /// The sealed secret and whether 2FA is on.
-pub async fn secret(pool: &PgPool, account_id: i64) -> Result<Option<(Vec<u8>, bool)>, StoreError> {
+pub async fn secret(
+    executor: impl PgExecutor<'_>,
+    account_id: i64,
+) -> Result<Option<(Vec<u8>, bool)>, StoreError> {
     let row: Option<(Option<Vec<u8>>, bool)> = sqlx::query_as(
         "SELECT two_factor_secret, two_factor_enabled FROM accounts WHERE id = $1 AND NOT deleted",
     )
     .bind(account_id)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await?;
     Ok(row.and_then(|(secret, enabled)| secret.map(|s| (s, enabled))))
 }
 
 /// Stores a new, not yet enabled secret. False when 2FA is already on.
 pub async fn set_pending(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     account_id: i64,
     sealed: &[u8],
 ) -> Result<bool, StoreError> {
@@ -28,13 +33,17 @@ pub async fn set_pending(
     )
     .bind(account_id)
     .bind(sealed)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
 /// Accepts a TOTP time step once: false when this or a later step was already used.
-pub async fn accept_step(pool: &PgPool, account_id: i64, step: u64) -> Result<bool, StoreError> {
+pub async fn accept_step(
+    executor: impl PgExecutor<'_>,
+    account_id: i64,
+    step: u64,
+) -> Result<bool, StoreError> {
     let step = i64::try_from(step).unwrap_or(i64::MAX);
     let result = sqlx::query(
         "UPDATE accounts SET two_factor_last_step = $2
@@ -42,18 +51,14 @@ pub async fn accept_step(pool: &PgPool, account_id: i64, step: u64) -> Result<bo
     )
     .bind(account_id)
     .bind(step)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
 /// Turns 2FA on with fresh backup codes (hashes), replacing any old ones.
-pub async fn enable(
-    pool: &PgPool,
-    account_id: i64,
-    code_hashes: &[String],
-) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+pub async fn enable(db: &Db, account_id: i64, code_hashes: &[String]) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
     sqlx::query("UPDATE accounts SET two_factor_enabled = TRUE, updated_at = now() WHERE id = $1")
         .bind(account_id)
         .execute(&mut *tx)
@@ -71,8 +76,8 @@ pub async fn enable(
     Ok(())
 }
 
-pub async fn disable(pool: &PgPool, account_id: i64) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+pub async fn disable(db: &Db, account_id: i64) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE accounts SET two_factor_enabled = FALSE, two_factor_secret = NULL,
                 two_factor_last_step = NULL, updated_at = now() WHERE id = $1",
@@ -90,7 +95,7 @@ pub async fn disable(pool: &PgPool, account_id: i64) -> Result<(), StoreError> {
 
 /// Uses a backup code: true exactly once per code.
 pub async fn use_backup_code(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     account_id: i64,
     code_hash: &str,
 ) -> Result<bool, StoreError> {
@@ -100,7 +105,7 @@ pub async fn use_backup_code(
     )
     .bind(account_id)
     .bind(code_hash)
-    .execute(pool)
+    .execute(executor)
     .await?;
     Ok(result.rows_affected() == 1)
 }

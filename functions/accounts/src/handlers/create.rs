@@ -43,7 +43,7 @@ pub async fn create(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     // One statement: the unique indexes are the guard (a taken name is a 409).
     let account = accounts::insert(
-        state.db.writer(),
+        &mut *state.db.writer().await?,
         NewAccount {
             username: &input.username,
             email: &input.email,

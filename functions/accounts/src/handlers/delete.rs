@@ -24,7 +24,7 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
         step_up::require(&caller.principal, state)?;
     }
 
-    let mut tx = state.db.writer().begin().await?;
+    let mut tx = state.db.begin().await?;
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     store::lock_profiles(&mut tx, id).await?;
     let cascade = store::soft_delete_cascade(&mut tx, id).await?;

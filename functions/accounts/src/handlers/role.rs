@@ -38,7 +38,7 @@ pub async fn change(
         ));
     }
 
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     let current = accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     if current.role_id == role.id() {
         return Ok(Json(current.to_json()));

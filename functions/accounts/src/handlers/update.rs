@@ -25,7 +25,7 @@ pub async fn update(
     // edit others is refused before learning whether the id exists.
     caller.may_on(Resource::Account, Action::Update, id).await?;
     let change = body.parse()?;
-    let mut tx = caller.state().db.writer().begin().await?;
+    let mut tx = caller.state().db.begin().await?;
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     let account = accounts::update_details(
         &mut *tx,

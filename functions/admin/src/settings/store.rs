@@ -2,7 +2,7 @@
 //! a setting that is gone falls back to its default in the code that reads it).
 
 use serde_json::{Value, json};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::request::Key;
@@ -40,11 +40,11 @@ pub async fn find(pool: &PgPool, key: &Key) -> Result<Option<SettingRow>, sqlx::
 }
 
 /// Does the setting exist? Its row, if any, stays locked until the transaction ends.
-pub async fn lock(tx: &mut Transaction<'_, Postgres>, key: &Key) -> Result<bool, sqlx::Error> {
+pub async fn lock(tx: &mut PgConnection, key: &Key) -> Result<bool, sqlx::Error> {
     let found: Option<bool> =
         sqlx::query_scalar("SELECT TRUE FROM system_settings WHERE key = $1 FOR UPDATE")
             .bind(key.as_str())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
     Ok(found.is_some())
 }
@@ -52,7 +52,7 @@ pub async fn lock(tx: &mut Transaction<'_, Postgres>, key: &Key) -> Result<bool,
 /// Inserts or replaces the value (a concurrent first insert of the same key becomes
 /// an update rather than a unique violation).
 pub async fn upsert(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     key: &Key,
     value: &Value,
     updated_by: i64,
@@ -66,16 +66,16 @@ pub async fn upsert(
     .bind(key.as_str())
     .bind(value)
     .bind(updated_by)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await
 }
 
 /// Removes the setting; false when there was none.
-pub async fn delete(pool: &PgPool, key: &Key) -> Result<bool, sqlx::Error> {
+pub async fn delete(executor: impl PgExecutor<'_>, key: &Key) -> Result<bool, sqlx::Error> {
     let deleted: Option<String> =
         sqlx::query_scalar("DELETE FROM system_settings WHERE key = $1 RETURNING key")
             .bind(key.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(executor)
             .await?;
     Ok(deleted.is_some())
 }
