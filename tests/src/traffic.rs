@@ -126,6 +126,7 @@ pub struct Outcome {
     pub phase: Phase,
     /// Wall-clock time it was sent, to find it in the functions' logs.
     pub sent_at: SystemTime,
+    pub answered: Instant,
     pub answer: Answer,
     pub latency: Duration,
     pub acknowledged: Option<Acknowledged>,
@@ -318,17 +319,25 @@ impl Traffic {
             .clone()
     }
 
-    /// True when the last `count` answers to `kind` sent in `since` or later all
-    /// succeeded: the API serves that kind again.
-    pub fn serves_again(&self, kind: Kind, since: Phase, count: usize) -> bool {
+    /// True when, among the requests sent in `since` or later, the last `count`
+    /// answers of every kind of `kinds` succeeded and nothing failed in the last
+    /// `quiet`: the API serves every kind again, and steadily.
+    pub fn recovered(&self, kinds: &[Kind], since: Phase, count: usize, quiet: Duration) -> bool {
         let outcomes = self.outcomes();
-        let recent: Vec<&Outcome> = outcomes
-            .iter()
-            .rev()
-            .filter(|o| o.kind == kind && o.phase >= since)
-            .take(count)
-            .collect();
-        recent.len() == count && recent.iter().all(|o| o.succeeded())
+        let recent = outcomes.iter().rev().filter(|o| o.phase >= since);
+        let quiet_failure = recent
+            .clone()
+            .take_while(|o| o.answered.elapsed() < quiet)
+            .any(|o| !o.succeeded());
+        let serves = |kind: Kind| {
+            let last: Vec<&Outcome> = recent
+                .clone()
+                .filter(|o| o.kind == kind)
+                .take(count)
+                .collect();
+            last.len() == count && last.iter().all(|o| o.succeeded())
+        };
+        !quiet_failure && kinds.iter().all(|kind| serves(*kind))
     }
 
     /// Stops the workers after their current request and returns every outcome.
@@ -364,6 +373,7 @@ async fn work(shared: Arc<Shared>, kind: Kind) {
             kind,
             phase: Phase::of_request(sent, shared.phase()),
             sent_at,
+            answered: Instant::now(),
             answer: reply.answer,
             latency,
             acknowledged: reply.acknowledged,
