@@ -222,16 +222,32 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// A new account with a profile (panics with the server's answer if setup fails).
+    /// A new account with a profile. Signup is retried for a while (with a new name
+    /// each time): an earlier serial test may have just restarted a dependency, and the
+    /// auth tier fails closed until its breaker closes. Panics if setup never works.
     pub async fn sign_up() -> Arc<Actor> {
-        let user = crate::new_user();
-        let session = crate::signup(&user).await;
-        let profile_id = crate::create_profile(&session.access_token, "Fault injector").await;
+        let (user, access_token) = crate::eventually(
+            "a signup to succeed",
+            Duration::from_secs(30),
+            || async {
+                let user = crate::new_user();
+                let body = json!({"username": user.username, "email": user.email, "password": user.password});
+                let response = crate::post_json("/api/auth/signup", body).await;
+                if response.status() != 201 {
+                    return None;
+                }
+                let body: Value = response.json().await.ok()?;
+                let token = body["accessToken"].as_str()?.to_owned();
+                Some((user, token))
+            },
+        )
+        .await;
+        let profile_id = crate::create_profile(&access_token, "Fault injector").await;
         Arc::new(Actor {
             username: user.username,
             password: user.password,
             profile_id,
-            token: RwLock::new(session.access_token),
+            token: RwLock::new(access_token),
         })
     }
 
