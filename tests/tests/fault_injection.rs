@@ -36,6 +36,13 @@ struct Fault {
     down_for: Duration,
     /// Every request, in every phase, answers within this.
     deadline: Duration,
+    /// True once the stopped dependency no longer answers: the fault phase starts then.
+    is_down: fn() -> bool,
+}
+
+/// `pg_ctl stop -w` returns once the server is down.
+fn stopped_by_pg_ctl() -> bool {
+    true
 }
 
 const READS_AND_WRITES: &[Kind] = &[
@@ -50,6 +57,7 @@ const REPLICA: Fault = Fault {
     mix: READS_AND_WRITES,
     down_for: Duration::from_secs(10),
     deadline: DEADLINE,
+    is_down: stopped_by_pg_ctl,
 };
 
 const WRITER: Fault = Fault {
@@ -59,6 +67,7 @@ const WRITER: Fault = Fault {
     // and the reads queue behind it (one request per function at a time locally).
     down_for: Duration::from_secs(15),
     deadline: DEADLINE,
+    is_down: stopped_by_pg_ctl,
 };
 
 /// With moto down a request can spend seconds on failing AWS calls (SDK retries, a
@@ -75,6 +84,8 @@ const MOTO: Fault = Fault {
     ],
     down_for: Duration::from_secs(20),
     deadline: GATEWAY_LIMIT,
+    // `stop-moto` only sends the signal.
+    is_down: moto_is_down,
 };
 
 /// Starts a stopped PostgreSQL server again whatever a failed assertion left behind
@@ -149,6 +160,12 @@ async fn run_fault(fault: &Fault) -> Verdict {
 
     traffic.enter(Phase::Stopping);
     stack_command(format!("stop-{dependency}")).await;
+    api_tests::eventually(
+        &format!("the {dependency} to be down"),
+        Duration::from_secs(10),
+        || async { (fault.is_down)().then_some(()) },
+    )
+    .await;
     traffic.enter(Phase::Fault);
     tokio::time::sleep(fault.down_for).await;
 
