@@ -3,6 +3,8 @@
 
 use std::{future::Future, path::PathBuf, process::Command, time::Duration};
 
+pub mod traffic;
+
 /// The API served by `cargo lambda watch` (set by `scripts/test.sh`).
 pub fn api(path: &str) -> String {
     let base = std::env::var("BH_API_URL").unwrap_or_else(|_| "http://127.0.0.1:9010".into());
