@@ -29,9 +29,16 @@ pub fn milliseconds(name: &str, value_ms: f64, dimensions: &[(&str, &str)]) {
     emit(name, Unit::Milliseconds, value_ms, dimensions);
 }
 
-/// One EMF line: the metric, its unit and its dimensions.
+/// One EMF line: the metric, its unit and its dimensions. On stdout under a Lambda
+/// runtime (CloudWatch reads it there); on stderr elsewhere (the CLI tools), so it
+/// never mixes with a command's output.
 pub fn emit(name: &str, unit: Unit, value: f64, dimensions: &[(&str, &str)]) {
-    println!("{}", line(name, unit, value, dimensions));
+    let line = line(name, unit, value, dimensions);
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        println!("{line}");
+    } else {
+        eprintln!("{line}");
+    }
 }
 
 fn line(name: &str, unit: Unit, value: f64, dimensions: &[(&str, &str)]) -> Value {
