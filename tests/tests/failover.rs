@@ -126,6 +126,8 @@ async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restar
     );
     // Reads keep working from the replica while the writer is away.
     assert!(read_served_by_replica(&db()).await);
+    // Failed probes count: after enough of them the writer's breaker is open.
+    breaker_in_health("writer", "open", 503).await;
 
     stack("start-writer");
     eventually("ready again", Duration::from_secs(30), || async {
@@ -133,6 +135,27 @@ async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restar
         (status == 200).then_some(())
     })
     .await;
+    // Once the trial is due (BREAKER_OPEN_SECONDS), passing probes close it again.
+    breaker_in_health("writer", "closed", 200).await;
+}
+
+/// Polls the full health check until `dependency`'s breaker reports `state`.
+async fn breaker_in_health(dependency: &str, state: &str, expected_http: u16) -> Value {
+    eventually(
+        &format!("{dependency} breaker {state}"),
+        Duration::from_secs(60),
+        || async {
+            let (status, body) = get_json(&api("/api/health")).await;
+            let report = if status == 200 {
+                &body
+            } else {
+                &body["error"]["details"]
+            };
+            (status == expected_http && report["circuitBreakers"][dependency] == state)
+                .then_some(body)
+        },
+    )
+    .await
 }
 
 #[tokio::test]

@@ -88,7 +88,10 @@ mod tests {
     #[test]
     fn a_deadline_in_the_past_is_not_a_deadline() {
         let emulator = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
-        assert_eq!(BUDGET.for_invocation(Some(emulator)), BUDGET.request_timeout);
+        assert_eq!(
+            BUDGET.for_invocation(Some(emulator)),
+            BUDGET.request_timeout
+        );
     }
 
     #[tokio::test(start_paused = true)]
