@@ -96,13 +96,15 @@ pub async fn login(
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         return Ok(Json(json!({ "mfaRequired": true, "mfaToken": mfa_token })).into_response());
     }
+    // Audited once the session exists: a login that then fails (DynamoDB down) did
+    // not succeed.
+    let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
     audit::record(
         &state.db,
         &context,
         AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id)),
     )
     .await;
-    let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
     Ok(tokens.respond(StatusCode::OK, json!({ "account": account.to_json() })))
 }
 
