@@ -61,6 +61,33 @@ pub fn stack(command: &str) {
     );
 }
 
+/// Restarts (and re-provisions) moto on drop if a failed assertion left it stopped.
+pub struct RestoreMoto;
+
+impl Drop for RestoreMoto {
+    fn drop(&mut self) {
+        if moto_is_down() {
+            stack("start-moto");
+        }
+    }
+}
+
+/// True while nothing listens on moto's port.
+pub fn moto_is_down() -> bool {
+    let url = require_env("AWS_ENDPOINT_URL");
+    std::net::TcpStream::connect(url.trim_start_matches("http://")).is_err()
+}
+
+/// The health report in a health answer: the body itself when 200, the envelope's
+/// details when 503.
+pub fn health_report(status: u16, body: &serde_json::Value) -> &serde_json::Value {
+    if status == 200 {
+        body
+    } else {
+        &body["error"]["details"]
+    }
+}
+
 /// Polls `probe` every 200 ms until it yields `Some`, or panics after `limit`.
 pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut probe: F) -> T
 where

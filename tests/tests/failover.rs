@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use api_tests::{api, client, eventually, get_json, stack};
+use api_tests::{RestoreMoto, api, client, eventually, get_json, health_report, stack};
 use serde_json::Value;
 use shared::{
     config::{DatabaseConfig, ResilienceConfig},
@@ -20,23 +20,6 @@ impl Drop for Restore {
         stack("start-writer");
         stack("start-replica");
     }
-}
-
-/// Restarts (and re-provisions) moto if a failed assertion left it stopped.
-struct RestoreMoto;
-
-impl Drop for RestoreMoto {
-    fn drop(&mut self) {
-        if moto_is_down() {
-            stack("start-moto");
-        }
-    }
-}
-
-fn moto_is_down() -> bool {
-    let url = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    let address = url.trim_start_matches("http://").to_owned();
-    std::net::TcpStream::connect(address).is_err()
 }
 
 fn db() -> Db {
@@ -63,11 +46,7 @@ async fn health_with_status(expected_http: u16, expected_status: &str) -> Value 
         Duration::from_secs(30),
         || async {
             let (status, body) = get_json(&api("/api/health")).await;
-            let reported = if status == 200 {
-                &body["status"]
-            } else {
-                &body["error"]["details"]["status"]
-            };
+            let reported = &health_report(status, &body)["status"];
             (status == expected_http && reported == expected_status).then_some(body)
         },
     )
@@ -146,13 +125,8 @@ async fn breaker_in_health(dependency: &str, state: &str, expected_http: u16) ->
         Duration::from_secs(60),
         || async {
             let (status, body) = get_json(&api("/api/health")).await;
-            let report = if status == 200 {
-                &body
-            } else {
-                &body["error"]["details"]
-            };
-            (status == expected_http && report["circuitBreakers"][dependency] == state)
-                .then_some(body)
+            let breakers = &health_report(status, &body)["circuitBreakers"];
+            (status == expected_http && breakers[dependency] == state).then_some(body)
         },
     )
     .await

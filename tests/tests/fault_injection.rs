@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use api_tests::{
-    api, database, get_json, stack,
+    RestoreMoto, api, database, get_json, moto_is_down, stack,
     traffic::{self, Actor, Kind, Outcome, Phase, Traffic},
 };
 
@@ -92,22 +92,6 @@ impl Drop for RestartPostgres {
     fn drop(&mut self) {
         stack(&format!("start-{}", self.0));
     }
-}
-
-/// Starts and re-provisions moto if a failed assertion left it stopped.
-struct RestartMoto;
-
-impl Drop for RestartMoto {
-    fn drop(&mut self) {
-        if moto_is_down() {
-            stack("start-moto");
-        }
-    }
-}
-
-fn moto_is_down() -> bool {
-    let url = api_tests::require_env("AWS_ENDPOINT_URL");
-    std::net::TcpStream::connect(url.trim_start_matches("http://")).is_err()
 }
 
 /// `scripts/stack.sh` off the runtime's threads, so the workers keep sending meanwhile.
@@ -341,7 +325,7 @@ async fn serial_fault_writer_stopped_writes_503_reads_succeed_and_recover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serial_fault_moto_stopped_auth_fails_closed_reads_fail_open() {
-    let _restart = RestartMoto;
+    let _restart = RestoreMoto;
     let mut verdict = run_fault(&MOTO).await;
     verdict.sent(Kind::Login, Phase::Fault);
     verdict.sent(Kind::AnonymousList, Phase::Fault);
