@@ -32,6 +32,13 @@ const COMPRESS_ABOVE_BYTES: u64 = 1024;
 /// and access log, security headers, CORS, compression, the error envelope, body limit.
 pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     let trusted_proxies: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
+    // The route template for the access log and metrics; a router without routes
+    // (only a fallback) has none to record, and axum refuses the layer there.
+    let routes = if routes.has_routes() {
+        routes.route_layer(axum::middleware::from_fn(context::record_route))
+    } else {
+        routes
+    };
     let router = routes
         // The tower-http limit below replaces axum's own (2 MB) default.
         .layer(DefaultBodyLimit::disable());
