@@ -3,10 +3,14 @@
 //! One flat JSON object per line: `timestamp`, `level`, `message`, then the fields of
 //! every span the event happened in (outermost first), then the event's own fields; a
 //! later field replaces an earlier one of the same name. `http::context::track` runs
-//! each request inside a span holding its `requestId`, so every line logged while a
-//! request is served carries it, without each call site repeating it. Flat, because
+//! each request inside a span holding its `requestId` and `traceId`, so every line
+//! logged while a request is served carries them, without each call site repeating
+//! them. Flat, because
 //! CloudWatch Logs Insights and metric filters address top-level fields
 //! (`$.event_type`), and tracing-subscriber's own JSON nests spans under `span`.
+//!
+//! lambda_runtime's invocation span names the X-Ray trace id `xrayTraceId`; it is
+//! written as `traceId`, the one name our lines use for it.
 
 use std::{fmt, io};
 
@@ -78,7 +82,12 @@ where
                 // A span without fields is formatted as "", not as an object.
                 if let Ok(Value::Object(fields)) = serde_json::from_str(fields) {
                     for (name, value) in fields {
-                        line.set(&name, value);
+                        let name = if name == "xrayTraceId" {
+                            "traceId"
+                        } else {
+                            &name
+                        };
+                        line.set(name, value);
                     }
                 }
             }
@@ -212,7 +221,7 @@ mod tests {
     #[test]
     fn lines_are_flat_with_the_span_fields_beside_the_event_fields() {
         let lines = capture(|| {
-            let outer = tracing::info_span!("invoke", requestId = "lambda-id", xray = "x");
+            let outer = tracing::info_span!("invoke", requestId = "lambda-id", xrayTraceId = "x");
             let _outer = outer.enter();
             let inner = tracing::error_span!("request", requestId = "api-id");
             let _inner = inner.enter();
@@ -225,7 +234,8 @@ mod tests {
         assert_eq!(line["message"], "slow");
         // The innermost span wins; the outer span's other fields stay.
         assert_eq!(line["requestId"], "api-id");
-        assert_eq!(line["xray"], "x");
+        assert_eq!(line["traceId"], "x");
+        assert!(line.get("xrayTraceId").is_none());
         assert_eq!(line["status"], 503);
         assert_eq!(line["latencyMs"], 1.5);
         assert_eq!(line["ok"], false);

@@ -167,11 +167,16 @@ pub async fn track(
     let path = request.uri().path().to_owned();
     // ERROR level: a span is dropped by a filter below its level, and the request id
     // must reach every line whatever `RUST_LOG` says (a span's level is not printed).
-    let span = tracing::error_span!("request", requestId = %context.request_id);
+    let span = tracing::error_span!(
+        "request",
+        requestId = %context.request_id,
+        traceId = trace_id.as_deref(),
+    );
 
     let mut response = next.run(request).instrument(span.clone()).await;
 
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // Milliseconds to two decimals: finer is noise for a network request.
+    let latency_ms = (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&format!("{latency_ms:.2}ms")) {
         headers.insert("x-response-time", value);
@@ -184,7 +189,7 @@ pub async fn track(
     span.in_scope(|| {
         tracing::info!(
             requestId = %context.request_id,
-            traceId = trace_id,
+            traceId = trace_id.as_deref(),
             coldStart = context.cold_start,
             accountId = facts.account_id(),
             clientIp = context.client_ip.map(|ip| ip.to_string()),
@@ -192,7 +197,7 @@ pub async fn track(
             method = %method,
             path = %path,
             status,
-            latencyMs = (latency_ms * 100.0).round() / 100.0,
+            latencyMs = latency_ms,
             "request"
         );
     });
@@ -269,6 +274,7 @@ mod tests {
         assert_eq!(access["message"], "request");
         assert!(access["requestId"].is_string(), "{access}");
         assert_eq!(inside["requestId"], access["requestId"]);
+        assert_eq!(inside["traceId"], "Root=1-abc-def");
         assert_eq!(access["route"], "/api/things/{id}");
         assert_eq!(access["path"], "/api/things/7");
         assert_eq!(access["accountId"], 42);
