@@ -87,8 +87,9 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     BoxCloneSyncService::new(stack.map_err(|never: Infallible| match never {}))
 }
 
-/// The whole `main` of an HTTP function: logs, state built once per instance, then
-/// the function's routes under the Lambda runtime (or `cargo lambda watch`).
+/// The whole `main` of an HTTP function: logs, state built once per instance, the
+/// shutdown hook, then the function's routes under the Lambda runtime (or
+/// `cargo lambda watch`).
 pub async fn run_function(
     routes: impl FnOnce(Arc<crate::AppState>) -> Router,
 ) -> Result<(), lambda_http::Error> {
@@ -96,7 +97,28 @@ pub async fn run_function(
     let state = crate::AppState::from_env()
         .await
         .inspect_err(|error| tracing::error!(error = %error, "cannot start"))?;
+    on_sigterm().await;
     lambda_http::run(app(routes(state.clone()), &state.config.http)).await
+}
+
+/// Lambda sends an instance SIGTERM before stopping it only when an extension is
+/// registered; lambda_runtime registers a no-op one and then runs `shutdown` on the
+/// signal (`cargo lambda watch` emulates both). Its registration panics if the
+/// Extensions API refuses, so it runs in a task of its own: without the API the
+/// function serves on, just without the hook. Must run before the runtime starts.
+async fn on_sigterm() {
+    let registered = tokio::spawn(lambda_runtime::spawn_graceful_shutdown_handler(shutdown)).await;
+    if registered.is_err() {
+        tracing::warn!("no shutdown hook: the Lambda extension could not be registered");
+    }
+}
+
+/// Runs on SIGTERM, within the 500 ms Lambda allows before SIGKILL.
+async fn shutdown() {
+    // Closing the database pools belongs here, before the last line.
+    tracing::info!("shutting down");
+    // Lines are written whole, but a buffered tail must not be lost with the process.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
 }
 
 fn cors(config: &HttpConfig) -> CorsLayer {
