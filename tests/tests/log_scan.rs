@@ -31,7 +31,7 @@ const MUST_HAVE_SERVED: [&str; 6] = [
 ];
 
 /// Shown of an offending line, after its findings are redacted.
-const EXCERPT_CHARS: usize = 240;
+const EXCERPT_CHARS: usize = 400;
 
 struct Rule {
     kind: &'static str,
