@@ -138,6 +138,11 @@ impl Db {
             .await
     }
 
+    /// Closes both pools (at shutdown): waits for connections in use to come back.
+    pub async fn close(&self) {
+        tokio::join!(self.writer.close(), self.reader.close());
+    }
+
     /// The writer pool itself, for health checks, migrations and partition maintenance,
     /// which report their own failures; request handlers use [`Db::writer`].
     pub fn writer_pool(&self) -> &PgPool {

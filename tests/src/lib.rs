@@ -129,12 +129,17 @@ pub struct User {
     pub password: String,
 }
 
+/// Every password `new_user` makes is `"{PASSWORD_HEAD} <6 hex digits> {PASSWORD_TAIL}"`:
+/// the log scan (`tests/log_scan.rs`) looks for that shape.
+pub const PASSWORD_HEAD: &str = "tidal orchid";
+pub const PASSWORD_TAIL: &str = "lantern";
+
 pub fn new_user() -> User {
     let id = uuid::Uuid::new_v4().simple().to_string();
     User {
         username: format!("user_{}", &id[..12]),
         email: format!("u{}@example.com", &id[..12]),
-        password: format!("tidal orchid {} lantern", &id[..6]),
+        password: format!("{PASSWORD_HEAD} {} {PASSWORD_TAIL}", &id[..6]),
     }
 }
 

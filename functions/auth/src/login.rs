@@ -13,7 +13,11 @@ use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::{mfa, unix_now, unix_now_ms},
-    http::{context::RequestContext, extract::ApiJson},
+    http::{
+        context::{RequestContext, RequestFacts},
+        extract::ApiJson,
+    },
+    metrics,
     store::{
         accounts,
         audit::{self, AuditEvent, Severity},
@@ -30,11 +34,33 @@ pub struct LoginRequest {
     password: String,
 }
 
+/// Every login counts once in `Logins` by outcome: `success`, `mfa_required`,
+/// `invalid_credentials`, `backoff` (the per-name wait) or `error` (a dependency
+/// failed). The 2FA step counts its own outcomes (`two_factor::verify`).
 pub async fn login(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
+    Extension(facts): Extension<RequestFacts>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    let result = attempt(&state, &context, &facts, body).await;
+    let outcome = match &result {
+        Ok((outcome, _)) => *outcome,
+        Err(ApiError::RateLimited { .. }) => "backoff",
+        // The one authentication error a login answers is INVALID_CREDENTIALS.
+        Err(ApiError::Authentication { .. }) => "invalid_credentials",
+        Err(_) => "error",
+    };
+    metrics::count("Logins", &[("Outcome", outcome)]);
+    result.map(|(_, response)| response)
+}
+
+async fn attempt(
+    state: &AppState,
+    context: &RequestContext,
+    facts: &RequestFacts,
+    body: LoginRequest,
+) -> Result<(&'static str, Response), ApiError> {
     // Per login name, existing or not: after repeated failures, attempts wait
     // (2^(n-5) s), and the answer is the same whether the account exists.
     let name = body.login.trim().to_lowercase();
@@ -74,7 +100,7 @@ pub async fn login(
         let login: String = body.login.chars().take(100).collect();
         audit::record(
             &state.db,
-            &context,
+            context,
             AuditEvent::new("FAILED_LOGIN_ATTEMPT", Severity::Warning, None)
                 .details(json!({ "login": login })),
         )
@@ -86,7 +112,7 @@ pub async fn login(
         tracing::warn!(error = %error, "could not reset failed logins");
     }
     if state.passwords.needs_rehash(&account.password_hash) {
-        rehash(&state, account.id, &body.password).await;
+        rehash(state, account.id, &body.password).await;
     }
     if account.two_factor_enabled {
         // The password was right; tokens come from POST /api/auth/2fa/verify.
@@ -94,18 +120,21 @@ pub async fn login(
         let auth = &state.config.auth;
         let mfa_token = mfa::issue(&keys.refresh, account.id, auth.mfa_token_ttl, unix_now())
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        return Ok(Json(json!({ "mfaRequired": true, "mfaToken": mfa_token })).into_response());
+        let reply = Json(json!({ "mfaRequired": true, "mfaToken": mfa_token }));
+        return Ok(("mfa_required", reply.into_response()));
     }
     // Audited once the session exists: a login that then fails (DynamoDB down) did
     // not succeed.
-    let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
+    let tokens = session::start(state, context, &account, vec!["pwd".into()]).await?;
     audit::record(
         &state.db,
-        &context,
+        context,
         AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id)),
     )
     .await;
-    Ok(tokens.respond(StatusCode::OK, json!({ "account": account.to_json() })))
+    facts.set_account_id(account.id);
+    let reply = json!({ "account": account.to_json() });
+    Ok(("success", tokens.respond(StatusCode::OK, reply)))
 }
 
 /// Upgrades a hash made with older parameters; a failure only delays the upgrade.

@@ -16,7 +16,8 @@ use shared::{
         cookies, csrf,
         refresh::{self, RefreshClaims},
     },
-    http::context::RequestContext,
+    http::context::{RequestContext, RequestFacts},
+    metrics,
     secrets::AppKeys,
     store::{
         accounts,
@@ -48,15 +49,39 @@ fn authenticate(keys: &AppKeys, headers: &HeaderMap) -> Result<RefreshClaims, Ap
     Ok(claims)
 }
 
+/// Every refresh counts once in `Refreshes` by outcome: `rotated`, `grace` (the
+/// parent within the reuse interval gets the current child), `reuse_detected` (the
+/// family is revoked), `invalid` (no, a bad or an expired token, a revoked family, a
+/// deleted account), `csrf_failed`, or `error` (a dependency failed).
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
+    Extension(facts): Extension<RequestFacts>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // Set where the refresh is decided; a failure anywhere else is an "error".
+    let mut outcome = "error";
+    let result = rotate(&state, &context, &facts, &headers, &mut outcome).await;
+    metrics::count("Refreshes", &[("Outcome", outcome)]);
+    result
+}
+
+async fn rotate(
+    state: &AppState,
+    context: &RequestContext,
+    facts: &RequestFacts,
+    headers: &HeaderMap,
+    outcome: &mut &'static str,
+) -> Result<Response, ApiError> {
     let keys = state.secrets.app_keys().await?;
-    let claims = authenticate(&keys, &headers)?;
+    let claims = authenticate(&keys, headers).inspect_err(|error| {
+        *outcome = match error {
+            ApiError::CsrfTokenInvalid => "csrf_failed",
+            _ => "invalid",
+        };
+    })?;
     let auth = &state.config.auth;
-    let seen = Seen::of(&context);
+    let seen = Seen::of(context);
     // The account (its id is in the verified token) is read while the family rotates:
     // one round trip's wait instead of two. Its result counts only if the rotation does.
     let account_id: Option<i64> = claims.sub.parse().ok();
@@ -81,10 +106,11 @@ pub async fn refresh(
         // Another tab rotated a moment ago: same current generation, nothing changes.
         Rotation::Grace(family) => (family, false),
         Rotation::Reused => {
+            *outcome = "reuse_detected";
             state.families.revoke(&claims.fam).await?;
             audit::record(
                 &state.db,
-                &context,
+                context,
                 AuditEvent::new(
                     "TOKEN_REUSE_DETECTED",
                     Severity::Critical,
@@ -97,11 +123,15 @@ pub async fn refresh(
             .await;
             return Err(INVALID_REFRESH);
         }
-        Rotation::Invalid => return Err(INVALID_REFRESH),
+        Rotation::Invalid => {
+            *outcome = "invalid";
+            return Err(INVALID_REFRESH);
+        }
     };
 
     // Username and role are read fresh: a role change or deletion applies at refresh.
     let Some(account) = account?.filter(|account| account.id == family.account_id) else {
+        *outcome = "invalid";
         state.families.revoke(&family.id).await?;
         return Err(INVALID_REFRESH);
     };
@@ -110,25 +140,31 @@ pub async fn refresh(
         if rotated {
             audit::record(
                 &state.db,
-                &context,
+                context,
                 AuditEvent::new("TOKEN_REFRESHED", Severity::Info, Some(account.id))
                     .details(json!({ "familyId": family.id, "generation": family.generation })),
             )
             .await;
         }
     };
-    let ((), tokens) = tokio::join!(record, session::issue(&state, &account, &family));
+    let ((), tokens) = tokio::join!(record, session::issue(state, &account, &family));
     let tokens = tokens?;
+    facts.set_account_id(account.id);
+    *outcome = if rotated { "rotated" } else { "grace" };
     Ok(tokens.respond(StatusCode::OK, json!({})))
 }
 
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
+    Extension(facts): Extension<RequestFacts>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let keys = state.secrets.app_keys().await?;
     let claims = authenticate(&keys, &headers)?;
+    if let Ok(account_id) = claims.sub.parse() {
+        facts.set_account_id(account_id);
+    }
     state.families.revoke(&claims.fam).await?;
     audit::record(
         &state.db,

@@ -9,7 +9,10 @@ use serde_json::json;
 use shared::{
     ApiError, AppState,
     domain::{Email, NewPassword, PersonName, Role, Username, ValidationErrors},
-    http::{context::RequestContext, extract::ApiJson},
+    http::{
+        context::{RequestContext, RequestFacts},
+        extract::ApiJson,
+    },
     store::{
         accounts::{self, NewAccount},
         audit::{self, AuditEvent, Severity},
@@ -31,6 +34,7 @@ pub struct SignupRequest {
 pub async fn signup(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
+    Extension(facts): Extension<RequestFacts>,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<Response, ApiError> {
     let mut errors = ValidationErrors::default();
@@ -72,6 +76,10 @@ pub async fn signup(
         },
     )
     .await?;
+    facts.set_account_id(account.id);
+    // The address masked: enough to answer "did j***@example.com sign up?", never a
+    // list of addresses in the logs.
+    tracing::info!(accountId = account.id, email = %email.masked(), "account created");
     audit::record(
         &state.db,
         &context,

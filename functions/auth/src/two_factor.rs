@@ -10,7 +10,11 @@ use shared::{
     ApiError, AppState,
     auth::{Principal, mfa, step_up::SteppedUp, totp, unix_now},
     domain::ValidationErrors,
-    http::{context::RequestContext, extract::ApiJson},
+    http::{
+        context::{RequestContext, RequestFacts},
+        extract::ApiJson,
+    },
+    metrics,
     secrets::AppKeys,
     store::{
         accounts::{self, Account},
@@ -198,11 +202,32 @@ const INVALID_CHALLENGE: ApiError = ApiError::Authentication {
     invalid_token: false,
 };
 
+/// The login's second step counts in `Logins` too: `mfa_success`, `mfa_failed` (a
+/// bad, used or expired token, or a wrong code) or `error`.
 pub async fn verify(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
+    Extension(facts): Extension<RequestFacts>,
     ApiJson(body): ApiJson<VerifyRequest>,
 ) -> Result<Response, ApiError> {
+    let result = verify_code(&state, &context, body).await;
+    let outcome = match &result {
+        Ok((account_id, _)) => {
+            facts.set_account_id(*account_id);
+            "mfa_success"
+        }
+        Err(ApiError::Authentication { .. }) => "mfa_failed",
+        Err(_) => "error",
+    };
+    metrics::count("Logins", &[("Outcome", outcome)]);
+    result.map(|(_, response)| response)
+}
+
+async fn verify_code(
+    state: &AppState,
+    context: &RequestContext,
+    body: VerifyRequest,
+) -> Result<(i64, Response), ApiError> {
     let keys = state.secrets.app_keys().await?;
     let claims = mfa::verify(&keys.refresh, &body.mfa_token).map_err(|_| INVALID_CHALLENGE)?;
     let account_id = claims.account_id().ok_or(INVALID_CHALLENGE)?;
@@ -215,9 +240,9 @@ pub async fn verify(
     {
         return Err(INVALID_CHALLENGE);
     }
-    let account = account(&state, account_id).await?;
-    let Some(method) = accept_code(&state, &keys, account.id, &body.code, true).await? else {
-        audit_failure(&state, &context, account.id, "verify").await;
+    let account = account(state, account_id).await?;
+    let Some(method) = accept_code(state, &keys, account.id, &body.code, true).await? else {
+        audit_failure(state, context, account.id, "verify").await;
         return Err(INVALID_CHALLENGE);
     };
     if !state.mfa.consume(&claims.jti).await? {
@@ -226,19 +251,19 @@ pub async fn verify(
     if method == Method::BackupCode {
         audit::record(
             &state.db,
-            &context,
+            context,
             AuditEvent::new("BACKUP_CODE_USED", Severity::Warning, Some(account.id)),
         )
         .await;
     }
     audit::record(
         &state.db,
-        &context,
+        context,
         AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id))
             .details(json!({ "amr": ["pwd", "otp"] })),
     )
     .await;
-    let tokens =
-        session::start(&state, &context, &account, vec!["pwd".into(), "otp".into()]).await?;
-    Ok(tokens.respond(StatusCode::OK, json!({ "account": account.to_json() })))
+    let tokens = session::start(state, context, &account, vec!["pwd".into(), "otp".into()]).await?;
+    let reply = json!({ "account": account.to_json() });
+    Ok((account.id, tokens.respond(StatusCode::OK, reply)))
 }

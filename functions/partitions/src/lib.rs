@@ -274,7 +274,24 @@ async fn maintain_table(
 }
 
 /// One maintenance run on the writer. `today` is injectable for tests.
+///
+/// Every run counts once in `PartitionMaintenanceRun` by outcome: `done`, `skipped`'s
+/// reason (`locked`, `replica`) or `failed` (the transaction was rolled back).
 pub async fn run(
+    pool: &PgPool,
+    config: &MaintenanceConfig,
+    today: Date,
+) -> Result<Summary, MaintenanceError> {
+    let result = maintain(pool, config, today).await;
+    let outcome = match &result {
+        Ok(summary) => summary.skipped.as_deref().unwrap_or("done"),
+        Err(_) => "failed",
+    };
+    shared::metrics::count("PartitionMaintenanceRun", &[("Outcome", outcome)]);
+    result
+}
+
+async fn maintain(
     pool: &PgPool,
     config: &MaintenanceConfig,
     today: Date,
@@ -318,10 +335,6 @@ pub async fn run(
         .await?;
         tx.commit().await?;
     }
-    shared::metrics::count(
-        "PartitionMaintenanceRun",
-        &[("Outcome", summary.skipped.as_deref().unwrap_or("done"))],
-    );
     Ok(summary)
 }
 

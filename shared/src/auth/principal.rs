@@ -76,10 +76,12 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
         // The rate-limit layer verifies the token first and leaves the result here.
-        if let Some(principal) = parts.extensions.get::<Principal>() {
-            return Ok(principal.clone());
-        }
-        authenticate(state, &parts.headers).await
+        let principal = match parts.extensions.get::<Principal>() {
+            Some(principal) => principal.clone(),
+            None => authenticate(state, &parts.headers).await?,
+        };
+        crate::http::context::identify(&parts.extensions, principal.account_id);
+        Ok(principal)
     }
 }
 

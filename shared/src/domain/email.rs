@@ -17,6 +17,21 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address as logs may show it: the first character of the local part, `***`,
+    /// then the domain (`j***@example.com`). Enough to tell accounts apart in an
+    /// incident, not enough to harvest addresses from the logs.
+    pub fn masked(&self) -> String {
+        // The last `@` splits: a quoted local part may hold others.
+        match self.0.rsplit_once('@') {
+            Some((local, domain)) => {
+                let first = local.chars().next().map(String::from).unwrap_or_default();
+                format!("{first}***@{domain}")
+            }
+            // Unreachable for a parsed address; hide it whole rather than guess.
+            None => "***".into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -28,6 +43,21 @@ mod tests {
         assert_eq!(
             Email::parse("  Alice@Example.COM ").map(|e| e.0),
             Ok("alice@example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn masks_all_but_the_first_character_of_the_local_part() {
+        let masked = |raw: &str| Email::parse(raw).map(|e| e.masked());
+        assert_eq!(
+            masked("jane.doe@example.com"),
+            Ok("j***@example.com".into())
+        );
+        assert_eq!(masked("J@Example.com"), Ok("j***@example.com".into()));
+        assert_eq!(masked("ünï@example.org"), Ok("ü***@example.org".into()));
+        assert_eq!(
+            masked("\"a@b\"@example.com"),
+            Ok("\"***@example.com".into())
         );
     }
 

@@ -34,6 +34,13 @@ const COMPRESS_ABOVE_BYTES: u64 = 1024;
 /// request deadline, body limit.
 pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     let trusted_proxies: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
+    // The route template for the access log and metrics; a router without routes
+    // (only a fallback) has none to record, and axum refuses the layer there.
+    let routes = if routes.has_routes() {
+        routes.route_layer(axum::middleware::from_fn(context::record_route))
+    } else {
+        routes
+    };
     let router = routes
         // The tower-http limit below replaces axum's own (2 MB) default.
         .layer(DefaultBodyLimit::disable());
@@ -89,10 +96,11 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     BoxCloneSyncService::new(stack.map_err(|never: Infallible| match never {}))
 }
 
-/// The whole `main` of an HTTP function: logs, state built once per instance, its
-/// keys fetched, then the function's routes under the Lambda runtime (or `cargo
-/// lambda watch`). An instance that cannot read its keys stops with one fatal line
-/// naming the secret (Lambda then retries the cold start), rather than serve 503s.
+/// The whole `main` of an HTTP function: logs, state built once per instance, the
+/// shutdown hook, its keys fetched, then the function's routes under the Lambda
+/// runtime (or `cargo lambda watch`). An instance that cannot read its keys stops with
+/// one fatal line naming the secret (Lambda then retries the cold start), rather than
+/// serve 503s.
 pub async fn run_function(
     routes: impl FnOnce(Arc<crate::AppState>) -> Router,
 ) -> Result<(), lambda_http::Error> {
@@ -118,7 +126,34 @@ async fn start() -> Result<Arc<crate::AppState>, lambda_http::Error> {
     let state = crate::AppState::from_env()
         .await
         .inspect_err(|error| tracing::error!(error = %error, "fatal: cannot start"))?;
+    on_sigterm(state.clone()).await;
     Ok(state)
+}
+
+/// Lambda sends an instance SIGTERM before stopping it only when an extension is
+/// registered; lambda_runtime registers a no-op one and then runs `shutdown` on the
+/// signal (`cargo lambda watch` emulates both). Its registration panics if the
+/// Extensions API refuses, so it runs in a task of its own: without the API the
+/// function serves on, just without the hook. Must run before the runtime starts.
+async fn on_sigterm(state: Arc<crate::AppState>) {
+    let hook = move || shutdown(state);
+    let registered = tokio::spawn(lambda_runtime::spawn_graceful_shutdown_handler(hook)).await;
+    if registered.is_err() {
+        tracing::warn!("no shutdown hook: the Lambda extension could not be registered");
+    }
+}
+
+/// Of the 500 ms Lambda allows between SIGTERM and SIGKILL.
+const SHUTDOWN_CLOSE_BUDGET: Duration = Duration::from_millis(300);
+
+/// Runs on SIGTERM, within the 500 ms Lambda allows before SIGKILL.
+async fn shutdown(state: Arc<crate::AppState>) {
+    // Tells PostgreSQL (RDS Proxy) the sessions are over instead of leaving them to
+    // time out; bounded, as a request still running would hold its connection.
+    let closing = tokio::time::timeout(SHUTDOWN_CLOSE_BUDGET, state.db.close()).await;
+    tracing::info!(poolsClosed = closing.is_ok(), "shutting down");
+    // Lines are written whole, but a buffered tail must not be lost with the process.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
 }
 
 fn cors(config: &HttpConfig) -> CorsLayer {
