@@ -234,7 +234,7 @@ impl<T: FromSecret> SecretCell<T> {
                 Ok(value)
             }
             (Err(error), Some((stale, fetched))) => {
-                tracing::warn!(secret = %self.id, error = %error, "secret refresh failed; serving the cached copy");
+                tracing::warn!(secretId = %self.id, error = %error, "secret refresh failed; serving the cached copy");
                 // Try again after another TTL rather than on every request.
                 *fetched = Instant::now();
                 Ok(stale.clone())

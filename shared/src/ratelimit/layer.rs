@@ -137,6 +137,8 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
     let caller = authenticate(state, request.headers()).await.ok();
     let mut request = request;
     if let Some(principal) = &caller {
+        // Known to the access log even when this layer answers (429, 403 blocked).
+        crate::http::context::identify(request.extensions(), principal.account_id);
         request.extensions_mut().insert(principal.clone());
     }
     let account_or_ip = caller.as_ref().map_or_else(
