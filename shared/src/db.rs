@@ -169,18 +169,20 @@ impl Db {
         E: Unavailable + std::fmt::Display,
         Fut: Future<Output = Result<T, E>>,
     {
-        if self.reader_usable().await && self.reader_breaker.allow() {
-            let result = timed("reader", query(self.reader.clone())).await;
-            match result {
-                Err(error) if error.is_unavailable() => {
-                    self.reader_breaker.record(false);
+        if self.reader_usable().await {
+            let on_reader = timed("reader", query(self.reader.clone()));
+            match self
+                .reader_breaker
+                .guard(on_reader, E::is_unavailable)
+                .await
+            {
+                Ok(rows) => return Ok(rows),
+                Err(Guarded::Failed(error)) if !error.is_unavailable() => return Err(error),
+                Err(Guarded::Failed(error)) => {
                     tracing::warn!(error = %error, "reader failed; reads use the writer");
                     self.gate.close();
                 }
-                result => {
-                    self.reader_breaker.record(true);
-                    return result;
-                }
+                Err(Guarded::Open(_)) => {}
             }
         }
         // Not guarded by the writer's breaker: with the replica out too this is the
@@ -194,6 +196,13 @@ impl Db {
         result
     }
 
+    async fn observed_probe(&self) -> Result<ReplicaStatus, sqlx::Error> {
+        let status = replica_status(&self.reader).await;
+        self.reader_breaker
+            .observe(!matches!(&status, Err(error) if is_unavailable(error)));
+        status
+    }
+
     /// Sends reads to the writer for the retry interval (the replica failed a check).
     pub fn mark_reader_unavailable(&self) {
         self.gate.close();
@@ -203,7 +212,9 @@ impl Db {
         match self.gate.state() {
             Gate::Closed => false,
             Gate::Open => true,
-            Gate::ProbeDue => match replica_status(&self.reader).await {
+            // The probe's outcome counts for the reader's breaker like a read's would
+            // (a lagging replica answered), so a replica down shows as an open breaker.
+            Gate::ProbeDue => match self.observed_probe().await {
                 Ok(status) if status.lag <= self.max_lag => {
                     self.gate.open();
                     true
