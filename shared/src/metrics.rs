@@ -14,6 +14,11 @@ use serde_json::{Map, Value, json};
 static NAMESPACE: LazyLock<String> =
     LazyLock::new(|| std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "BlueHarvest".into()));
 
+/// Under a Lambda runtime (or `cargo lambda watch`) CloudWatch reads stdout; the CLI
+/// tools keep stdout for their own output.
+static TO_STDOUT: LazyLock<bool> =
+    LazyLock::new(|| std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some());
+
 static FUNCTION: LazyLock<String> =
     LazyLock::new(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".into()));
 
@@ -65,7 +70,7 @@ pub fn emit_many(
     dimensions: &[(&str, &str)],
 ) {
     let line = line(metrics, dimension_sets, dimensions);
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+    if *TO_STDOUT {
         println!("{line}");
     } else {
         eprintln!("{line}");

@@ -98,28 +98,20 @@ impl Secrets {
         }
     }
 
-    /// Fetches every key set once, at cold start, retrying while Secrets Manager is
-    /// unreachable: the first request then finds its keys cached.
+    /// Fetches every key set once, at cold start and side by side, retrying while
+    /// Secrets Manager is unreachable: the first request then finds its keys cached.
     pub async fn warm(&self, policy: &RetryPolicy) -> Result<(), SecretsError> {
-        retry(
-            policy,
-            "read app keys",
-            SecretsError::is_unavailable,
-            || self.app_keys(),
-        )
-        .await?;
-        retry(
-            policy,
-            "read signing keys",
-            SecretsError::is_unavailable,
-            || self.signing_keys(),
-        )
-        .await?;
+        let unavailable = SecretsError::is_unavailable;
+        let signing = || self.signing_keys();
+        // Both run to the end (not try_join): the error reported is always the app
+        // keys' first, so the fatal line names the same secret every time.
+        let (app_keys, signing_keys) = tokio::join!(
+            retry(policy, "read app keys", unavailable, || self.app_keys()),
+            retry(policy, "read signing keys", unavailable, signing),
+        );
+        app_keys?;
+        signing_keys?;
         Ok(())
-    }
-
-    pub fn breaker(&self) -> &CircuitBreaker {
-        &self.breaker
     }
 
     pub async fn app_keys(&self) -> Result<Arc<AppKeys>, SecretsError> {

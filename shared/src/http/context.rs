@@ -187,9 +187,8 @@ pub async fn track(
     let status = response.status().as_u16();
     let route = facts.route().unwrap_or("unmatched");
     span.in_scope(|| {
+        // requestId and traceId come from the span.
         tracing::info!(
-            requestId = %context.request_id,
-            traceId = trace_id.as_deref(),
             coldStart = context.cold_start,
             accountId = facts.account_id(),
             clientIp = context.client_ip.map(|ip| ip.to_string()),
