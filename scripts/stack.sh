@@ -12,6 +12,9 @@
 #
 # BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
 # running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT.
+# BH_REPLICA_APPLY_DELAY_MS: the replica replays each commit this long after the primary
+# made it (recovery_min_apply_delay; set when the replica is created): 500 on the test
+# and bench stacks, so no test passes by luck of timing; 0 on the dev stack.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +22,10 @@ STACK=${BH_STACK:-dev}
 case $STACK in
   test) base=55440 ;;
   *) base=55430 ;;
+esac
+case $STACK in
+  dev) APPLY_DELAY_MS=${BH_REPLICA_APPLY_DELAY_MS:-0} ;;
+  *) APPLY_DELAY_MS=${BH_REPLICA_APPLY_DELAY_MS:-500} ;;
 esac
 STACK_DIR=${BH_STACK_DIR:-$ROOT/.stack/$STACK}
 PG_PORT=${BH_PG_PORT:-$((base + 2))}
@@ -116,9 +123,11 @@ init_replica() {
     || die "pg_basebackup failed"
   # Feedback keeps the primary's vacuum from removing rows replica queries still see,
   # so replay does not stall behind them (Aurora replicas behave alike).
+  say "replica apply delay: ${APPLY_DELAY_MS} ms"
   as_pg tee -a "$REPLICA/postgresql.conf" >/dev/null <<EOF
 port = $REPLICA_PORT
 hot_standby_feedback = on
+recovery_min_apply_delay = ${APPLY_DELAY_MS}ms
 EOF
   as_pg tee -a "$REPLICA/postgresql.auto.conf" >/dev/null <<EOF
 primary_conninfo = 'host=127.0.0.1 port=$PG_PORT user=replicator password=$(password) application_name=replica'
@@ -202,14 +211,31 @@ wait_for_replica() {
   die "the replica is not streaming; see $PG_DIR/replica.log"
 }
 
+# The stack's ports sit inside Linux's ephemeral range (32768-60999): a client socket
+# may hold one as its source port (seen: a TIME-WAIT 127.0.0.1:55442 kept the primary
+# from starting for a minute). As root, reserve them so the kernel never hands them out.
+reserve_ports() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports ports
+  [ "$(id -u)" = 0 ] && [ -w "$file" ] || return 0
+  ports=$(cat "$file")
+  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT"; do
+    ports=${ports:+$ports,}$port
+  done
+  echo "$ports" >"$file" 2>/dev/null || true
+}
+
 cmd_up() {
   require_tools
+  reserve_ports
   "$ROOT/scripts/venv.sh"
   if [ "${1:-}" = "--fresh" ]; then cmd_down; fi
   mkdir -p "$STACK_DIR"
   [ -f "$STACK_DIR/pg-password" ] || (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$STACK_DIR/pg-password")
   [ -d "$PRIMARY" ] || init_primary
   pg_start "$PRIMARY" primary
+  # Lets the functions read pg_stat_replication's lag columns, as RDS's master user can
+  # (idempotent, so stacks made before this line get it too).
+  as_pg "$PG_BIN/psql" -q -h "$SOCKETS" -p "$PG_PORT" -U postgres -c "GRANT pg_monitor TO $DB_USER" >/dev/null
   [ -d "$REPLICA" ] || init_replica
   pg_start "$REPLICA" replica
   wait_for_replica

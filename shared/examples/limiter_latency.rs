@@ -85,7 +85,7 @@ async fn main() {
             limited(post(|| async { "ok" }), &state, &[]),
         )
         .with_state(state.clone());
-    let app = shared::http::app(routes, &state.config.http);
+    let app = shared::http::function(routes, &state);
 
     // Warm up connections and caches.
     time_route(&app, "GET", "/api/limited", 20).await;

@@ -161,6 +161,12 @@ pub struct DatabaseConfig {
     pub replica_max_lag: Duration,
     /// How long reads stay on the writer after the reader failed or lagged.
     pub reader_retry_after: Duration,
+    /// Read-your-writes where the replica cannot report its replay position (Aurora):
+    /// a client's reads this soon after its write go to the writer.
+    pub read_your_writes_window: Duration,
+    /// How long a consistency token counts (it routes reads to the writer only while
+    /// the replica is behind it, and at most this long).
+    pub consistency_token_ttl: Duration,
 }
 
 impl DatabaseConfig {
@@ -191,6 +197,10 @@ impl DatabaseConfig {
             statement_timeout: env.millis_or("DB_STATEMENT_TIMEOUT_MS", 5_000)?,
             replica_max_lag: Duration::from_secs(env.positive("REPLICA_MAX_LAG_SECONDS", 30)?),
             reader_retry_after: env.millis_or("READER_RETRY_AFTER_MS", 5_000)?,
+            read_your_writes_window: env.millis_or("READ_YOUR_WRITES_WINDOW_MS", 2_000)?,
+            consistency_token_ttl: Duration::from_secs(
+                env.positive("CONSISTENCY_TOKEN_TTL_SECONDS", 60)?,
+            ),
         })
     }
 }

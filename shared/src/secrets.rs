@@ -264,16 +264,26 @@ impl HmacKey {
     pub fn expose(&self) -> &[u8] {
         self.0.expose_secret()
     }
+
+    /// A key for another purpose, HMAC(self, label): tokens signed with one key can
+    /// never pass for the other's.
+    pub fn derive(&self, label: &[u8]) -> Self {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.expose());
+        Self(aws_lc_rs::hmac::sign(&key, label).as_ref().to_vec().into())
+    }
 }
 
 /// The symmetric keys: refresh-token (and MFA-token) signing, CSRF tokens, list
-/// cursors, TOTP-secret encryption (AES-256-GCM), backup-code hashing.
+/// cursors, TOTP-secret encryption (AES-256-GCM), backup-code hashing; and consistency
+/// tokens, whose key is derived from the cursor key (both sign positions a client only
+/// hands back), so deployed secrets need no new field.
 pub struct AppKeys {
     pub refresh: HmacKey,
     pub csrf: HmacKey,
     pub cursor: HmacKey,
     pub totp: HmacKey,
     pub backup_codes: HmacKey,
+    pub consistency: HmacKey,
 }
 
 impl FromSecret for AppKeys {
@@ -288,10 +298,14 @@ impl FromSecret for AppKeys {
             backup_code_key: SecretString,
         }
         let raw: Raw = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
+        let refresh = HmacKey::decode(id, "refreshKey", &raw.refresh_key)?;
+        let csrf = HmacKey::decode(id, "csrfKey", &raw.csrf_key)?;
+        let cursor = HmacKey::decode(id, "cursorKey", &raw.cursor_key)?;
         Ok(Self {
-            refresh: HmacKey::decode(id, "refreshKey", &raw.refresh_key)?,
-            csrf: HmacKey::decode(id, "csrfKey", &raw.csrf_key)?,
-            cursor: HmacKey::decode(id, "cursorKey", &raw.cursor_key)?,
+            refresh,
+            csrf,
+            consistency: cursor.derive(b"blue-harvest/consistency-token/v1"),
+            cursor,
             totp: HmacKey::decode(id, "totpKey", &raw.totp_key)?,
             backup_codes: HmacKey::decode(id, "backupCodeKey", &raw.backup_code_key)?,
         })

@@ -12,7 +12,10 @@ use crate::{
     ratelimit::RateLimiter,
     resilience::{Breakers, retry},
     secrets::{self, Secrets, SecretsError},
-    store::{brute_force::BruteForce, families::Families, mfa::MfaChallenges},
+    store::{
+        account_state::AccountStates, brute_force::BruteForce, families::Families,
+        mfa::MfaChallenges, request_state::RequestStates,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,10 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub mfa: MfaChallenges,
     pub brute_force: BruteForce,
+    /// The request's one DynamoDB read (block, session, account item).
+    pub request_states: RequestStates,
+    /// The per-account item: role, deletion, last write.
+    pub account_states: AccountStates,
     /// The same breakers the pools, the DynamoDB stores and the secrets cache use.
     pub breakers: Breakers,
     pub started_at: Instant,
@@ -60,6 +67,9 @@ impl AppState {
         let families = Families::new(dynamodb.clone(), breaker.clone(), &tables.token_families);
         let mfa = MfaChallenges::new(dynamodb.clone(), breaker.clone(), &tables.rate_limits);
         let brute_force = BruteForce::new(dynamodb.clone(), breaker.clone(), &tables.rate_limits);
+        let request_states = RequestStates::new(dynamodb.clone(), breaker.clone(), tables.clone());
+        let account_states =
+            AccountStates::new(dynamodb.clone(), breaker.clone(), &tables.rate_limits);
         let limiter = RateLimiter::new(
             dynamodb.clone(),
             breaker.clone(),
@@ -76,6 +86,8 @@ impl AppState {
             families,
             mfa,
             brute_force,
+            request_states,
+            account_states,
             limiter,
             dynamodb,
             secrets,

@@ -16,6 +16,7 @@ use shared::{
     config::Config,
     http::HttpService,
     ratelimit::{Tier, limited},
+    store::families::Seen,
 };
 use tower::ServiceExt;
 
@@ -59,7 +60,7 @@ fn app(state: &Arc<AppState>) -> HttpService {
             ),
         )
         .with_state(state.clone());
-    shared::http::app(routes, &state.config.http)
+    shared::http::function(routes, state)
 }
 
 /// A client IP no other test (or earlier run against the same moto) uses.
@@ -270,14 +271,27 @@ async fn post_creation_limits_differ_by_role() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for (role_id, limit) in [(1_i16, 2), (3, 4), (2, 6)] {
+        // A fresh account per role and run: the limits are per account.
+        let account_id =
+            i64::try_from(uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000).unwrap_or(1);
+        // A real session: the identity layer refuses tokens of unknown ones.
+        let amr = vec!["pwd".to_owned()];
+        let seen = Seen {
+            ip: None,
+            user_agent: None,
+            now: shared::auth::unix_now(),
+        };
+        let session = state
+            .families
+            .create(account_id, &amr, seen, Duration::from_secs(300))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         let subject = access::Subject {
-            // A fresh account per role and run: the limits are per account.
-            account_id: i64::try_from(uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000)
-                .unwrap_or(1),
+            account_id,
             username: "limited".into(),
             role_id,
-            amr: vec!["pwd".into()],
-            session_id: "none".into(),
+            amr,
+            session_id: session.id,
             auth_time: 0,
         };
         let token = access::issue(

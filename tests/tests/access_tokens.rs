@@ -13,7 +13,9 @@ use base64::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use api_tests::{api, bearer_get, client, cookie_post, new_user, require_env, signup};
+use api_tests::{
+    api, bearer_get, client, cookie_post, new_user, require_env, signup, token_claims,
+};
 
 async fn signing_key() -> (String, String) {
     let config = shared::config::AwsConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
@@ -33,12 +35,19 @@ async fn signing_key() -> (String, String) {
     )
 }
 
-fn claims(account_id: i64, overrides: Value) -> Value {
+/// A real account and one of its live sessions: forged claims name them, so only the
+/// forged part can be what a refusal is about (unknown sessions are refused too).
+struct Real {
+    id: i64,
+    sid: String,
+}
+
+fn claims(real: &Real, overrides: Value) -> Value {
     let now = shared::auth::unix_now();
     let mut claims = json!({
-        "iss": "blue-harvest", "aud": "blue-harvest-api", "sub": account_id.to_string(),
-        "accountId": account_id, "username": "x", "roleId": 1, "iat": now, "nbf": now,
-        "exp": now + 600, "jti": "forged", "amr": ["pwd"], "sid": "none", "auth_time": now,
+        "iss": "blue-harvest", "aud": "blue-harvest-api", "sub": real.id.to_string(),
+        "accountId": real.id, "username": "x", "roleId": 1, "iat": now, "nbf": now,
+        "exp": now + 600, "jti": "forged", "amr": ["pwd"], "sid": real.sid, "auth_time": now,
     });
     if let (Some(base), Some(extra)) = (claims.as_object_mut(), overrides.as_object()) {
         base.extend(extra.clone());
@@ -71,16 +80,24 @@ async fn assert_refused(token: &str, what: &str) {
     assert_eq!(body["error"]["code"], "AUTHENTICATION_ERROR", "{what}");
 }
 
-async fn account_id() -> i64 {
-    signup(&new_user()).await.body["account"]["id"]
-        .as_i64()
-        .unwrap_or_default()
+async fn account_id() -> Real {
+    real(&signup(&new_user()).await)
+}
+
+fn real(session: &api_tests::Session) -> Real {
+    Real {
+        id: session.body["account"]["id"].as_i64().unwrap_or_default(),
+        sid: token_claims(&session.access_token)["sid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
 }
 
 #[tokio::test]
 async fn the_forging_harness_itself_produces_accepted_tokens() {
     let (kid, pem) = signing_key().await;
-    let token = rs256(&pem, &kid, &claims(account_id().await, json!({})));
+    let token = rs256(&pem, &kid, &claims(&account_id().await, json!({})));
     assert_eq!(bearer_get("/api/auth/me", &token).await.status(), 200);
 }
 
@@ -95,27 +112,27 @@ async fn expired_wrong_issuer_and_wrong_audience_are_refused() {
         ("wrong aud", json!({"aud": "another-api"})),
         ("not yet valid", json!({"nbf": now + 300})),
     ] {
-        assert_refused(&rs256(&pem, &kid, &claims(id, overrides)), what).await;
+        assert_refused(&rs256(&pem, &kid, &claims(&id, overrides)), what).await;
     }
 }
 
 #[tokio::test]
 async fn alg_none_unknown_kid_and_tampering_are_refused() {
     let session = signup(&new_user()).await;
-    let id = session.body["account"]["id"].as_i64().unwrap_or_default();
+    let id = real(&session);
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims(id, json!({"roleId": 2})).to_string());
+    let payload = URL_SAFE_NO_PAD.encode(claims(&id, json!({"roleId": 2})).to_string());
     assert_refused(&format!("{header}.{payload}."), "alg none").await;
 
     let (_, pem) = signing_key().await;
     assert_refused(
-        &rs256(&pem, "not-our-kid", &claims(id, json!({}))),
+        &rs256(&pem, "not-our-kid", &claims(&id, json!({}))),
         "unknown kid",
     )
     .await;
 
     let parts: Vec<&str> = session.access_token.split('.').collect();
-    let elevated = URL_SAFE_NO_PAD.encode(claims(id, json!({"roleId": 2})).to_string());
+    let elevated = URL_SAFE_NO_PAD.encode(claims(&id, json!({"roleId": 2})).to_string());
     assert_refused(
         &format!("{}.{elevated}.{}", parts[0], parts[2]),
         "tampered payload",
@@ -139,7 +156,7 @@ async fn hs256_signed_with_our_public_key_is_refused() {
     header.typ = Some("at+jwt".into());
     let forged = jsonwebtoken::encode(
         &header,
-        &claims(account_id().await, json!({})),
+        &claims(&account_id().await, json!({})),
         &EncodingKey::from_secret(public_pem.as_bytes()),
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -31,9 +31,9 @@ fn db() -> Db {
 
 /// True when the read was answered by a server in recovery, i.e. the replica.
 async fn read_served_by_replica(db: &Db) -> bool {
-    db.read(|pool| async move {
+    db.read(|mut conn| async move {
         sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()")
-            .fetch_one(&pool)
+            .fetch_one(&mut *conn)
             .await
     })
     .await

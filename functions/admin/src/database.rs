@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
-use shared::{ApiError, AppState, auth::roles::AdminOnly, db, db::PgPool};
+use shared::{ApiError, AppState, auth::roles::AdminOnly, db::PgPool};
 
 async fn reachability(pool: &PgPool) -> Value {
     let started = Instant::now();
@@ -24,7 +24,7 @@ pub async fn stats(
     let (writer, reader, replica) = tokio::join!(
         reachability(state.db.writer_pool()),
         reachability(state.db.reader_pool()),
-        db::replica_status(state.db.reader_pool()),
+        state.db.replica_status(),
     );
     let pool = state.db.writer_pool();
     // reltuples is the planner's estimate; a partitioned parent's is the sum of its children.
@@ -61,6 +61,8 @@ pub async fn stats(
         "writer": writer,
         "reader": reader,
         "replicationLagSeconds": lag,
+        // Where this instance's reads went since it started: what read-your-writes costs.
+        "reads": state.db.read_shares(),
         "rowEstimates": tables.into_iter().map(|(t, n)| (t, json!(n.round()))).collect::<serde_json::Map<_, _>>(),
         "partitions": by_table,
     })))

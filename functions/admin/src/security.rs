@@ -112,7 +112,7 @@ pub async fn events(
         .map(|ip| ip.to_string());
     let rows: Vec<EventRow> = state
         .db
-        .read(|pool| {
+        .read(|mut conn| {
             let (event_type, severity, ip) =
                 (query.event_type.clone(), query.severity.clone(), ip.clone());
             async move {
@@ -139,7 +139,7 @@ pub async fn events(
                 .bind(page.after_time())
                 .bind(page.after_id())
                 .bind(page.fetch())
-                .fetch_all(&pool)
+                .fetch_all(&mut *conn)
                 .await
             }
         })
@@ -189,13 +189,13 @@ pub async fn stats(
         .ok_or_else(|| ApiError::validation("window must look like 30m, 24h or 7d"))?;
     let rows: Vec<(String, String, i64)> = state
         .db
-        .read(|pool| async move {
+        .read(|mut conn| async move {
             sqlx::query_as(
                 "SELECT event_type, severity, count(*) FROM audit_log
                  WHERE created_at >= now() - make_interval(secs => $1) GROUP BY 1, 2",
             )
             .bind(seconds as f64)
-            .fetch_all(&pool)
+            .fetch_all(&mut *conn)
             .await
         })
         .await?;

@@ -31,7 +31,7 @@ pub async fn list(caller: Caller) -> Result<Json<Value>, ApiError> {
     let rows = caller
         .state()
         .db
-        .read(|pool| async move { store::list(&pool).await })
+        .read(|mut conn| async move { store::list(&mut conn).await })
         .await?;
     Ok(Json(cursor::single_page(
         rows.iter().map(store::SettingRow::to_json),
@@ -46,9 +46,9 @@ pub async fn get(caller: Caller, Path(key): Path<String>) -> Result<Json<Value>,
     let row = caller
         .state()
         .db
-        .read(|pool| {
+        .read(|mut conn| {
             let key = key.clone();
-            async move { store::find(&pool, &key).await }
+            async move { store::find(&mut conn, &key).await }
         })
         .await?
         .ok_or_else(not_found)?;

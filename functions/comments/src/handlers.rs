@@ -59,11 +59,13 @@ pub async fn list(
     let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let listing = state
         .db
-        .read(|pool| async move {
-            if !store::post_exists(&pool, post_id).await? {
+        .read(|mut conn| async move {
+            if !store::post_exists(&mut conn, post_id).await? {
                 return Ok(Listing::NoPost);
             }
-            store::list(&pool, post_id, &page).await.map(Listing::Rows)
+            store::list(&mut conn, post_id, &page)
+                .await
+                .map(Listing::Rows)
         })
         .await?;
     let Listing::Rows(rows) = listing else {

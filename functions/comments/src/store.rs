@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shared::{cursor::Keyset, domain::content::SafeHtml, store::StoreError};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// The columns of a comment, for `FROM comments c` or `RETURNING`.
@@ -37,16 +37,16 @@ impl CommentRow {
 }
 
 /// Is there a post with this id that is not deleted (for the reader's list)?
-pub async fn post_exists(pool: &PgPool, post_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn post_exists(conn: &mut PgConnection, post_id: i64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1 AND NOT deleted)")
         .bind(post_id)
-        .fetch_one(pool)
+        .fetch_one(conn)
         .await
 }
 
 /// A post's comments, newest first, one keyset page (plus one row to see if more follow).
 pub async fn list(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     post_id: i64,
     page: &Keyset,
 ) -> Result<Vec<CommentRow>, sqlx::Error> {
@@ -63,7 +63,7 @@ pub async fn list(
     .bind(page.after_time())
     .bind(page.after_id())
     .bind(page.fetch())
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde_json::Value;
 use shared::{
-    AppState, db,
+    AppState,
     resilience::{BreakerState, CircuitBreaker},
 };
 
@@ -165,7 +165,7 @@ pub async fn writer(state: &AppState) -> Check {
 
 /// A failing or lagging replica also diverts this instance's reads to the writer.
 pub async fn reader(state: &AppState) -> Check {
-    let probe = timed(state, "reader", db::replica_status(state.db.reader_pool()));
+    let probe = timed(state, "reader", state.db.replica_status());
     let (result, ms) = observed(&state.breakers.reader, probe.await);
     match result {
         Ok(status) => {

@@ -66,6 +66,8 @@ async fn health(
             let (breakers, overall) = checks::breakers(&state, report.overall());
             body["checks"] = serde_json::to_value(&report).unwrap_or_default();
             body["circuitBreakers"] = breakers;
+            // This instance's reads since it started: replica, or writer and why.
+            body["reads"] = json!(state.db.read_shares());
             overall
         }
     };

@@ -76,9 +76,9 @@ pub async fn list(
     };
     let rows = state
         .db
-        .read(|pool| {
+        .read(|mut conn| {
             let filters = filters.clone();
-            async move { store::list(&pool, &filters, &page).await }
+            async move { store::list(&mut conn, &filters, &page).await }
         })
         .await?;
     Ok(Json(page.respond(
@@ -94,7 +94,7 @@ pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Value>, 
     let row = caller
         .state()
         .db
-        .read(|pool| async move { store::find(&pool, id).await })
+        .read(|mut conn| async move { store::find(&mut *conn, id).await })
         .await?
         .ok_or_else(not_found)?;
     caller

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shared::{cursor::Keyset, store::StoreError};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::request::{Content, NewPost};
@@ -71,7 +71,7 @@ pub const LIST_SQL: &str = concat!(
     );
 
 pub async fn list(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     filters: &Filters,
     page: &Keyset,
 ) -> Result<Vec<PostRow>, sqlx::Error> {
@@ -82,7 +82,7 @@ pub async fn list(
         .bind(page.after_time())
         .bind(page.after_id())
         .bind(page.fetch())
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
 }
 

@@ -46,7 +46,7 @@ pub async fn list(
     let account_id = query.account_id;
     let rows = state
         .db
-        .read(|pool| async move { store::list(&pool, account_id, &page).await })
+        .read(|mut conn| async move { store::list(&mut conn, account_id, &page).await })
         .await?;
     Ok(Json(page.respond(
         &keys.cursor,
@@ -61,7 +61,7 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
     let row = caller
         .state()
         .db
-        .read(|pool| async move { store::find(&pool, id).await })
+        .read(|mut conn| async move { store::find(&mut *conn, id).await })
         .await?
         .ok_or_else(not_found)?;
     caller

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use shared::cursor::Keyset;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::request::{NewProfile, ProfileChange};
@@ -39,7 +39,7 @@ impl ProfileRow {
 
 /// Newest first, optionally one account's; one keyset page plus one row.
 pub async fn list(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     account_id: Option<i64>,
     page: &Keyset,
 ) -> Result<Vec<ProfileRow>, sqlx::Error> {
@@ -57,7 +57,7 @@ pub async fn list(
     .bind(page.after_time())
     .bind(page.after_id())
     .bind(page.fetch())
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }
 

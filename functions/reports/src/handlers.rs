@@ -59,7 +59,7 @@ pub async fn list(
     let status = query.status;
     let rows = state
         .db
-        .read(|pool| async move { store::list(&pool, status, &page).await })
+        .read(|mut conn| async move { store::list(&mut conn, status, &page).await })
         .await?;
     Ok(Json(page.respond(
         &keys.cursor,
@@ -77,7 +77,7 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
     let row = caller
         .state()
         .db
-        .read(|pool| async move { store::find(&pool, id).await })
+        .read(|mut conn| async move { store::find(&mut conn, id).await })
         .await?
         .ok_or_else(not_found)?;
     Ok(Json(row.to_json()))

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use shared::cursor::Keyset;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::request::{NewReport, NoteChange, Resolution, Status, TargetType};
@@ -56,7 +56,7 @@ impl ReportRow {
 
 /// Newest first, optionally of one status, one keyset page (plus one row).
 pub async fn list(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     status: Option<Status>,
     page: &Keyset,
 ) -> Result<Vec<ReportRow>, sqlx::Error> {
@@ -74,18 +74,18 @@ pub async fn list(
     .bind(page.after_time())
     .bind(page.after_id())
     .bind(page.fetch())
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await
 }
 
-pub async fn find(pool: &PgPool, id: i64) -> Result<Option<ReportRow>, sqlx::Error> {
+pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<ReportRow>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT",
         report_columns!(),
         "FROM reports WHERE id = $1 AND NOT deleted"
     ))
     .bind(id)
-    .fetch_optional(pool)
+    .fetch_optional(conn)
     .await
 }
 

@@ -8,6 +8,8 @@ use http::{HeaderMap, HeaderValue, header};
 
 pub const REFRESH: &str = "bh_refresh";
 pub const CSRF: &str = "bh_csrf";
+/// The read-your-writes token (`http::consistency`); `__Host-`: Secure, Path=/, no Domain.
+pub const CONSISTENCY: &str = "__Host-bh_consistency";
 
 fn build(
     name: &'static str,
@@ -37,6 +39,11 @@ pub fn refresh(token: String, max_age: Duration) -> HeaderValue {
 /// Readable by scripts (double submit), sent everywhere.
 pub fn csrf(token: String, max_age: Duration) -> HeaderValue {
     build(CSRF, token, "/", max_age, false)
+}
+
+/// HttpOnly (the page never needs it), sent to every route.
+pub fn consistency(token: String, max_age: Duration) -> HeaderValue {
+    build(CONSISTENCY, token, "/", max_age, true)
 }
 
 pub fn clear_refresh() -> HeaderValue {
@@ -89,6 +96,23 @@ mod tests {
             text.contains("Path=/") && text.contains("Secure") && text.contains("SameSite=Strict")
         );
         assert!(!text.contains("HttpOnly"), "{text}");
+    }
+
+    #[test]
+    fn consistency_cookie_is_a_host_cookie_scripts_cannot_read() {
+        let value = consistency("t".into(), Duration::from_secs(60));
+        let text = value.to_str().unwrap_or_default();
+        for part in [
+            "__Host-bh_consistency=t",
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/",
+            "Max-Age=60",
+        ] {
+            assert!(text.contains(part), "{part} missing from {text}");
+        }
+        assert!(!text.contains("Domain"), "{text}");
     }
 
     #[test]

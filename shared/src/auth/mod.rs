@@ -5,6 +5,7 @@ pub mod access;
 pub mod cookies;
 pub mod csrf;
 pub mod hmac_jwt;
+pub mod identity;
 pub mod keyring;
 pub mod mfa;
 pub mod passwords;

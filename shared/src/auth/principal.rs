@@ -1,11 +1,13 @@
-//! The authenticated caller: the extractor every function uses for Bearer tokens.
+//! The authenticated caller: the extractor every function uses for Bearer tokens. The
+//! token was verified, and checked against revocation, once, by the identity layer
+//! (`auth::identity`); the extractors only read what it found.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use http::{header, request::Parts};
 
-use super::access::{self, AccessClaims, TokenError};
+use super::{access::AccessClaims, identity::Identity};
 use crate::{AppState, error::ApiError};
 
 #[derive(Debug, Clone)]
@@ -43,29 +45,12 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Verifies the request's Bearer token (RS256, one of our kids, after at most one
-/// rate-limited refetch of the key set for an unknown kid).
-pub async fn authenticate(
-    state: &AppState,
-    headers: &http::HeaderMap,
-) -> Result<Principal, ApiError> {
-    let token = bearer_token(headers).ok_or(ApiError::AUTHENTICATION_REQUIRED)?;
-    let auth = &state.config.auth;
-    let keys = state.secrets.signing_keys().await?;
-    let verified = match access::verify(&keys, token, auth.leeway) {
-        Err(TokenError::UnknownKid) => {
-            let keys = state
-                .secrets
-                .refetch_signing_keys(auth.key_refetch_interval)
-                .await?;
-            access::verify(&keys, token, auth.leeway)
-        }
-        other => other,
-    };
-    verified.map(Principal::from).map_err(|error| {
-        tracing::info!(error = %error, "access token refused");
-        ApiError::INVALID_TOKEN
-    })
+/// What the identity layer found; a router built without the shared stack is our bug.
+fn identity(parts: &Parts) -> Result<&Identity, ApiError> {
+    parts
+        .extensions
+        .get::<Identity>()
+        .ok_or_else(|| ApiError::Internal("no Identity: route outside the HTTP stack".into()))
 }
 
 impl FromRequestParts<Arc<AppState>> for Principal {
@@ -73,15 +58,9 @@ impl FromRequestParts<Arc<AppState>> for Principal {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &Arc<AppState>,
+        _state: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        // The rate-limit layer verifies the token first and leaves the result here.
-        let principal = match parts.extensions.get::<Principal>() {
-            Some(principal) => principal.clone(),
-            None => authenticate(state, &parts.headers).await?,
-        };
-        crate::http::context::identify(&parts.extensions, principal.account_id);
-        Ok(principal)
+        identity(parts)?.required().cloned()
     }
 }
 
@@ -92,13 +71,10 @@ impl axum::extract::OptionalFromRequestParts<Arc<AppState>> for Principal {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &Arc<AppState>,
+        _state: &Arc<AppState>,
     ) -> Result<Option<Self>, ApiError> {
-        if !parts.headers.contains_key(header::AUTHORIZATION) {
-            return Ok(None);
-        }
-        <Self as FromRequestParts<Arc<AppState>>>::from_request_parts(parts, state)
-            .await
-            .map(Some)
+        identity(parts)?
+            .optional()
+            .map(Option::<&Principal>::cloned)
     }
 }

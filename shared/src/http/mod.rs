@@ -1,5 +1,6 @@
 //! The tower stack every HTTP function runs its router in, and the Lambda entry point.
 
+pub mod consistency;
 pub mod context;
 pub mod deadline;
 pub mod envelope;
@@ -96,6 +97,22 @@ pub fn app(routes: Router, config: &HttpConfig) -> HttpService {
     BoxCloneSyncService::new(stack.map_err(|never: Infallible| match never {}))
 }
 
+/// A function's routes with the layers that need the instance's state, inside the
+/// shared stack: what Lambda runs, and what in-process tests call. Outermost first:
+/// the read-your-writes scope and tokens, then who is calling (once, for every route).
+pub fn function(routes: Router, state: &Arc<crate::AppState>) -> HttpService {
+    let routes = routes
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::identity::identify,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            consistency::track,
+        ));
+    app(routes, &state.config.http)
+}
+
 /// The whole `main` of an HTTP function: logs, state built once per instance, the
 /// shutdown hook, its keys fetched, then the function's routes under the Lambda
 /// runtime (or `cargo lambda watch`). An instance that cannot read its keys stops with
@@ -109,7 +126,7 @@ pub async fn run_function(
         tracing::error!(error = %error, "fatal: cannot read a secret at cold start");
         return Err(error.into());
     }
-    lambda_http::run(app(routes(state.clone()), &state.config.http)).await
+    lambda_http::run(function(routes(state.clone()), &state)).await
 }
 
 /// As [`run_function`], but starts without its keys: for health, which must answer
@@ -118,7 +135,7 @@ pub async fn run_function_without_keys(
     routes: impl FnOnce(Arc<crate::AppState>) -> Router,
 ) -> Result<(), lambda_http::Error> {
     let state = start().await?;
-    lambda_http::run(app(routes(state.clone()), &state.config.http)).await
+    lambda_http::run(function(routes(state.clone()), &state)).await
 }
 
 async fn start() -> Result<Arc<crate::AppState>, lambda_http::Error> {
@@ -172,6 +189,7 @@ fn cors(config: &HttpConfig) -> CorsLayer {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             HeaderName::from_static("x-csrf-token"),
+            HeaderName::from_static(consistency::HEADER),
         ])
         .expose_headers([
             HeaderName::from_static("ratelimit"),
@@ -181,6 +199,7 @@ fn cors(config: &HttpConfig) -> CorsLayer {
             HeaderName::from_static("x-ratelimit-reset"),
             header::RETRY_AFTER,
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static(consistency::HEADER),
         ])
         .max_age(Duration::from_secs(86_400))
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::{Decision, Outcome, Tier, store::UNAVAILABLE_RETRY_AFTER};
 use crate::{
     AppState,
-    auth::{principal::authenticate, unix_now, unix_now_ms},
+    auth::{identity::Identity, unix_now, unix_now_ms},
     domain::Role,
     error::ApiError,
     http::context::RequestContext,
@@ -131,16 +131,10 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
         .as_ref()
         .and_then(|c| c.client_ip)
         .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-    // Limits are per account when a valid Bearer token is present. The verified
-    // caller is left in the request for the handler's extractor (no second check);
-    // an invalid token is limited by IP and refused by the handler.
-    let caller = authenticate(state, request.headers()).await.ok();
-    let mut request = request;
-    if let Some(principal) = &caller {
-        // Known to the access log even when this layer answers (429, 403 blocked).
-        crate::http::context::identify(request.extensions(), principal.account_id);
-        request.extensions_mut().insert(principal.clone());
-    }
+    // Limits are per account for a caller the identity layer accepted; an invalid
+    // token is limited by IP and refused by the handler's extractor.
+    let identity = request.extensions().get::<Identity>().cloned();
+    let caller = identity.as_ref().and_then(Identity::principal).cloned();
     let account_or_ip = caller.as_ref().map_or_else(
         || format!("ip:{ip}"),
         |p| format!("account:{}", p.account_id),
@@ -174,28 +168,22 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
         }
     }
 
-    let now = unix_now();
+    // The block was read with the request's identity (one DynamoDB read); while
+    // DynamoDB is down it is unknown, and the tiers' fail modes still apply.
     let now_ms = unix_now_ms();
-    let hits = futures_util::future::join_all(checks.iter().map(|(tier, subject)| {
+    if let Some(until_ms) = identity.and_then(|identity| identity.blocked_until_ms) {
+        return ApiError::IpBlocked {
+            retry_after_seconds: seconds_until(until_ms, now_ms).max(1),
+        }
+        .into_response();
+    }
+    let now = unix_now();
+    let outcomes = futures_util::future::join_all(checks.iter().map(|(tier, subject)| {
         state
             .limiter
             .hit(*tier, tier.limit(config, role), subject, now)
-    }));
-    // The IP block is read alongside the counters, not after them, behind the same
-    // DynamoDB breaker: while DynamoDB is down it is skipped rather than waited for.
-    let block_check = state.brute_force.blocked_until(&ip, now_ms);
-    let (outcomes, blocked) = tokio::join!(hits, block_check);
-    match blocked {
-        Ok(Some(until_ms)) => {
-            return ApiError::IpBlocked {
-                retry_after_seconds: seconds_until(until_ms, now_ms).max(1),
-            }
-            .into_response();
-        }
-        Ok(None) => {}
-        // Without DynamoDB a block cannot be known; the tiers' fail modes still apply.
-        Err(error) => tracing::warn!(error = %error, "IP block check failed; continuing"),
-    }
+    }))
+    .await;
     let mut decisions = Vec::with_capacity(outcomes.len());
     for outcome in outcomes {
         match outcome {

@@ -78,24 +78,6 @@ impl BruteForce {
         HashMap::from([("pk".to_owned(), AttributeValue::S(pk))])
     }
 
-    /// When the IP's block ends (Unix ms), if it is blocked now.
-    pub async fn blocked_until(&self, ip: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(format!("block#{ip}"))))
-            .send()
-            .through(&self.breaker)
-            .await
-            .map_err(StoreError::from)?;
-        Ok(output
-            .item
-            .as_ref()
-            .and_then(|item| number(item, "blockedUntilMs"))
-            .filter(|until| *until > now_ms))
-    }
-
     /// Records an offence and blocks the IP for the ladder's step for it.
     pub async fn block(
         &self,

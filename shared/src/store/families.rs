@@ -100,6 +100,11 @@ impl<'a> Seen<'a> {
     }
 }
 
+/// The key of a family's item.
+pub fn key(family_id: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([("familyId".to_owned(), s(family_id))])
+}
+
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
@@ -115,10 +120,6 @@ impl Families {
             breaker,
             table: table.into(),
         }
-    }
-
-    fn key(&self, family_id: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([("familyId".to_owned(), s(family_id))])
     }
 
     pub async fn create(
@@ -170,7 +171,7 @@ impl Families {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(self.key(family_id)))
+            .set_key(Some(key(family_id)))
             .update_expression(
                 "SET generation = generation + :one, lastUsedAt = :now, rotatedAt = :now, \
                  expiresAt = :exp, ip = :ip, userAgent = :ua",
@@ -239,7 +240,7 @@ impl Families {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(self.key(family_id)))
+            .set_key(Some(key(family_id)))
             .consistent_read(true)
             .send()
             .through(&self.breaker)
@@ -254,7 +255,7 @@ impl Families {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(self.key(family_id)))
+            .set_key(Some(key(family_id)))
             .update_expression("SET revoked = :true")
             .condition_expression("attribute_exists(familyId)")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
@@ -342,7 +343,7 @@ fn to_item(family: &Family) -> HashMap<String, AttributeValue> {
     item
 }
 
-fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Family> {
+pub(crate) fn from_item(item: &HashMap<String, AttributeValue>) -> Option<Family> {
     let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let number = |k: &str| {
         item.get(k)

@@ -1,11 +1,13 @@
 //! Data access: PostgreSQL (accounts, audit log) and DynamoDB (token families).
 //! Each store maps its failures to `StoreError`, and `StoreError` maps to HTTP once.
 
+pub mod account_state;
 pub mod accounts;
 pub mod audit;
 pub mod brute_force;
 pub mod families;
 pub mod mfa;
+pub mod request_state;
 pub mod two_factor;
 
 use aws_sdk_dynamodb::{

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
         .merge(posts::router(state.clone()))
         .merge(comments::router(state.clone()))
         .merge(reports::router(state.clone()));
-    let app = shared::http::app(routes, &state.config.http);
+    let app = shared::http::function(routes, &state);
     let max_body = state.config.http.max_body_bytes;
 
     // API Gateway hands a function the client's address in the request context; here

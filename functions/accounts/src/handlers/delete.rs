@@ -30,9 +30,13 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     let cascade = store::soft_delete_cascade(&mut tx, id).await?;
     tx.commit().await?;
 
-    // After the commit, so a failed revocation cannot undo the deletion. Should it
-    // fail, the sessions are dead anyway: a refresh re-reads the account and refuses
-    // a deleted one; access tokens already issued expire within their lifetime.
+    // After the commit, so a failed revocation cannot undo the deletion. The account
+    // item stops every access token of the account on its next request; the sessions
+    // are revoked too. Should DynamoDB fail here, a refresh still re-reads the account
+    // and refuses a deleted one, and access tokens expire within their lifetime.
+    if let Err(error) = state.account_states.record_deleted(id).await {
+        tracing::error!(error = %error, account_id = id, "the account is deleted, but its access tokens live until they expire");
+    }
     let sessions = match state.families.revoke_all(id, None, unix_now()).await {
         Ok(revoked) => Some(revoked),
         Err(error) => {

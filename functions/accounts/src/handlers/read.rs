@@ -37,7 +37,7 @@ pub async fn list(
     let page = Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let rows = state
         .db
-        .read(|pool| async move { accounts::page(&pool, &page).await })
+        .read(|mut conn| async move { accounts::page(&mut *conn, &page).await })
         .await?;
     Ok(Json(page.respond(
         &keys.cursor,
@@ -55,7 +55,7 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
     let account = caller
         .state()
         .db
-        .read(|pool| async move { accounts::find_by_id(&pool, id).await })
+        .read(|mut conn| async move { accounts::find_by_id(&mut *conn, id).await })
         .await?
         .ok_or_else(not_found)?;
     let full = scope == Scope::Own || Role::from_id(caller.principal.role_id) == Some(Role::Admin);

@@ -1,10 +1,10 @@
 //! `PUT /api/accounts/{id}/role`: an admin with a recent one-time password changes
 //! another account's role.
 //!
-//! The new role reaches the account's tokens at their next refresh (the refresh reads
-//! the account fresh), so within one access-token lifetime (15 minutes by default).
-//! Sessions are deliberately not revoked: a promotion should not sign anyone out, and
-//! a demotion that must act at once is an account deletion or a session revocation.
+//! The new role takes effect on the account's next request: the account's item in
+//! DynamoDB names the role (`store::account_state`), and the identity layer refuses an
+//! access token naming another one (401); the client refreshes and gets the new role.
+//! Sessions are deliberately not revoked: a promotion should not sign anyone out.
 
 use axum::{Json, extract::Path};
 use serde_json::{Value, json};
@@ -38,13 +38,25 @@ pub async fn change(
         ));
     }
 
-    let mut tx = caller.state().db.begin().await?;
+    let state = caller.state();
+    let mut tx = state.db.begin().await?;
     let current = accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
-    if current.role_id == role.id() {
-        return Ok(Json(current.to_json()));
+    let account = if current.role_id == role.id() {
+        current.clone()
+    } else {
+        let account = accounts::set_role(&mut *tx, id, role).await?;
+        tx.commit().await?;
+        account
+    };
+    // After the commit: a refresh reading the new role must not be refused. Also when
+    // nothing changed, so repeating a request whose recording failed completes it.
+    if let Err(error) = state.account_states.record_role(id, role.id()).await {
+        tracing::error!(error = %error, account_id = id, "the role changed, but older tokens keep the old one until they expire");
+        return Err(error.into());
     }
-    let account = accounts::set_role(&mut *tx, id, role).await?;
-    tx.commit().await?;
+    if current.role_id == role.id() {
+        return Ok(Json(account.to_json()));
+    }
 
     let severity = if role == Role::Admin {
         Severity::Critical

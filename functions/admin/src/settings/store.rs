@@ -2,7 +2,7 @@
 //! a setting that is gone falls back to its default in the code that reads it).
 
 use serde_json::{Value, json};
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::request::Key;
@@ -26,16 +26,16 @@ impl SettingRow {
     }
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<SettingRow>, sqlx::Error> {
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<SettingRow>, sqlx::Error> {
     sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings ORDER BY key")
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
 }
 
-pub async fn find(pool: &PgPool, key: &Key) -> Result<Option<SettingRow>, sqlx::Error> {
+pub async fn find(conn: &mut PgConnection, key: &Key) -> Result<Option<SettingRow>, sqlx::Error> {
     sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings WHERE key = $1")
         .bind(key.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await
 }
 

@@ -38,7 +38,7 @@ pub async fn post(state: &Arc<AppState>, path: &str, body: Value, source_ip: &st
     event["body"] = json!(body.to_string());
     let request =
         lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let app = shared::http::app(auth::router(state.clone()), &state.config.http);
+    let app = shared::http::function(auth::router(state.clone()), state);
     let response = app
         .oneshot(request)
         .await

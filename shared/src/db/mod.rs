@@ -1,6 +1,7 @@
 //! PostgreSQL through RDS Proxy: a writer pool and a reader pool, both small and lazily
-//! connected, and read routing that falls back to the writer when the replica is down
-//! or lagging.
+//! connected, and read routing: the replica unless it is down or lagging, or the
+//! client has just written something the replica has not replayed yet
+//! ([`consistency`]: read-your-writes).
 //!
 //! RDS Proxy pins a client to one backend for the rest of the session when it sees
 //! session state. Queries here avoid that: the statement cache is off, so sqlx sends
@@ -17,7 +18,10 @@
 use std::{
     ops::{Deref, DerefMut},
     str::FromStr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -29,10 +33,19 @@ use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
 };
 
+use tokio::sync::OnceCell;
+
 use crate::{
     config::{DatabaseConfig, DatabaseEndpoints, ResilienceConfig, RetryPolicy},
     resilience::{Breakers, CircuitBreaker, Guarded, retry},
 };
+
+pub mod consistency;
+mod replica;
+
+use consistency::{Lsn, Requirement, WritePosition};
+use replica::{Gate, LagSource, ReadCounts, ReaderGate, Served};
+pub use replica::{ReadShares, ReplicaStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -57,6 +70,12 @@ pub struct Db {
     writer_breaker: Arc<CircuitBreaker>,
     reader_breaker: Arc<CircuitBreaker>,
     retry: RetryPolicy,
+    lag_source: OnceCell<LagSource>,
+    /// False once a server has refused a WAL position function (Aurora): from then on
+    /// read-your-writes goes by time.
+    wal_positions: AtomicBool,
+    read_your_writes_window: Duration,
+    reads: ReadCounts,
 }
 
 /// What getting a writer connection can fail with: the breaker is open, or PostgreSQL
@@ -106,18 +125,27 @@ impl Db {
             writer_breaker: breakers.writer.clone(),
             reader_breaker: breakers.reader.clone(),
             retry: resilience.retry,
+            lag_source: OnceCell::new(),
+            wal_positions: AtomicBool::new(true),
+            read_your_writes_window: config.read_your_writes_window,
+            reads: ReadCounts::default(),
         })
     }
 
     /// A writer connection, for writes and for reads that must see them (login,
     /// refresh, permission checks). Held until dropped: take it per statement
     /// (`&mut *db.writer().await?`) unless several statements need one session.
+    ///
+    /// A request holding one may write through it, so its reads go to the writer from
+    /// then on, and its client gets a consistency token.
     pub async fn writer(&self) -> Result<Held<PoolConnection<Postgres>>, WriterError> {
         let connection = self.on_writer(|| self.writer.acquire()).await?;
+        consistency::note_write();
         Ok(Held::new(connection, "writer"))
     }
 
-    /// A writer transaction; committed with [`Held::commit`], rolled back if dropped.
+    /// A writer transaction; committed with [`Held::commit`] (which counts as this
+    /// request's write for read-your-writes), rolled back if dropped.
     pub async fn begin(&self) -> Result<Held<Transaction<'static, Postgres>>, WriterError> {
         let transaction = self.on_writer(|| self.writer.begin()).await?;
         Ok(Held::new(transaction, "writer"))
@@ -158,37 +186,57 @@ impl Db {
         self.max_lag
     }
 
-    /// Runs a read on the replica, or on the writer while the replica is unavailable,
-    /// lagging, or its breaker is open. A read that fails because the replica went away
-    /// is retried on the writer, and there again on transient faults (a read is safe
-    /// to repeat); its own errors (bad SQL, constraint) are returned as they are.
+    /// Runs a read on the replica, or on the writer when the replica is unavailable,
+    /// lagging, its breaker is open, or it has not replayed this client's last write
+    /// yet (checked on the very connection that would serve the read). A read that
+    /// fails because the replica went away is retried on the writer, and there again
+    /// on transient faults (a read is safe to repeat); its own errors (bad SQL,
+    /// constraint) are returned as they are.
     ///
-    /// The query gets its pool by value (a cheap handle) so its future can be `Send`.
-    pub async fn read<T, E, Fut>(&self, query: impl Fn(PgPool) -> Fut) -> Result<T, E>
+    /// The query gets its connection by value so its future can be `Send`.
+    pub async fn read<T, E, Fut>(
+        &self,
+        query: impl Fn(PoolConnection<Postgres>) -> Fut,
+    ) -> Result<T, E>
     where
-        E: Unavailable + std::fmt::Display,
+        E: Unavailable + std::fmt::Display + From<sqlx::Error>,
         Fut: Future<Output = Result<T, E>>,
     {
-        if self.reader_usable().await {
-            let on_reader = timed("reader", query(self.reader.clone()));
+        let requirement = consistency::requirement();
+        let own_write = requirement == Some(Requirement::OwnWrite);
+        if !own_write && self.reader_usable().await {
+            let on_reader = timed("reader", self.on_reader(requirement, &query));
             match self
                 .reader_breaker
                 .guard(on_reader, E::is_unavailable)
                 .await
             {
-                Ok(rows) => return Ok(rows),
+                Ok(Some(rows)) => {
+                    self.reads.count(Served::Replica);
+                    return Ok(rows);
+                }
+                Ok(None) => {}
                 Err(Guarded::Failed(error)) if !error.is_unavailable() => return Err(error),
                 Err(Guarded::Failed(error)) => {
                     tracing::warn!(error = %error, "reader failed; reads use the writer");
-                    self.gate.close();
+                    self.gate.use_writer();
                 }
                 Err(Guarded::Open(_)) => {}
             }
         }
+        let behind = own_write || matches!(requirement, Some(Requirement::After(_)));
+        self.reads
+            .count(if behind && self.gate.state() != Gate::UseWriter {
+                Served::WriterForConsistency
+            } else {
+                Served::WriterFallback
+            });
         // Not guarded by the writer's breaker: with the replica out too this is the
         // last way to answer, but its outcome still counts.
         let result = retry(&self.retry, "read on the writer", E::is_transient, || {
-            timed("writer", query(self.writer.clone()))
+            timed("writer", async {
+                query(self.writer.acquire().await.map_err(E::from)?).await
+            })
         })
         .await;
         self.writer_breaker
@@ -196,27 +244,137 @@ impl Db {
         result
     }
 
+    /// The read on a replica connection, or `None` when that replica has not replayed
+    /// the position the client must see.
+    async fn on_reader<T, E, Fut>(
+        &self,
+        requirement: Option<Requirement>,
+        query: &impl Fn(PoolConnection<Postgres>) -> Fut,
+    ) -> Result<Option<T>, E>
+    where
+        E: From<sqlx::Error>,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut connection = self.reader.acquire().await?;
+        if let Some(Requirement::After(position)) = requirement
+            && !self.replayed(&mut connection, position).await?
+        {
+            return Ok(None);
+        }
+        query(connection).await.map(Some)
+    }
+
+    /// Has the server behind this connection applied `position`? By WAL position
+    /// where the server reports one, else by time (see [`consistency`]).
+    async fn replayed(
+        &self,
+        connection: &mut PgConnection,
+        position: WritePosition,
+    ) -> Result<bool, sqlx::Error> {
+        let by_time = || position.settled(crate::auth::unix_now_ms(), self.time_window());
+        let Some(lsn) = position
+            .lsn
+            .filter(|_| self.wal_positions.load(Ordering::Relaxed))
+        else {
+            return Ok(by_time());
+        };
+        // A server not in recovery is a writer (a promoted replica, or no replica at
+        // all): it has every committed write.
+        let replayed: Result<Option<bool>, sqlx::Error> = sqlx::query_scalar(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() >= $1::pg_lsn
+                         ELSE true END",
+        )
+        .bind(lsn.to_string())
+        .fetch_one(connection)
+        .await;
+        match replayed {
+            Ok(Some(replayed)) => Ok(replayed),
+            // The server keeps no replay position: time decides.
+            Ok(None) => Ok(by_time()),
+            Err(error) if refuses_wal_functions(&error) => {
+                self.no_wal_positions(&error);
+                Ok(by_time())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// How long after a write the time rule keeps a client's reads on the writer: the
+    /// configured window, or twice the measured lag when that is longer.
+    fn time_window(&self) -> Duration {
+        self.read_your_writes_window
+            .max(self.gate.last_lag().saturating_mul(2))
+    }
+
+    fn no_wal_positions(&self, error: &sqlx::Error) {
+        if self.wal_positions.swap(false, Ordering::Relaxed) {
+            tracing::warn!(error = %error, "no WAL positions here; read-your-writes goes by time");
+        }
+    }
+
+    /// Where the writer stands now: taken after a request's writes committed, it is at
+    /// or past their commit records. Without a WAL position (Aurora, or the writer
+    /// did not answer) the time alone still serves the time rule.
+    pub async fn position(&self) -> WritePosition {
+        let lsn = if self.wal_positions.load(Ordering::Relaxed) {
+            let text = sqlx::query_scalar::<_, String>("SELECT pg_current_wal_insert_lsn()::text")
+                .fetch_one(&self.writer)
+                .await;
+            match text {
+                Ok(text) => text.parse::<Lsn>().ok(),
+                Err(error) if refuses_wal_functions(&error) => {
+                    self.no_wal_positions(&error);
+                    None
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "writer position unknown; the time rule applies");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        WritePosition {
+            lsn,
+            at_ms: crate::auth::unix_now_ms(),
+        }
+    }
+
+    /// Where this instance's reads went since it started.
+    pub fn read_shares(&self) -> ReadShares {
+        self.reads.shares()
+    }
+
+    /// The replica's state: reachable and in recovery (asked of the reader), and its
+    /// lag (asked of the writer, which an idle spell cannot fool).
+    pub async fn replica_status(&self) -> Result<ReplicaStatus, sqlx::Error> {
+        replica::status(&self.reader, &self.writer, &self.lag_source).await
+    }
+
     async fn observed_probe(&self) -> Result<ReplicaStatus, sqlx::Error> {
-        let status = replica_status(&self.reader).await;
+        let status = self.replica_status().await;
         self.reader_breaker
             .observe(!matches!(&status, Err(error) if is_unavailable(error)));
+        if let Ok(status) = &status {
+            self.gate.record_lag(status.lag);
+        }
         status
     }
 
     /// Sends reads to the writer for the retry interval (the replica failed a check).
     pub fn mark_reader_unavailable(&self) {
-        self.gate.close();
+        self.gate.use_writer();
     }
 
     async fn reader_usable(&self) -> bool {
         match self.gate.state() {
-            Gate::Closed => false,
-            Gate::Open => true,
+            Gate::UseWriter => false,
+            Gate::UseReplica => true,
             // The probe's outcome counts for the reader's breaker like a read's would
             // (a lagging replica answered), so a replica down shows as an open breaker.
             Gate::ProbeDue => match self.observed_probe().await {
                 Ok(status) if status.lag <= self.max_lag => {
-                    self.gate.open();
+                    self.gate.use_replica();
                     true
                 }
                 Ok(status) => {
@@ -224,12 +382,12 @@ impl Db {
                         lag_seconds = status.lag.as_secs_f64(),
                         "replica lagging; reads use the writer"
                     );
-                    self.gate.close();
+                    self.gate.use_writer();
                     false
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, "replica unreachable; reads use the writer");
-                    self.gate.close();
+                    self.gate.use_writer();
                     false
                 }
             },
@@ -271,31 +429,6 @@ fn pool(
         // Lambda freezes idle instances; the proxy closes their idle connections.
         .idle_timeout(Some(Duration::from_secs(60)))
         .connect_lazy_with(options)
-}
-
-/// What the replica says about itself.
-#[derive(Debug, Clone, Copy)]
-pub struct ReplicaStatus {
-    pub in_recovery: bool,
-    pub lag: Duration,
-}
-
-/// Lag is zero when every received WAL record is replayed (an idle primary sends
-/// nothing, and the last replay time would otherwise grow forever).
-pub async fn replica_status(pool: &PgPool) -> Result<ReplicaStatus, sqlx::Error> {
-    let (in_recovery, lag_seconds): (bool, f64) = sqlx::query_as(
-        "SELECT pg_is_in_recovery(),
-                CASE WHEN NOT pg_is_in_recovery() THEN 0
-                     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-                     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0)
-                END::float8",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(ReplicaStatus {
-        in_recovery,
-        lag: Duration::from_secs_f64(lag_seconds.max(0.0)),
-    })
 }
 
 /// Errors that can say "this server cannot answer now" (as opposed to "this query is
@@ -376,7 +509,11 @@ impl<C: DerefMut<Target = PgConnection>> DerefMut for Held<C> {
 impl Held<Transaction<'static, Postgres>> {
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         match self.inner.take() {
-            Some(transaction) => transaction.commit().await,
+            Some(transaction) => {
+                transaction.commit().await?;
+                consistency::note_write();
+                Ok(())
+            }
             None => Ok(()),
         }
     }
@@ -423,79 +560,18 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gate {
-    Open,
-    Closed,
-    ProbeDue,
-}
-
-/// Decides whether reads may go to the replica. Closed for `retry_after` after a
-/// failure; when that passes, (and every `retry_after` while open) one read first
-/// probes the replica's lag.
-struct ReaderGate {
-    retry_after: Duration,
-    next_check: Mutex<(Gate, Instant)>,
-}
-
-impl ReaderGate {
-    fn new(retry_after: Duration) -> Self {
-        Self {
-            retry_after,
-            next_check: Mutex::new((Gate::Open, Instant::now())),
-        }
-    }
-
-    fn state(&self) -> Gate {
-        let guard = self
-            .next_check
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let (gate, until) = *guard;
-        if Instant::now() >= until {
-            Gate::ProbeDue
-        } else {
-            gate
-        }
-    }
-
-    fn set(&self, gate: Gate) {
-        let mut guard = self
-            .next_check
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *guard = (gate, Instant::now() + self.retry_after);
-    }
-
-    fn open(&self) {
-        self.set(Gate::Open);
-    }
-
-    fn close(&self) {
-        self.set(Gate::Closed);
-    }
+/// The server does not offer WAL position functions (Aurora PostgreSQL says
+/// "feature not supported"; an unknown function is "undefined function").
+fn refuses_wal_functions(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "0A000" || code == "42883")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gate_probes_first_then_stays_open_until_the_interval() {
-        let gate = ReaderGate::new(Duration::from_secs(60));
-        assert_eq!(gate.state(), Gate::ProbeDue);
-        gate.open();
-        assert_eq!(gate.state(), Gate::Open);
-        gate.close();
-        assert_eq!(gate.state(), Gate::Closed);
-    }
-
-    #[test]
-    fn closed_gate_reprobes_after_the_interval() {
-        let gate = ReaderGate::new(Duration::ZERO);
-        gate.close();
-        assert_eq!(gate.state(), Gate::ProbeDue);
-    }
 
     #[test]
     fn query_errors_are_not_unavailability() {

@@ -1,0 +1,158 @@
+//! The one DynamoDB read of a request: the client IP's block, and for a caller with an
+//! access token, its session (the refresh-token family its `sid` names) and its
+//! account item (`account_state`), in one BatchGetItem. Three guarantees for one round
+//! trip: a blocked IP is refused, a revoked session or changed role stops the token
+//! at once, and the account's last write is read back by every client of it.
+
+use std::{collections::HashMap, sync::Arc};
+
+use aws_sdk_dynamodb::{
+    Client,
+    types::{AttributeValue, KeysAndAttributes},
+};
+
+use super::{
+    StoreError,
+    account_state::{self, AccountState},
+    families::{self, Family},
+};
+use crate::{
+    config::Tables,
+    resilience::{CircuitBreaker, faults::ThroughBreaker},
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// What the request's read found.
+#[derive(Debug, Clone, Default)]
+pub struct RequestState {
+    /// When the client IP's block ends (Unix ms), if it is blocked now.
+    pub blocked_until_ms: Option<i64>,
+    /// The caller's session as stored (`None`: no such family).
+    pub session: Option<Family>,
+    /// The caller's account item (empty for an anonymous request).
+    pub account: AccountState,
+}
+
+/// The caller an access token claims to be: account and session.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimed<'a> {
+    pub account_id: i64,
+    pub session_id: &'a str,
+}
+
+pub struct RequestStates {
+    client: Client,
+    breaker: Arc<CircuitBreaker>,
+    tables: Tables,
+}
+
+fn block_key(ip: &str) -> Item {
+    HashMap::from([("pk".to_owned(), AttributeValue::S(format!("block#{ip}")))])
+}
+
+fn keys(keys: Vec<Item>, consistent: bool) -> Result<KeysAndAttributes, StoreError> {
+    KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(consistent)
+        .build()
+        .map_err(|error| StoreError::DynamoDb {
+            message: error.to_string(),
+            unavailable: false,
+        })
+}
+
+impl RequestStates {
+    pub fn new(client: Client, breaker: Arc<CircuitBreaker>, tables: Tables) -> Self {
+        Self {
+            client,
+            breaker,
+            tables,
+        }
+    }
+
+    /// Reads it all in one call. Strongly consistent when there is a caller: a
+    /// revocation or role change answered a moment ago must count on this request.
+    /// Keys DynamoDB leaves unprocessed (throttling) are asked once more.
+    pub async fn load(
+        &self,
+        ip: &str,
+        caller: Option<Claimed<'_>>,
+        now_ms: i64,
+    ) -> Result<RequestState, StoreError> {
+        let consistent = caller.is_some();
+        let mut security = vec![block_key(ip)];
+        let mut items = HashMap::from([(self.tables.rate_limits.clone(), Vec::new())]);
+        let mut request = HashMap::new();
+        if let Some(caller) = caller {
+            security.push(account_state::key(caller.account_id));
+            request.insert(
+                self.tables.token_families.clone(),
+                keys(vec![families::key(caller.session_id)], true)?,
+            );
+        }
+        request.insert(self.tables.rate_limits.clone(), keys(security, consistent)?);
+        for _attempt in 0..2 {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .through(&self.breaker)
+                .await
+                .map_err(StoreError::from)?;
+            for (table, found) in output.responses.unwrap_or_default() {
+                items.entry(table).or_default().extend(found);
+            }
+            request = output.unprocessed_keys.unwrap_or_default();
+            if request.is_empty() {
+                return Ok(self.parse(&items, ip, caller, now_ms));
+            }
+        }
+        Err(StoreError::DynamoDb {
+            message: "BatchGetItem left keys unprocessed twice".into(),
+            unavailable: true,
+        })
+    }
+
+    fn parse(
+        &self,
+        items: &HashMap<String, Vec<Item>>,
+        ip: &str,
+        caller: Option<Claimed<'_>>,
+        now_ms: i64,
+    ) -> RequestState {
+        let security = items
+            .get(&self.tables.rate_limits)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let with_pk = |pk: &str| {
+            security.iter().find(|item| {
+                item.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|v| v == pk)
+            })
+        };
+        let blocked_until_ms = with_pk(&format!("block#{ip}"))
+            .and_then(|item| item.get("blockedUntilMs")?.as_n().ok()?.parse::<i64>().ok())
+            .filter(|until| *until > now_ms);
+        let Some(caller) = caller else {
+            return RequestState {
+                blocked_until_ms,
+                ..RequestState::default()
+            };
+        };
+        RequestState {
+            blocked_until_ms,
+            session: items
+                .get(&self.tables.token_families)
+                .into_iter()
+                .flatten()
+                .find_map(families::from_item)
+                .filter(|family| family.id == caller.session_id),
+            account: with_pk(&format!("account#{}", caller.account_id))
+                .map(AccountState::parse)
+                .unwrap_or_default(),
+        }
+    }
+}
