@@ -5,7 +5,7 @@
 // Chromium resolves all three to the local nginx and trusts its certificate through
 // the NSS database in BH_BROWSER_HOME. nginx logs, per request, whether each session
 // cookie came along (BH_PROXY_LOG), which is how cookie scope is observed here.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { chromium } from "playwright-core";
 
 const APP = "https://app.blueharvest.test";
@@ -70,7 +70,14 @@ const hosts = ["app.blueharvest.test", "api.blueharvest.test", "evil.test"];
 const rules = hosts.map((host) => PORT === "443"
   ? `MAP ${host} 127.0.0.1`
   : `MAP ${host}:443 127.0.0.1:${PORT}`);
-const browser = await chromium.launch({
+// A persistent (ordinary) profile with the preferences above.
+// Third-party cookies allowed (Chromium blocks them by default here): then only the
+// cookies' own SameSite keeps them off another site's requests, which is what step 3
+// observes. (With SameSite=None the API's cookies do ride along from evil.test.)
+await mkdir(`${HOME}/profile/Default`, { recursive: true });
+await writeFile(`${HOME}/profile/Default/Preferences`,
+  JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
+const context = await chromium.launchPersistentContext(`${HOME}/profile`, {
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   // Chromium reads trusted roots from $HOME/.pki/nssdb: the test CA only.
   env: { ...process.env, HOME },
@@ -81,7 +88,6 @@ const browser = await chromium.launch({
   ],
 });
 try {
-  const context = await browser.newContext();
   await context.addInitScript(countCookieAccess);
 
   // 1. The whole session on the app's origin.
@@ -139,7 +145,7 @@ try {
   check(log.filter((r) => r.host === "app.blueharvest.test").every((r) => r.refreshCookie === "no" && r.csrfCookie === "no"),
     "the app's host never received the API's cookies");
 } finally {
-  await browser.close();
+  await context.close();
 }
 if (failed) {
   console.error(`browser test: ${failed} check(s) failed`);
