@@ -70,14 +70,15 @@ const hosts = ["app.blueharvest.test", "api.blueharvest.test", "evil.test"];
 const rules = hosts.map((host) => PORT === "443"
   ? `MAP ${host} 127.0.0.1`
   : `MAP ${host}:443 127.0.0.1:${PORT}`);
-// A persistent (ordinary) profile with the preferences above.
-// Third-party cookies allowed (Chromium blocks them by default here): then only the
-// cookies' own SameSite keeps them off another site's requests, which is what step 3
-// observes. (With SameSite=None the API's cookies do ride along from evil.test.)
+// An ordinary (persistent) profile with third-party cookies allowed (this Chromium
+// blocks them by default): then only the cookies' own SameSite keeps them off another
+// site's requests, which step 3 observes (with SameSite=None they do ride along).
 await mkdir(`${HOME}/profile/Default`, { recursive: true });
 await writeFile(`${HOME}/profile/Default/Preferences`,
   JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
 const context = await chromium.launchPersistentContext(`${HOME}/profile`, {
+  // The CA is trusted properly (NSS), not by turning certificate checks off.
+  ignoreHTTPSErrors: false,
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   // Chromium reads trusted roots from $HOME/.pki/nssdb: the test CA only.
   env: { ...process.env, HOME },
