@@ -180,7 +180,7 @@ export RATE_LIMIT_TABLE=blue-harvest-rate-limits
 export TOKEN_FAMILIES_TABLE=blue-harvest-token-families
 export SIGNING_KEYS_SECRET_ID=blue-harvest/local/signing-keys
 export APP_KEYS_SECRET_ID=blue-harvest/local/app-keys
-export ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:3000
+export ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:3000,https://app.blueharvest.test
 EOF
   chmod 600 "$ENV_FILE"
 }

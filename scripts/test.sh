@@ -52,14 +52,14 @@ export BREAKER_OPEN_SECONDS=2
 # The rotation suite waits for the functions to see a rotated key set.
 export SECRETS_CACHE_TTL_SECONDS=2
 scripts/serve.sh --detach
-export BH_API_URL=http://127.0.0.1:9010
+export BH_API_URL=http://127.0.0.1:${BH_API_PORT:-9010}
 
 step "cargo lambda invoke with events/apigw-health.json"
-cargo lambda invoke health -A 127.0.0.1 -P 9010 --data-file events/apigw-health.json -o json \
+cargo lambda invoke health -A 127.0.0.1 -P "${BH_API_PORT:-9010}" --data-file events/apigw-health.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
 step "cargo lambda invoke partitions with events/scheduled-partitions.json"
-cargo lambda invoke partitions -A 127.0.0.1 -P 9010 --data-file events/scheduled-partitions.json -o json \
+cargo lambda invoke partitions -A 127.0.0.1 -P "${BH_API_PORT:-9010}" --data-file events/scheduled-partitions.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r.get("skipped") is None and "created" in r, r; print("  partitions:", r["created"], "default rows:", r["rowsInDefault"])'
 
 step "integration and end-to-end tests"
@@ -68,7 +68,7 @@ cargo test --workspace --test '*' -- --skip serial_ --skip final_
 step "contract: schemathesis against openapi.yaml, every operation"
 scripts/contract-test.sh
 
-step "browser: the session flow from an allowed origin, nothing readable from another"
+step "browser: app.blueharvest.test + api.blueharvest.test over TLS (one site), nothing readable or credentialed from evil.test"
 scripts/browser-test.sh
 
 step "serial end-to-end tests (stop servers, rotate keys, count statements): every test named serial_*"

@@ -1,20 +1,20 @@
-// The browser side of a Blue Harvest session: the access token lives in memory only,
-// the refresh token in an HttpOnly cookie the page never sees, and the CSRF token in a
-// readable cookie that the page copies into the X-CSRF-Token header (double submit).
+// The browser side of a Blue Harvest session. The access token lives in memory only;
+// the refresh token and the CSRF cookie are HttpOnly cookies of the API's host that
+// this page never sees. The CSRF token comes in response bodies (signup, login, 2FA
+// verify, refresh, and GET /api/csrf-token after a reload) and goes back in the
+// X-CSRF-Token header. The page never reads cookies: it need not be on the API's host,
+// only on its site (app.example.com with api.example.com).
 const params = new URLSearchParams(location.search);
 const API = params.get("api") || "http://127.0.0.1:9000";
+// The user's think time between signing in and the first refresh.
+const THINK_MS = Number(params.get("think") || 1500);
 window.results = [];
 
-function record(step, ok, detail) {
+function record(step, ok, detail = {}) {
   window.results.push({ step, ok, detail });
   const item = document.createElement("li");
   item.textContent = `${ok ? "ok" : "FAILED"}: ${step} ${JSON.stringify(detail)}`;
   document.getElementById("steps").append(item);
-}
-
-function cookie(name) {
-  const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
-  return found ? found.slice(name.length + 1) : null;
 }
 
 async function call(path, { method = "GET", token, body, csrf } = {}) {
@@ -29,44 +29,111 @@ async function call(path, { method = "GET", token, body, csrf } = {}) {
   return { status: response.status, json: text ? JSON.parse(text) : null };
 }
 
-async function flow() {
+const code = (reply) => reply.json?.error?.code;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function signIn() {
   const n = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
   const signup = await call("/api/auth/signup", {
     method: "POST",
     body: { username: `web_${n}`, email: `w${n}@example.com`, password: `tidal orchid ${n} lantern` },
   });
-  record("signup", signup.status === 201 && !!signup.json.accessToken, { status: signup.status });
-  let token = signup.json.accessToken;
-
-  const me = await call("/api/auth/me", { token });
-  record("me", me.status === 200 && me.json.account.username === `web_${n}`, { status: me.status });
-
-  const csrf = cookie("bh_csrf");
-  record("csrf cookie readable, refresh cookie not", !!csrf && cookie("bh_refresh") === null, {});
-
-  const refreshed = await call("/api/auth/refresh", { method: "POST", csrf });
-  record("refresh", refreshed.status === 200 && refreshed.json.accessToken !== token, { status: refreshed.status });
-  token = refreshed.json.accessToken;
-
-  const forged = await call("/api/auth/refresh", { method: "POST", csrf: "forged" });
-  record("refresh without the right CSRF token is refused", forged.status === 403, { status: forged.status });
-
-  const logout = await call("/api/auth/logout", { method: "POST", csrf: cookie("bh_csrf") });
-  record("logout", logout.status === 204, { status: logout.status });
-
-  const after = await call("/api/auth/refresh", { method: "POST", csrf: cookie("bh_csrf") || "none" });
-  record("refresh after logout is refused", after.status === 401 || after.status === 403, { status: after.status });
+  const session = signup.json || {};
+  record("signup: an access token and the CSRF token in the JSON",
+    signup.status === 201 && !!session.accessToken && !!session.csrfToken, { status: signup.status });
+  const me = await call("/api/auth/me", { token: session.accessToken });
+  record("me", me.status === 200 && me.json?.account?.username === `web_${n}`, { status: me.status });
+  return session;
 }
 
+// A page that has just loaded holds no token: it asks GET /api/csrf-token, which
+// finds the session through the CSRF cookie, then refreshes with that token.
+async function tokenAfterReload() {
+  const reply = await call("/api/csrf-token");
+  record("csrf-token", reply.status === 200 && !!reply.json?.csrfToken, { status: reply.status });
+  return reply.json?.csrfToken;
+}
+
+async function refresh(csrf, previous) {
+  const reply = await call("/api/auth/refresh", { method: "POST", csrf });
+  record("refresh with the token from a response body",
+    reply.status === 200 && !!reply.json?.accessToken && reply.json.accessToken !== previous
+      && !!reply.json.csrfToken,
+    { status: reply.status, code: code(reply) });
+  return reply.json || {};
+}
+
+async function logout(csrf) {
+  const reply = await call("/api/auth/logout", { method: "POST", csrf });
+  record("logout", reply.status === 204, { status: reply.status, code: code(reply) });
+}
+
+async function flow() {
+  const session = await signIn();
+  await sleep(THINK_MS);
+  const csrf = await tokenAfterReload();
+  record("csrf-token answers this session's token", csrf === session.csrfToken, {});
+
+  const none = await call("/api/auth/refresh", { method: "POST" });
+  record("refresh without the CSRF header is refused",
+    none.status === 403 && code(none) === "CSRF_TOKEN_INVALID", { status: none.status, code: code(none) });
+  const forged = await call("/api/auth/refresh", { method: "POST", csrf: `${csrf.slice(0, -4)}AAAA` });
+  record("refresh with a forged CSRF token is refused",
+    forged.status === 403 && code(forged) === "CSRF_TOKEN_INVALID", { status: forged.status, code: code(forged) });
+
+  const refreshed = await refresh(csrf, session.accessToken);
+  const me = await call("/api/auth/me", { token: refreshed.accessToken });
+  record("me with the refreshed access token", me.status === 200, { status: me.status });
+  await logout(refreshed.csrfToken);
+
+  const after = await call("/api/auth/refresh", { method: "POST", csrf: refreshed.csrfToken });
+  record("refresh after logout is refused", after.status === 401, { status: after.status, code: code(after) });
+}
+
+// Signs up and leaves the session open (the harness then visits another origin).
+async function signin() {
+  await signIn();
+}
+
+// A reload of a signed-in page: no token in memory, only the cookies of the API.
+async function resume() {
+  const csrf = await tokenAfterReload();
+  await refresh(csrf, null);
+  await logout(csrf);
+}
+
+// From an origin that is not allowed (another site): tries to read the API's answers
+// and to send it credentialed, state-changing requests.
 async function probe() {
-  try {
-    const response = await fetch(API + "/api/health?type=live", { credentials: "include" });
-    record("probe", true, { readable: true, status: response.status });
-  } catch (error) {
-    record("probe", true, { readable: false, error: String(error) });
+  const attempts = [
+    ["read GET /api/csrf-token", () => fetch(API + "/api/csrf-token", { credentials: "include" })],
+    ["read GET /api/health", () => fetch(API + "/api/health?type=live", { credentials: "include" })],
+    ["read POST /api/auth/refresh", () => fetch(API + "/api/auth/refresh", {
+      method: "POST", credentials: "include", headers: { "x-csrf-token": "guess" },
+    })],
+    // No-cors requests go out (a form could send them too); only cookies could make
+    // them count, and the API's cookies are SameSite=Strict.
+    ["send POST /api/auth/refresh", () => fetch(API + "/api/auth/refresh", {
+      method: "POST", credentials: "include", mode: "no-cors",
+    })],
+    ["send POST /api/auth/logout", () => fetch(API + "/api/auth/logout", {
+      method: "POST", credentials: "include", mode: "no-cors",
+    })],
+  ];
+  for (const [step, attempt] of attempts) {
+    try {
+      const response = await attempt();
+      const readable = response.type !== "opaque";
+      let body = null;
+      if (readable) body = await response.text();
+      record(step, true, { readable, status: response.status, body });
+    } catch (error) {
+      record(step, true, { readable: false, error: String(error) });
+    }
   }
 }
 
-(params.get("mode") === "probe" ? probe() : flow())
+const modes = { flow, signin, resume, probe };
+(modes[params.get("mode") || "flow"] || flow)()
   .catch((error) => record("unexpected error", false, { error: String(error) }))
   .finally(() => { window.done = true; });

@@ -4,7 +4,8 @@
 //! - `state`: what a Lambda instance builds once and shares (clients, pools, secrets)
 //! - `db`: writer and reader pools with read fallback; `migrations` embeds the schema
 //! - `secrets`: Secrets Manager with a TTL cache and typed, validated key sets
-//! - `auth`: passwords, access/refresh tokens, CSRF, cookies, the `Principal` extractor
+//! - `auth`: passwords, access/refresh tokens, CSRF, the session cookies, the `Principal` extractor
+//! - `cookies`: how every cookie is declared (prefix, Secure, HttpOnly, SameSite, path)
 //! - `domain`: request fields parsed into types (username, email, password, role,
 //!   sanitized content)
 //! - `permissions`: the role × resource matrix every domain check goes through
@@ -17,6 +18,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cookies;
 pub mod cursor;
 pub mod db;
 pub mod domain;

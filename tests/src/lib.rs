@@ -3,6 +3,8 @@
 
 use std::{future::Future, path::PathBuf, process::Command, time::Duration};
 
+use shared::auth::cookies;
+
 pub mod traffic;
 
 /// The API served by `cargo lambda watch` (set by `scripts/test.sh`).
@@ -181,8 +183,8 @@ impl Session {
     /// Reads a 200/201 token response; panics with the body otherwise.
     pub async fn from_response(response: reqwest::Response) -> Session {
         let status = response.status().as_u16();
-        let refresh = set_cookie(&response, "bh_refresh");
-        let csrf = set_cookie(&response, "bh_csrf");
+        let refresh = set_cookie(&response, cookies::REFRESH);
+        let csrf = set_cookie(&response, cookies::CSRF);
         let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
         assert!(
             status == 200 || status == 201,
@@ -190,8 +192,8 @@ impl Session {
         );
         Session {
             access_token: body["accessToken"].as_str().unwrap_or_default().to_owned(),
-            refresh: refresh.unwrap_or_else(|| panic!("no bh_refresh cookie: {body}")),
-            csrf: csrf.unwrap_or_else(|| panic!("no bh_csrf cookie: {body}")),
+            refresh: refresh.unwrap_or_else(|| panic!("no {} cookie: {body}", cookies::REFRESH)),
+            csrf: csrf.unwrap_or_else(|| panic!("no {} cookie: {body}", cookies::CSRF)),
             body,
         }
     }
@@ -222,9 +224,9 @@ pub async fn cookie_post(
     csrf_cookie: Option<&str>,
     csrf_header: Option<&str>,
 ) -> reqwest::Response {
-    let mut cookie = format!("bh_refresh={refresh}");
+    let mut cookie = format!("{}={refresh}", cookies::REFRESH);
     if let Some(csrf) = csrf_cookie {
-        cookie.push_str(&format!("; bh_csrf={csrf}"));
+        cookie.push_str(&format!("; {}={csrf}", cookies::CSRF));
     }
     let mut request = client().post(api(path)).header("cookie", cookie);
     if let Some(header) = csrf_header {
@@ -433,10 +435,13 @@ pub async fn enable_two_factor(session: &Session) -> TwoFactor {
 pub async fn mfa_challenge(user: &User) -> String {
     let response = login(&user.username, &user.password).await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response.headers().get("set-cookie").is_none(),
-        "no session before the second factor"
-    );
+    // (A read-your-writes cookie may come: the login touched the writer.)
+    for session_cookie in [shared::auth::cookies::REFRESH, shared::auth::cookies::CSRF] {
+        assert!(
+            set_cookie(&response, session_cookie).is_none(),
+            "no session before the second factor"
+        );
+    }
     let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
     assert_eq!(body["mfaRequired"], true, "{body}");
     assert!(body.get("accessToken").is_none());

@@ -6,6 +6,7 @@ use api_tests::{
     set_cookie_line, signup,
 };
 use serde_json::{Value, json};
+use shared::auth::cookies;
 
 #[tokio::test]
 async fn signup_returns_the_account_tokens_and_cookies() {
@@ -17,16 +18,16 @@ async fn signup_returns_the_account_tokens_and_cookies() {
     )
     .await;
     assert_eq!(response.status(), 201);
-    let refresh_line = set_cookie_line(&response, "bh_refresh").unwrap_or_default();
+    let refresh_line = set_cookie_line(&response, cookies::REFRESH).unwrap_or_default();
     for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/auth"] {
         assert!(
             refresh_line.contains(attribute),
             "{attribute} missing: {refresh_line}"
         );
     }
-    let csrf_line = set_cookie_line(&response, "bh_csrf").unwrap_or_default();
+    let csrf_line = set_cookie_line(&response, cookies::CSRF).unwrap_or_default();
     assert!(
-        csrf_line.contains("Path=/") && !csrf_line.contains("HttpOnly"),
+        csrf_line.contains("Path=/") && csrf_line.contains("HttpOnly"),
         "{csrf_line}"
     );
     let session = Session::from_response(response).await;
@@ -171,7 +172,7 @@ async fn logout_revokes_the_session_and_clears_cookies() {
     )
     .await;
     assert_eq!(response.status(), 204);
-    assert!(set_cookie_line(&response, "bh_refresh").is_some_and(|l| l.contains("Max-Age=0")));
+    assert!(set_cookie_line(&response, cookies::REFRESH).is_some_and(|l| l.contains("Max-Age=0")));
     assert_eq!(refresh(&session).await.status(), 401);
 }
 
@@ -324,7 +325,7 @@ async fn csrf_token_endpoint_sets_the_cookie() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let cookie = api_tests::set_cookie(&response, "bh_csrf");
+    let cookie = api_tests::set_cookie(&response, cookies::CSRF);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert!(body["csrfToken"].is_string());
     assert_eq!(body["csrfToken"].as_str(), cookie.as_deref());

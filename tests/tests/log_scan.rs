@@ -67,7 +67,7 @@ impl Scanner {
             ),
             (
                 "session cookie",
-                // A value, not a cleared cookie (`bh_refresh=; Max-Age=0`).
+                // A value, not a cleared cookie (`__Secure-bh_refresh=; Max-Age=0`).
                 format!(
                     r#"\b(?:{}|{})=[^;\s"\\,]+"#,
                     cookies::REFRESH,
@@ -342,11 +342,11 @@ fn scanner_flags_planted_secrets() {
         ("JWT", format!(r#"{{"message":"issued","t":"{jwt}"}}"#)),
         (
             "session cookie",
-            "set-cookie: bh_refresh=abc.def.ghi; HttpOnly".into(),
+            "set-cookie: __Secure-bh_refresh=abc.def.ghi; HttpOnly".into(),
         ),
         (
             "session cookie",
-            r#"{"header":"bh_csrf=Zm9vYmFy.YmF6"}"#.into(),
+            r#"{"header":"__Host-bh_csrf=Zm9vYmFy.YmF6"}"#.into(),
         ),
         ("bearer token", "got Bearer abcdefghijklmnop".into()),
         (
@@ -406,7 +406,7 @@ fn scanner_flags_planted_secrets() {
         r#"{"timestamp":"2026-11-22T11:39:36Z","level":"INFO","message":"account created","accountId":7,"email":"j***@example.com"}"#,
         r#"{"level":"INFO","message":"access token refused","error":"the token is invalid: ExpiredSignature"}"#,
         r#"{"message":"dropping a retired signing key","kid":"Hk3x9_2bq0Zr8mDwYv4n1LsT6uJfPaQeRcVgWiXoAy0"}"#,
-        "www-authenticate: Bearer error=\"invalid_token\"; set-cookie: bh_refresh=; Max-Age=0",
+        "www-authenticate: Bearer error=\"invalid_token\"; set-cookie: __Secure-bh_refresh=; Max-Age=0",
         r#"{"Function":"auth","Requests":1.0,"Route":"/api/auth/login","Status":"401","_aws":{"CloudWatchMetrics":[{"Dimensions":[["Route","Status"],["Function"]],"Metrics":[{"Name":"Requests","Unit":"Count"}],"Namespace":"BlueHarvest"}],"Timestamp":1795347575000}}"#,
         r#"{"level":"WARN","message":"critical security event","event_type":"AUTHORIZATION_ERROR","account_id":20}"#,
         r#"{"level":"WARN","message":"secret refresh failed; serving the cached copy","secret":"blue-harvest/local/app-keys","error":"dispatch failure"}"#,

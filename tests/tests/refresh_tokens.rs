@@ -171,7 +171,10 @@ async fn a_csrf_token_fetched_with_the_refresh_cookie_is_bound_to_that_session()
     let session = signup(&new_user()).await;
     let response = client()
         .get(api("/api/csrf-token"))
-        .header("cookie", format!("bh_refresh={}", session.refresh))
+        .header(
+            "cookie",
+            format!("{}={}", shared::auth::cookies::REFRESH, session.refresh),
+        )
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -7,8 +7,8 @@
 //! |---|---|---|---|
 //! | `POST /api/auth/signup` | none | auth | [`signup::signup`] |
 //! | `POST /api/auth/login` | none | auth (IP, and IP + login) | [`login::login`] |
-//! | `POST /api/auth/refresh` | `bh_refresh` cookie + CSRF | | [`refresh::refresh`] |
-//! | `POST /api/auth/logout` | `bh_refresh` cookie + CSRF | | [`refresh::logout`] |
+//! | `POST /api/auth/refresh` | `__Secure-bh_refresh` cookie + CSRF | | [`refresh::refresh`] |
+//! | `POST /api/auth/logout` | `__Secure-bh_refresh` cookie + CSRF | | [`refresh::logout`] |
 //! | `POST /api/auth/logout-all` | Bearer | | [`sessions::logout_all`] |
 //! | `GET /api/auth/sessions` | Bearer | | [`sessions::list`] |
 //! | `DELETE /api/auth/sessions/{id}` | Bearer | | [`sessions::revoke`] |
@@ -18,7 +18,7 @@
 //! | `POST /api/auth/2fa/enable` | Bearer | sensitive | [`two_factor::enable`] |
 //! | `POST /api/auth/2fa/disable` | Bearer + step-up | sensitive | [`two_factor::disable`] |
 //! | `POST /api/auth/2fa/verify` | MFA token | auth | [`two_factor::verify`] |
-//! | `GET /api/csrf-token` | none | | [`csrf_token::issue`] |
+//! | `GET /api/csrf-token` | none (the `__Host-bh_csrf` cookie names the session) | | [`csrf_token::issue`] |
 //! | `GET /.well-known/jwks.json` | none | (not under /api: none) | [`jwks::jwks`] |
 
 pub mod account;

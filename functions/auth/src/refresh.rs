@@ -33,8 +33,9 @@ const INVALID_REFRESH: ApiError = ApiError::Authentication {
     invalid_token: false,
 };
 
-/// The refresh cookie's claims, after the CSRF check bound to its family.
-fn authenticate(keys: &AppKeys, headers: &HeaderMap) -> Result<RefreshClaims, ApiError> {
+/// The refresh cookie's claims and the CSRF token, once that token has passed the
+/// double-submit check for the cookie's family.
+fn authenticate(keys: &AppKeys, headers: &HeaderMap) -> Result<(RefreshClaims, String), ApiError> {
     let token = cookies::read(headers, cookies::REFRESH).ok_or(INVALID_REFRESH)?;
     let claims = refresh::verify(&keys.refresh, &token).map_err(|error| {
         tracing::info!(error = %error, "refresh token refused");
@@ -46,7 +47,8 @@ fn authenticate(keys: &AppKeys, headers: &HeaderMap) -> Result<RefreshClaims, Ap
         tracing::info!(error = %error, "CSRF check failed");
         ApiError::CsrfTokenInvalid
     })?;
-    Ok(claims)
+    let token = cookie.ok_or(ApiError::CsrfTokenInvalid)?;
+    Ok((claims, token))
 }
 
 /// Every refresh counts once in `Refreshes` by outcome: `rotated`, `grace` (the
@@ -74,7 +76,7 @@ async fn rotate(
     outcome: &mut &'static str,
 ) -> Result<Response, ApiError> {
     let keys = state.secrets.app_keys().await?;
-    let claims = authenticate(&keys, headers).inspect_err(|error| {
+    let (claims, csrf_token) = authenticate(&keys, headers).inspect_err(|error| {
         *outcome = match error {
             ApiError::CsrfTokenInvalid => "csrf_failed",
             _ => "invalid",
@@ -147,7 +149,10 @@ async fn rotate(
             .await;
         }
     };
-    let ((), tokens) = tokio::join!(record, session::issue(state, &account, &family));
+    let ((), tokens) = tokio::join!(
+        record,
+        session::issue(state, &account, &family, Some(csrf_token))
+    );
     let tokens = tokens?;
     facts.set_account_id(account.id);
     *outcome = if rotated { "rotated" } else { "grace" };
@@ -161,7 +166,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let keys = state.secrets.app_keys().await?;
-    let claims = authenticate(&keys, &headers)?;
+    let (claims, _) = authenticate(&keys, &headers)?;
     if let Ok(account_id) = claims.sub.parse() {
         facts.set_account_id(account_id);
     }

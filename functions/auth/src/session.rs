@@ -14,19 +14,22 @@ use shared::{
     },
 };
 
-/// An access token plus the rotated refresh and CSRF cookies.
+/// An access token, the session's CSRF token, and the refresh and CSRF cookies.
 pub struct Tokens {
     access_token: String,
     expires_in: u64,
+    csrf_token: String,
     cookies: [HeaderValue; 2],
 }
 
 impl Tokens {
-    /// `body` gains `accessToken`, `tokenType` and `expiresIn`.
+    /// `body` gains `accessToken`, `tokenType`, `expiresIn` and `csrfToken`: a page
+    /// takes the CSRF token from here (or `GET /api/csrf-token`), never from a cookie.
     pub fn respond(self, status: StatusCode, mut body: Value) -> Response {
         body["accessToken"] = json!(self.access_token);
         body["tokenType"] = json!("Bearer");
         body["expiresIn"] = json!(self.expires_in);
+        body["csrfToken"] = json!(self.csrf_token);
         let mut response = (status, axum::Json(body)).into_response();
         for cookie in self.cookies {
             response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -51,14 +54,17 @@ pub async fn start(
             state.config.auth.refresh_token_ttl,
         )
         .await?;
-    issue(state, account, &family).await
+    issue(state, account, &family, None).await
 }
 
-/// Tokens for the family's current generation.
+/// Tokens for the family's current generation. The CSRF token belongs to the session,
+/// not to a generation: a refresh passes the one it verified as `csrf_token`, and it
+/// stays valid, so another tab holding it is not locked out; `None` issues a new one.
 pub async fn issue(
     state: &AppState,
     account: &Account,
     family: &Family,
+    csrf_token: Option<String>,
 ) -> Result<Tokens, ApiError> {
     let auth = &state.config.auth;
     let now = unix_now();
@@ -84,14 +90,18 @@ pub async fn issue(
         now,
     )
     .map_err(|e| internal(&e))?;
-    let csrf_token = csrf::issue(&app_keys.csrf, &family.id).map_err(|e| internal(&e))?;
+    let csrf_token = match csrf_token {
+        Some(token) => token,
+        None => csrf::issue(&app_keys.csrf, &family.id).map_err(|e| internal(&e))?,
+    };
     Ok(Tokens {
         access_token,
         expires_in: auth.access_token_ttl.as_secs(),
         cookies: [
-            cookies::refresh(refresh_token, auth.refresh_token_ttl),
-            cookies::csrf(csrf_token, auth.refresh_token_ttl),
+            cookies::refresh(&refresh_token, auth.refresh_token_ttl),
+            cookies::csrf(&csrf_token, auth.refresh_token_ttl),
         ],
+        csrf_token,
     })
 }
 

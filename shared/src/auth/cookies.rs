@@ -1,81 +1,63 @@
-//! The two cookies, with the attributes ARCHITECTURE.md fixes. Secure even locally:
-//! browsers treat http://localhost as a secure context.
+//! The session's two cookies (see `crate::cookies` for the rules every cookie keeps).
+//!
+//! | cookie | holds | Path | HttpOnly | SameSite |
+//! |---|---|---|---|---|
+//! | `__Secure-bh_refresh` | the refresh token | `/api/auth` (refresh and logout only) | yes | Strict |
+//! | `__Host-bh_csrf` | the CSRF token, which names its session | `/` | yes | Strict |
+//!
+//! The refresh token reaches only `/api/auth`. The CSRF cookie reaches every path of
+//! the API's host, `GET /api/csrf-token` included, and its token names the session it
+//! was issued for (MAC'd), so that route can hand a page the token of the caller's
+//! session without seeing the refresh token (`auth::csrf`). No page reads either
+//! cookie: the CSRF token comes in response bodies.
 
 use std::time::Duration;
 
-use cookie::{Cookie, SameSite};
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderValue};
 
-pub const REFRESH: &str = "bh_refresh";
-pub const CSRF: &str = "bh_csrf";
-/// The read-your-writes token (`http::consistency`); `__Host-`: Secure, Path=/, no Domain.
-pub const CONSISTENCY: &str = "__Host-bh_consistency";
+use crate::cookies::{CookieSpec, SameSite};
 
-fn build(
-    name: &'static str,
-    value: String,
-    path: &'static str,
-    max_age: Duration,
-    http_only: bool,
-) -> HeaderValue {
-    let cookie = Cookie::build((name, value))
-        .path(path)
-        .secure(true)
-        .http_only(http_only)
-        .same_site(SameSite::Strict)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .build();
-    // Cookie values here are base64url and JWTs: always valid header characters.
-    HeaderValue::from_str(&cookie.to_string()).unwrap_or(HeaderValue::from_static(""))
+pub const REFRESH: &str = "__Secure-bh_refresh";
+pub const CSRF: &str = "__Host-bh_csrf";
+
+pub const REFRESH_COOKIE: CookieSpec =
+    CookieSpec::new(REFRESH, "/api/auth", true, SameSite::Strict);
+pub const CSRF_COOKIE: CookieSpec = CookieSpec::new(CSRF, "/", true, SameSite::Strict);
+
+pub fn refresh(token: &str, max_age: Duration) -> HeaderValue {
+    REFRESH_COOKIE.set(token, max_age)
 }
 
-/// HttpOnly, sent only to /api/auth.
-pub fn refresh(token: String, max_age: Duration) -> HeaderValue {
-    build(REFRESH, token, "/api/auth", max_age, true)
-}
-
-/// Readable by scripts (double submit), sent everywhere.
-pub fn csrf(token: String, max_age: Duration) -> HeaderValue {
-    build(CSRF, token, "/", max_age, false)
-}
-
-/// HttpOnly (the page never needs it), sent to every route.
-pub fn consistency(token: String, max_age: Duration) -> HeaderValue {
-    build(CONSISTENCY, token, "/", max_age, true)
+pub fn csrf(token: &str, max_age: Duration) -> HeaderValue {
+    CSRF_COOKIE.set(token, max_age)
 }
 
 pub fn clear_refresh() -> HeaderValue {
-    build(REFRESH, String::new(), "/api/auth", Duration::ZERO, true)
+    REFRESH_COOKIE.clear()
 }
 
 pub fn clear_csrf() -> HeaderValue {
-    build(CSRF, String::new(), "/", Duration::ZERO, false)
+    CSRF_COOKIE.clear()
 }
 
 /// The value of cookie `name` from the request's Cookie headers.
 pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == name)
-        .map(|cookie| cookie.value().to_owned())
+    crate::cookies::read(headers, name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn line(value: &HeaderValue) -> String {
+        value.to_str().unwrap_or_default().to_owned()
+    }
+
     #[test]
-    fn refresh_cookie_has_the_fixed_attributes() {
-        let value = refresh("tok".into(), Duration::from_secs(60));
-        let text = value.to_str().unwrap_or_default();
+    fn refresh_cookie_reaches_only_the_auth_routes() {
+        let text = line(&refresh("tok", Duration::from_secs(60)));
         for part in [
-            "bh_refresh=tok",
+            "__Secure-bh_refresh=tok",
             "HttpOnly",
             "Secure",
             "SameSite=Strict",
@@ -87,28 +69,14 @@ mod tests {
     }
 
     #[test]
-    fn csrf_cookie_is_readable_by_scripts() {
-        let text = csrf("t".into(), Duration::from_secs(60))
-            .to_str()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            text.contains("Path=/") && text.contains("Secure") && text.contains("SameSite=Strict")
-        );
-        assert!(!text.contains("HttpOnly"), "{text}");
-    }
-
-    #[test]
-    fn consistency_cookie_is_a_host_cookie_scripts_cannot_read() {
-        let value = consistency("t".into(), Duration::from_secs(60));
-        let text = value.to_str().unwrap_or_default();
+    fn csrf_cookie_is_host_only_and_not_for_scripts() {
+        let text = line(&csrf("t", Duration::from_secs(60)));
         for part in [
-            "__Host-bh_consistency=t",
+            "__Host-bh_csrf=t",
             "HttpOnly",
             "Secure",
             "SameSite=Strict",
             "Path=/",
-            "Max-Age=60",
         ] {
             assert!(text.contains(part), "{part} missing from {text}");
         }
@@ -116,13 +84,8 @@ mod tests {
     }
 
     #[test]
-    fn reads_one_cookie_among_many() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; bh_refresh=xyz; b=2"),
-        );
-        assert_eq!(read(&headers, REFRESH), Some("xyz".into()));
-        assert_eq!(read(&headers, CSRF), None);
+    fn clearing_keeps_the_path() {
+        assert!(line(&clear_refresh()).contains("Path=/api/auth"));
+        assert!(line(&clear_csrf()).contains("Max-Age=0"));
     }
 }

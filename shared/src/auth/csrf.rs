@@ -1,9 +1,13 @@
 //! CSRF tokens: OWASP's signed double-submit cookie. A token is
-//! `random.HMAC(csrf key, binding, random)`, where the binding is the session (the
-//! refresh-token family) it was issued for. A request passes when the `X-CSRF-Token`
-//! header equals the `bh_csrf` cookie and the MAC verifies for the request's session,
-//! so a token planted by an attacker (cookie tossing) or lifted from another session
-//! does not work.
+//! `binding.random.HMAC(csrf key, binding, random)`, the binding (base64url) being the
+//! session it was issued for: the refresh-token family, or [`ANONYMOUS`]. A request
+//! passes when the `X-CSRF-Token` header equals the CSRF cookie and the MAC verifies
+//! for the request's own session, so a token planted by an attacker (cookie tossing)
+//! or lifted from another session does not work.
+//!
+//! The token names its session so that `GET /api/csrf-token`, which the refresh
+//! cookie (Path=/api/auth) never reaches, can tell from the CSRF cookie alone which
+//! session the caller holds ([`binding_of`]), and answer that session's token.
 
 use aws_lc_rs::{
     constant_time, hmac,
@@ -33,15 +37,49 @@ fn mac_input(binding: &str, random: &str) -> String {
     format!("{}!{binding}!{}!{random}", binding.len(), random.len())
 }
 
+fn tag(key: &HmacKey, binding: &str, random: &str) -> hmac::Tag {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose());
+    hmac::sign(&key, mac_input(binding, random).as_bytes())
+}
+
 pub fn issue(key: &HmacKey, binding: &str) -> Result<String, CsrfError> {
     let mut bytes = [0_u8; 32];
     SystemRandom::new()
         .fill(&mut bytes)
         .map_err(|_| CsrfError::Random)?;
     let random = URL_SAFE_NO_PAD.encode(bytes);
+    let tag = tag(key, binding, &random);
+    Ok(format!(
+        "{}.{random}.{}",
+        URL_SAFE_NO_PAD.encode(binding),
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    ))
+}
+
+/// The binding a token names, when the MAC proves we issued it for that binding.
+fn genuine(key: &HmacKey, token: &str) -> Result<String, CsrfError> {
+    let mut parts = token.split('.');
+    let (Some(binding), Some(random), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(CsrfError::Forged);
+    };
+    let binding = URL_SAFE_NO_PAD
+        .decode(binding)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(CsrfError::Forged)?;
+    let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| CsrfError::Forged)?;
     let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose());
-    let tag = hmac::sign(&key, mac_input(binding, &random).as_bytes());
-    Ok(format!("{random}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())))
+    hmac::verify(&key, mac_input(&binding, random).as_bytes(), &mac)
+        .map_err(|_| CsrfError::Forged)?;
+    Ok(binding)
+}
+
+/// The session a genuine token was issued for (`GET /api/csrf-token` reads the CSRF
+/// cookie with it); `None` for anything we did not issue.
+pub fn binding_of(key: &HmacKey, token: &str) -> Option<String> {
+    genuine(key, token).ok()
 }
 
 pub fn verify(
@@ -55,10 +93,12 @@ pub fn verify(
     };
     constant_time::verify_slices_are_equal(header.as_bytes(), cookie.as_bytes())
         .map_err(|_| CsrfError::Mismatch)?;
-    let (random, tag) = header.split_once('.').ok_or(CsrfError::Forged)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CsrfError::Forged)?;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose());
-    hmac::verify(&key, mac_input(binding, random).as_bytes(), &tag).map_err(|_| CsrfError::Forged)
+    // Genuine, and for this session: another session's token is as good as forged.
+    if genuine(key, header)? == binding {
+        Ok(())
+    } else {
+        Err(CsrfError::Forged)
+    }
 }
 
 #[cfg(test)]
@@ -126,11 +166,36 @@ mod tests {
             verify(&key(1), "f", Some(&forged), Some(&forged)),
             Err(CsrfError::Forged)
         );
-        let garbage = "abc.def";
+        for garbage in ["abc.def", "ZmFtaWx5.abc.def", "a.b.c.d", "", "..", "!!.x.y"] {
+            assert_eq!(
+                verify(&key(1), "f", Some(garbage), Some(garbage)),
+                Err(CsrfError::Forged),
+                "{garbage}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_token_with_another_binding_spliced_in_is_refused() -> Result<(), CsrfError> {
+        let token = issue(&key(1), "family-1")?;
+        let (_, rest) = token.split_once('.').unwrap_or_default();
+        let spliced = format!("{}.{rest}", URL_SAFE_NO_PAD.encode("family-2"));
         assert_eq!(
-            verify(&key(1), "f", Some(garbage), Some(garbage)),
+            verify(&key(1), "family-2", Some(&spliced), Some(&spliced)),
             Err(CsrfError::Forged)
         );
+        assert_eq!(binding_of(&key(1), &spliced), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_genuine_token_names_its_session() -> Result<(), CsrfError> {
+        let token = issue(&key(1), "family-1")?;
+        assert_eq!(binding_of(&key(1), &token).as_deref(), Some("family-1"));
+        assert_eq!(binding_of(&key(2), &token), None, "another key");
+        let anonymous = issue(&key(1), ANONYMOUS)?;
+        assert_eq!(binding_of(&key(1), &anonymous).as_deref(), Some(ANONYMOUS));
         Ok(())
     }
 }

@@ -20,7 +20,8 @@ use http::{HeaderMap, HeaderValue, Method, header};
 
 use crate::{
     AppState,
-    auth::{cookies, unix_now_ms},
+    auth::unix_now_ms,
+    cookies::{CookieSpec, SameSite},
     db::consistency::{self, WritePosition},
     http::context::RequestFacts,
     secrets::HmacKey,
@@ -28,10 +29,14 @@ use crate::{
 
 pub const HEADER: &str = "x-consistency-token";
 
+/// HttpOnly (no page needs it), sent to every route of the API's host.
+pub const COOKIE: CookieSpec =
+    CookieSpec::new("__Host-bh_consistency", "/", true, SameSite::Strict);
+
 /// The position a request's token(s) carry, if any counts.
 fn presented(key: &HmacKey, headers: &HeaderMap, now_ms: i64) -> Option<WritePosition> {
     let header = headers.get(HEADER).and_then(|value| value.to_str().ok());
-    let cookie = cookies::read(headers, cookies::CONSISTENCY);
+    let cookie = COOKIE.read(headers);
     [header, cookie.as_deref()]
         .into_iter()
         .flatten()
@@ -73,7 +78,7 @@ pub async fn track(State(state): State<Arc<AppState>>, request: Request, next: N
         if let Ok(value) = HeaderValue::from_str(&token) {
             headers.insert(HEADER, value);
         }
-        headers.append(header::SET_COOKIE, cookies::consistency(token, ttl));
+        headers.append(header::SET_COOKIE, COOKIE.set(&token, ttl));
     }
     response
 }

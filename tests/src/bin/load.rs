@@ -88,8 +88,11 @@ async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bo
         }
         Kind::Refresh => {
             let cookie = format!(
-                "bh_refresh={}; bh_csrf={}",
-                state.session.refresh, state.session.csrf
+                "{}={}; {}={}",
+                shared::auth::cookies::REFRESH,
+                state.session.refresh,
+                shared::auth::cookies::CSRF,
+                state.session.csrf
             );
             let response = send(
                 http.post(api("/api/auth/refresh"))
@@ -97,10 +100,10 @@ async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bo
                     .header("x-csrf-token", &state.session.csrf),
             )
             .await;
-            if let Some(next) = set_cookie(&response, "bh_refresh") {
+            if let Some(next) = set_cookie(&response, shared::auth::cookies::REFRESH) {
                 state.session.refresh = next;
             }
-            if let Some(next) = set_cookie(&response, "bh_csrf") {
+            if let Some(next) = set_cookie(&response, shared::auth::cookies::CSRF) {
                 state.session.csrf = next;
             }
             response
