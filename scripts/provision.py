@@ -8,6 +8,7 @@ creates them; nothing here is ever written to the repository.
 Usage (the stack script calls it with the right environment):
   provision.py tables  TEMPLATE LogicalId=local-name [...]
   provision.py secrets SIGNING_KEYS_ID APP_KEYS_ID
+  provision.py db-secret SECRET_ID USERNAME PASSWORD_FILE
 """
 
 import base64
@@ -148,11 +149,28 @@ def create_secrets(signing_keys_id, app_keys_id):
             print(f"  secret {secret_id} created with fresh keys")
 
 
+def db_secret(secret_id, username, password_file):
+    """The database credentials in the RDS-managed secret's shape, from the stack's
+    password file (never from argv). Put anew each time: moto forgets it on restart."""
+    client = boto3.client("secretsmanager")
+    with open(password_file, encoding="utf-8") as handle:
+        value = json.dumps({"username": username, "password": handle.read().strip()})
+    try:
+        client.put_secret_value(SecretId=secret_id, SecretString=value)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        client.create_secret(Name=secret_id, SecretString=value)
+    print(f"  secret {secret_id}: database credentials")
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "tables":
         create_tables(argv[2], argv[3:])
     elif len(argv) == 4 and argv[1] == "secrets":
         create_secrets(argv[2], argv[3])
+    elif len(argv) == 5 and argv[1] == "db-secret":
+        db_secret(argv[2], argv[3], argv[4])
     else:
         sys.exit(__doc__)
 

@@ -180,6 +180,9 @@ export RATE_LIMIT_TABLE=blue-harvest-rate-limits
 export TOKEN_FAMILIES_TABLE=blue-harvest-token-families
 export SIGNING_KEYS_SECRET_ID=blue-harvest/local/signing-keys
 export APP_KEYS_SECRET_ID=blue-harvest/local/app-keys
+# The functions take their database credentials from this secret, as in AWS (the
+# URLs' password serves the tests and tools); rotating it is tested.
+export DB_SECRET_ID=blue-harvest/local/db
 export ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:3000,https://app.blueharvest.test
 EOF
   chmod 600 "$ENV_FILE"
@@ -193,6 +196,7 @@ provision_aws() {
   "$VENV/bin/python" "$ROOT/scripts/provision.py" tables "$ROOT/template.yaml" \
     "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" db-secret "$DB_SECRET_ID" "$DB_USER" "$STACK_DIR/pg-password"
 }
 
 migrate() {

@@ -134,7 +134,7 @@ impl Config {
 }
 
 /// How to reach PostgreSQL: two URLs (local stack, or any plain deployment), or the RDS
-/// Proxy read/write and read-only endpoints with credentials from Secrets Manager.
+/// Proxy read/write and read-only endpoints.
 #[derive(Debug, Clone)]
 pub enum DatabaseEndpoints {
     Urls {
@@ -146,13 +146,26 @@ pub enum DatabaseEndpoints {
         reader_host: String,
         port: u16,
         database: String,
-        credentials_secret_id: String,
     },
+}
+
+/// Where the database credentials come from; they may change under a running instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseAuth {
+    /// The URLs' own user and password.
+    Url,
+    /// A Secrets Manager secret `{username, password}` (RDS rotates it): re-read when
+    /// the server refuses the password.
+    Secret { id: String },
+    /// IAM database authentication: a token signed with the function's role for each
+    /// new connection, no password anywhere.
+    Iam { user: String },
 }
 
 #[derive(Debug, Clone)]
 pub struct DatabaseConfig {
     pub endpoints: DatabaseEndpoints,
+    pub auth: DatabaseAuth,
     /// Per pool. RDS Proxy does the real pooling, so each instance keeps very few.
     pub max_connections: u32,
     pub acquire_timeout: Duration,
@@ -186,12 +199,21 @@ impl DatabaseConfig {
                 reader_host: env.required("DB_READER_HOST")?,
                 port: env.positive("DB_PORT", 5432)?,
                 database: env.required("DB_NAME")?,
-                credentials_secret_id: env.required("DB_SECRET_ID")?,
             },
             None => return Err(ConfigError::Missing("DATABASE_URL")),
         };
+        let auth = match (env.get("DB_IAM_USER"), env.get("DB_SECRET_ID")) {
+            (Some(user), _) => DatabaseAuth::Iam { user },
+            (None, Some(id)) => DatabaseAuth::Secret { id },
+            (None, None) if matches!(endpoints, DatabaseEndpoints::Urls { .. }) => {
+                DatabaseAuth::Url
+            }
+            // The proxy endpoints carry no credentials of their own.
+            (None, None) => return Err(ConfigError::Missing("DB_SECRET_ID")),
+        };
         Ok(Self {
             endpoints,
+            auth,
             max_connections: env.positive("DB_MAX_CONNECTIONS", 2)?,
             acquire_timeout: env.millis_or("DB_ACQUIRE_TIMEOUT_MS", 2_000)?,
             statement_timeout: env.millis_or("DB_STATEMENT_TIMEOUT_MS", 5_000)?,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 
 use crate::{
     AppState,
@@ -18,7 +19,10 @@ use crate::{
     domain::Role,
     error::ApiError,
     http::context::RequestContext,
-    store::audit::{self, AuditEvent, Severity},
+    store::{
+        accounts,
+        audit::{self, AuditError, AuditEvent, EventType, Severity},
+    },
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +148,7 @@ pub async fn deny(
         &state.db,
         context,
         AuditEvent::new(
-            "PERMISSION_DENIED",
+            EventType::PermissionDenied,
             Severity::Warning,
             Some(principal.account_id),
         )
@@ -272,8 +276,72 @@ impl<P: Identity> Caller<P> {
         }
     }
 
-    /// Records an audit event done by this caller.
-    pub async fn audit(&self, event_type: &'static str, severity: Severity, details: Value) {
+    /// For a privileged write, inside its transaction: the caller is still live and
+    /// still has the role its token names, as the writer says now (a token is checked
+    /// against revocation once per request, in DynamoDB; this holds even while that
+    /// check fails open). Share-locks the caller's row until the commit.
+    pub async fn confirm(&self, tx: &mut PgConnection) -> Result<(), ApiError> {
+        let Some(principal) = self.principal.as_principal() else {
+            return Err(ApiError::AUTHENTICATION_REQUIRED);
+        };
+        match accounts::live_role(&mut *tx, principal.account_id).await? {
+            Some(role) if role == principal.role_id => Ok(()),
+            _ => Err(ApiError::INVALID_TOKEN),
+        }
+    }
+
+    /// Records, in the change's transaction, an audit event done by this caller: the
+    /// change commits only with it.
+    pub async fn audit_in(
+        &self,
+        tx: &mut PgConnection,
+        event_type: EventType,
+        severity: Severity,
+        details: Value,
+    ) -> Result<(), AuditError> {
+        let account_id = self.principal.as_principal().map(|p| p.account_id);
+        audit::insert(
+            tx,
+            &self.context,
+            AuditEvent::new(event_type, severity, account_id).details(details),
+        )
+        .await
+    }
+
+    /// In a write's transaction on a row owned by `owner`: when it is someone else's
+    /// (a moderator or admin moderating), the caller is confirmed on the writer and
+    /// CONTENT_MODERATED is recorded with the change. Nothing for one's own rows.
+    pub async fn moderation(
+        &self,
+        tx: &mut PgConnection,
+        resource: Resource,
+        action: Action,
+        owner_account_id: i64,
+        id: i64,
+    ) -> Result<(), ApiError> {
+        if self.scope_of(owner_account_id) == Scope::Own {
+            return Ok(());
+        }
+        self.confirm(&mut *tx).await?;
+        let details = json!({
+            "resource": format!("{resource:?}"),
+            "action": format!("{action:?}"),
+            "id": id,
+            "ownerAccountId": owner_account_id,
+        });
+        self.audit_in(tx, EventType::ContentModerated, Severity::Warning, details)
+            .await?;
+        Ok(())
+    }
+
+    /// The request's context (for audit events written elsewhere).
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
+    /// Records an audit event done by this caller, best effort (an event no database
+    /// change goes with, such as a denial).
+    pub async fn audit(&self, event_type: EventType, severity: Severity, details: Value) {
         let account_id = self.principal.as_principal().map(|p| p.account_id);
         audit::record(
             &self.state.db,

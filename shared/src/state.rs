@@ -7,11 +7,11 @@ use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::Timeou
 
 use crate::{
     auth::passwords::{PasswordError, Passwords},
-    config::{AwsConfig, Config, ConfigError, DatabaseConfig, DatabaseEndpoints, ResilienceConfig},
-    db::{Credentials, Db, DbError},
+    config::{AwsConfig, Config, ConfigError, DatabaseConfig, ResilienceConfig},
+    db::{Db, DbError},
     ratelimit::RateLimiter,
-    resilience::{Breakers, retry},
-    secrets::{self, Secrets, SecretsError},
+    resilience::Breakers,
+    secrets::{Secrets, SecretsError},
     store::{
         account_state::AccountStates, brute_force::BruteForce, families::Families,
         mfa::MfaChallenges, request_state::RequestStates,
@@ -131,38 +131,12 @@ pub async fn connect_db_from_env() -> Result<Db, StartupError> {
     connect_db(&DatabaseConfig::from_env()?, &resilience, &breakers, &aws).await
 }
 
-/// The two pools; in RDS Proxy mode the credentials are read from Secrets Manager
-/// first, retried while it is unreachable.
+/// The two pools, with credentials from where the configuration says (`Db::connect`).
 pub async fn connect_db(
     config: &DatabaseConfig,
     resilience: &ResilienceConfig,
     breakers: &Breakers,
     aws: &SdkConfig,
 ) -> Result<Db, StartupError> {
-    let credentials = match &config.endpoints {
-        DatabaseEndpoints::Proxy {
-            credentials_secret_id,
-            ..
-        } => {
-            let client = aws_sdk_secretsmanager::Client::new(aws);
-            let read = || secrets::fetch::<Credentials>(&client, credentials_secret_id);
-            let policy = &resilience.retry;
-            Some(
-                retry(
-                    policy,
-                    "read database credentials",
-                    SecretsError::is_unavailable,
-                    read,
-                )
-                .await?,
-            )
-        }
-        DatabaseEndpoints::Urls { .. } => None,
-    };
-    Ok(Db::connect_lazy(
-        config,
-        resilience,
-        breakers,
-        credentials.as_ref(),
-    )?)
+    Ok(Db::connect(config, resilience, breakers, aws).await?)
 }

@@ -6,11 +6,7 @@ use std::time::Duration;
 
 use api_tests::{RestoreMoto, api, client, eventually, get_json, health_report, stack};
 use serde_json::Value;
-use shared::{
-    config::{DatabaseConfig, ResilienceConfig},
-    db::Db,
-    resilience::Breakers,
-};
+use shared::db::Db;
 
 /// Restarts whatever a failed assertion left stopped.
 struct Restore;
@@ -22,11 +18,10 @@ impl Drop for Restore {
     }
 }
 
-fn db() -> Db {
-    let config = DatabaseConfig::from_env().unwrap_or_else(|e| panic!("{e} (run `make test`)"));
-    let resilience = ResilienceConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
-    Db::connect_lazy(&config, &resilience, &Breakers::new(&resilience), None)
-        .unwrap_or_else(|e| panic!("{e}"))
+async fn db() -> Db {
+    shared::state::connect_db_from_env()
+        .await
+        .unwrap_or_else(|e| panic!("{e} (run `make test`)"))
 }
 
 /// True when the read was answered by a server in recovery, i.e. the replica.
@@ -56,7 +51,7 @@ async fn health_with_status(expected_http: u16, expected_status: &str) -> Value 
 #[tokio::test]
 async fn serial_failover_replica_down_degrades_and_reads_use_the_writer() {
     let _restore = Restore;
-    let db = db();
+    let db = db().await;
     health_with_status(200, "healthy").await;
     assert!(
         read_served_by_replica(&db).await,
@@ -104,7 +99,7 @@ async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restar
         "{body}"
     );
     // Reads keep working from the replica while the writer is away.
-    assert!(read_served_by_replica(&db()).await);
+    assert!(read_served_by_replica(&db().await).await);
     // Failed probes count: after enough of them the writer's breaker is open.
     breaker_in_health("writer", "open", 503).await;
 

@@ -362,3 +362,131 @@ async fn serial_fault_moto_stopped_auth_fails_closed_reads_fail_open() {
     );
     verdict.finish();
 }
+
+/// The database password as RDS rotates it: a new password on the role and in the
+/// secret (`ALTER ROLE` + `PutSecretValue`), and the app's connections closed, as the
+/// proxy or a recycled instance would, so new ones must log in with the new password.
+struct Rotation {
+    primary: sqlx::PgConnection,
+    replica: sqlx::PgConnection,
+    secrets: aws_sdk_secretsmanager::Client,
+    original: String,
+}
+
+impl Rotation {
+    async fn open() -> Self {
+        use sqlx::Connection;
+        let connect = |var: &'static str| async move {
+            sqlx::PgConnection::connect(&api_tests::require_env(var))
+                .await
+                .unwrap_or_else(|e| panic!("{var}: {e}"))
+        };
+        let aws = shared::config::AwsConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
+        let secret = Self::secret_client(&aws).await;
+        let original = secret
+            .get_secret_value()
+            .secret_id(api_tests::require_env("DB_SECRET_ID"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let original: serde_json::Value =
+            serde_json::from_str(original.secret_string().unwrap_or_default()).unwrap_or_default();
+        Self {
+            primary: connect("DATABASE_URL").await,
+            replica: connect("DATABASE_URL_REPLICA").await,
+            secrets: secret,
+            original: original["password"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    async fn secret_client(aws: &shared::config::AwsConfig) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&shared::state::aws_sdk_config(aws).await)
+    }
+
+    /// Sets `password` on the role and in the secret, then ends the app's sessions.
+    async fn to(&mut self, password: &str) {
+        // A role may change its own password. ALTER ROLE takes no parameters; the
+        // literal is quoted (and the passwords here are made of letters and digits).
+        let quoted = password.replace('\'', "''");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "ALTER ROLE CURRENT_USER PASSWORD '{quoted}'"
+        )))
+        .execute(&mut self.primary)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let username = api_tests::require_env("DATABASE_URL")
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or("blue_harvest")
+            .to_owned();
+        self.secrets
+            .put_secret_value()
+            .secret_id(api_tests::require_env("DB_SECRET_ID"))
+            .secret_string(
+                serde_json::json!({"username": username, "password": password}).to_string(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for connection in [&mut self.primary, &mut self.replica] {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE application_name LIKE 'blue-harvest-%' AND pid <> pg_backend_pid()",
+            )
+            .execute(connection)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+/// Not a stop but a change: the API must carry on by itself, with no 500 at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn serial_fault_database_password_rotated_under_traffic() {
+    wait_until_healthy().await;
+    let mut rotation = Rotation::open().await;
+    let actor = Actor::sign_up().await;
+    let traffic = Traffic::start(actor, READS_AND_WRITES).unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(HEALTHY_FOR).await;
+
+    traffic.enter(Phase::Stopping);
+    let rotated = format!("rotated {}", uuid::Uuid::new_v4().simple());
+    rotation.to(&rotated).await;
+    traffic.enter(Phase::Recovering);
+    let recovery = wait_for_recovery(&traffic, READS_AND_WRITES).await;
+    traffic.enter(Phase::After);
+    tokio::time::sleep(RECOVERED_FOR).await;
+    let outcomes = traffic.stop().await;
+    // Back to what the stack's URLs (the tests' own connections) hold.
+    let original = rotation.original.clone();
+    rotation.to(&original).await;
+
+    println!(
+        "{}",
+        traffic::report("database password rotated", &outcomes)
+    );
+    match recovery {
+        Some(took) => println!("served every kind again {took:.1?} after the rotation"),
+        None => panic!("the API did not recover within {RECOVERY_LIMIT:?} of the rotation"),
+    }
+    let lost = traffic::lost_posts(&database().await, &outcomes)
+        .await
+        .unwrap_or_else(|e| panic!("cannot read the acknowledged posts back: {e}"));
+    let mut verdict = Verdict {
+        outcomes,
+        broken: Vec::new(),
+    };
+    verdict.check(
+        lost.is_empty(),
+        format!("acknowledged but missing: {lost:?}"),
+    );
+    verdict.common(DEADLINE);
+    verdict.every(
+        "no 500 for a rotated password (a refusal is retried with the new secret)",
+        |_| true,
+        |o| o.status() != Some(500),
+    );
+    verdict.sent(Kind::CreatePost, Phase::Recovering);
+    verdict.finish();
+}

@@ -462,13 +462,11 @@ async fn serial_an_idle_spell_does_not_count_as_replica_lag() {
     let config = shared::config::Config::from_env_with(&overrides)
         .unwrap_or_else(|e| panic!("{e} (run `make test`)"));
     let resilience = &config.resilience;
-    let db = shared::db::Db::connect_lazy(
-        &config.database,
-        resilience,
-        &shared::resilience::Breakers::new(resilience),
-        None,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let aws = shared::state::aws_sdk_config(&config.aws).await;
+    let breakers = shared::resilience::Breakers::new(resilience);
+    let db = shared::db::Db::connect(&config.database, resilience, &breakers, &aws)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let writer = database().await;
     replica_caught_up().await;
     // The idle spell itself is the scenario: three times the lag limit.

@@ -11,7 +11,7 @@ use shared::{
     auth::roles::{AdminOnly, SteppedUpAdmin},
     cursor,
     http::context::RequestContext,
-    store::audit::{self, AuditEvent, Severity},
+    store::audit::{self, AuditEvent, EventType, Severity},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -62,7 +62,7 @@ pub async fn run(
         &state.db,
         &context,
         AuditEvent::new(
-            "PARTITION_MAINTENANCE_RUN",
+            EventType::PartitionMaintenanceRun,
             Severity::Info,
             Some(admin.account_id),
         )

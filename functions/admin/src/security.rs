@@ -18,7 +18,7 @@ use shared::{
     cursor,
     http::context::RequestContext,
     http::extract::ApiQuery,
-    store::audit::{self, AuditEvent, Severity},
+    store::audit::{self, AuditEvent, EventType, Severity},
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -50,16 +50,25 @@ pub async fn unblock_ip(
     let ip: IpAddr = ip
         .parse()
         .map_err(|_| ApiError::validation("Not an IP address"))?;
+    // The block lives in DynamoDB, so no transaction spans both: the event is written
+    // first and committed only once the block is gone, so an unblock is never
+    // unrecorded (only a commit failing after the delete could leave one).
+    let mut tx = state.db.begin().await?;
+    audit::insert(
+        &mut tx,
+        &context,
+        AuditEvent::new(
+            EventType::IpUnblocked,
+            Severity::Warning,
+            Some(admin.account_id),
+        )
+        .details(json!({ "ip": ip.to_string() })),
+    )
+    .await?;
     if !state.brute_force.unblock(&ip.to_string()).await? {
         return Err(ApiError::NotFound("That IP is not blocked".into()));
     }
-    audit::record(
-        &state.db,
-        &context,
-        AuditEvent::new("IP_UNBLOCKED", Severity::Warning, Some(admin.account_id))
-            .details(json!({ "ip": ip.to_string() })),
-    )
-    .await;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

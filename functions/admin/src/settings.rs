@@ -14,7 +14,7 @@ use shared::{
     cursor,
     http::extract::ApiJson,
     permissions::{Action, Caller, Resource, Scope},
-    store::audit::Severity,
+    store::audit::{EventType, Severity},
 };
 
 use request::{Key, PutSetting};
@@ -64,6 +64,7 @@ pub async fn put(
     let key = Key::parse(&key)?;
     let value = body.parse()?;
     let mut tx = caller.state().db.begin().await?;
+    caller.confirm(&mut tx).await?;
     let exists = store::lock(&mut tx, &key).await?;
     // The matrix tells creating from replacing, so both stay its decision.
     let action = if exists {
@@ -73,14 +74,15 @@ pub async fn put(
     };
     caller.may(Resource::Settings, action, Scope::Any).await?;
     let row = store::upsert(&mut tx, &key, &value, caller.principal.0.account_id).await?;
-    tx.commit().await?;
     caller
-        .audit(
-            "SETTINGS_CHANGED",
+        .audit_in(
+            &mut tx,
+            EventType::SettingsChanged,
             Severity::Warning,
             json!({ "key": key.as_str(), "action": "put", "created": !exists }),
         )
-        .await;
+        .await?;
+    tx.commit().await?;
     Ok(Json(row.to_json()))
 }
 
@@ -93,16 +95,20 @@ pub async fn delete(
         .may(Resource::Settings, Action::Delete, Scope::Any)
         .await?;
     let key = Key::parse(&key)?;
+    let mut tx = caller.state().db.begin().await?;
+    caller.confirm(&mut tx).await?;
     // One statement: the existence check and the delete cannot be separated.
-    if !store::delete(&mut *caller.state().db.writer().await?, &key).await? {
+    if !store::delete(&mut *tx, &key).await? {
         return Err(not_found());
     }
     caller
-        .audit(
-            "SETTINGS_CHANGED",
+        .audit_in(
+            &mut tx,
+            EventType::SettingsChanged,
             Severity::Warning,
             json!({ "key": key.as_str(), "action": "delete" }),
         )
-        .await;
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

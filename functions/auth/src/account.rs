@@ -12,7 +12,10 @@ use shared::{
     auth::Principal,
     domain::{NewPassword, ValidationErrors},
     http::{context::RequestContext, extract::ApiJson},
-    store::{accounts, audit::Severity},
+    store::{
+        accounts,
+        audit::{EventType, Severity},
+    },
 };
 
 /// From the writer: a client reads its own account right after signing up or changing
@@ -68,14 +71,17 @@ pub async fn change_password(
         .hash(new_password.expose())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    accounts::set_password_hash(&mut *state.db.writer().await?, account.id, &hash, true).await?;
+    let mut tx = state.db.begin().await?;
+    accounts::set_password_hash(&mut *tx, account.id, &hash, true).await?;
     session::revoke_others(
         &state,
+        &mut tx,
         &context,
         &principal,
-        "PASSWORD_CHANGED",
+        EventType::PasswordChanged,
         Severity::Info,
     )
     .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@ use shared::{
     metrics,
     store::{
         accounts,
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
     },
 };
 
@@ -101,7 +101,7 @@ async fn attempt(
         audit::record(
             &state.db,
             context,
-            AuditEvent::new("FAILED_LOGIN_ATTEMPT", Severity::Warning, None)
+            AuditEvent::new(EventType::FailedLoginAttempt, Severity::Warning, None)
                 .details(json!({ "login": login })),
         )
         .await;
@@ -129,7 +129,7 @@ async fn attempt(
     audit::record(
         &state.db,
         context,
-        AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id)),
+        AuditEvent::new(EventType::LoginSuccess, Severity::Info, Some(account.id)),
     )
     .await;
     facts.set_account_id(account.id);

@@ -21,7 +21,7 @@ use shared::{
     secrets::AppKeys,
     store::{
         accounts,
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
         families::{Rotation, Seen},
     },
 };
@@ -114,7 +114,7 @@ async fn rotate(
                 &state.db,
                 context,
                 AuditEvent::new(
-                    "TOKEN_REUSE_DETECTED",
+                    EventType::TokenReuseDetected,
                     Severity::Critical,
                     claims.sub.parse().ok(),
                 )
@@ -143,7 +143,7 @@ async fn rotate(
             audit::record(
                 &state.db,
                 context,
-                AuditEvent::new("TOKEN_REFRESHED", Severity::Info, Some(account.id))
+                AuditEvent::new(EventType::TokenRefreshed, Severity::Info, Some(account.id))
                     .details(json!({ "familyId": family.id, "generation": family.generation })),
             )
             .await;
@@ -174,7 +174,7 @@ pub async fn logout(
     audit::record(
         &state.db,
         &context,
-        AuditEvent::new("LOGOUT", Severity::Info, claims.sub.parse().ok())
+        AuditEvent::new(EventType::Logout, Severity::Info, claims.sub.parse().ok())
             .details(json!({ "familyId": claims.fam })),
     )
     .await;

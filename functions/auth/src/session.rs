@@ -9,10 +9,11 @@ use shared::{
     http::context::RequestContext,
     store::{
         accounts::Account,
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
         families::{Family, Seen},
     },
 };
+use sqlx::PgConnection;
 
 /// An access token, the session's CSRF token, and the refresh and CSRF cookies.
 pub struct Tokens {
@@ -105,13 +106,15 @@ pub async fn issue(
     })
 }
 
-/// After a credential change: every other session of the caller ends, and the event
-/// is audited with how many did.
+/// After a credential change, in its transaction: every other session of the caller
+/// ends (before the commit: should the commit fail, they were ended for nothing, the
+/// safe direction), and the event is recorded with the change and how many ended.
 pub async fn revoke_others(
     state: &AppState,
+    tx: &mut PgConnection,
     context: &RequestContext,
     principal: &Principal,
-    event_type: &'static str,
+    event_type: EventType,
     severity: Severity,
 ) -> Result<(), ApiError> {
     let revoked = state
@@ -122,12 +125,12 @@ pub async fn revoke_others(
             unix_now(),
         )
         .await?;
-    audit::record(
-        &state.db,
+    audit::insert(
+        tx,
         context,
         AuditEvent::new(event_type, severity, Some(principal.account_id))
             .details(json!({ "otherSessionsRevoked": revoked })),
     )
-    .await;
+    .await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use shared::{
     auth::{Principal, unix_now},
     http::context::RequestContext,
     store::{
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
         families::Family,
     },
 };
@@ -68,7 +68,7 @@ pub async fn revoke(
         &state.db,
         &context,
         AuditEvent::new(
-            "SESSION_REVOKED",
+            EventType::SessionRevoked,
             Severity::Info,
             Some(principal.account_id),
         )
@@ -90,8 +90,12 @@ pub async fn logout_all(
     audit::record(
         &state.db,
         &context,
-        AuditEvent::new("LOGOUT_ALL", Severity::Info, Some(principal.account_id))
-            .details(json!({ "sessionsRevoked": revoked })),
+        AuditEvent::new(
+            EventType::LogoutAll,
+            Severity::Info,
+            Some(principal.account_id),
+        )
+        .details(json!({ "sessionsRevoked": revoked })),
     )
     .await;
     Ok(StatusCode::NO_CONTENT)

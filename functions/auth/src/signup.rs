@@ -15,7 +15,7 @@ use shared::{
     },
     store::{
         accounts::{self, NewAccount},
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
     },
 };
 
@@ -64,8 +64,9 @@ pub async fn signup(
         .hash(password.expose())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut tx = state.db.begin().await?;
     let account = accounts::insert(
-        &mut *state.db.writer().await?,
+        &mut *tx,
         NewAccount {
             username: &username,
             email: &email,
@@ -76,16 +77,17 @@ pub async fn signup(
         },
     )
     .await?;
+    audit::insert(
+        &mut tx,
+        &context,
+        AuditEvent::new(EventType::Signup, Severity::Info, Some(account.id)),
+    )
+    .await?;
+    tx.commit().await?;
     facts.set_account_id(account.id);
     // The address masked: enough to answer "did j***@example.com sign up?", never a
     // list of addresses in the logs.
     tracing::info!(accountId = account.id, email = %email.masked(), "account created");
-    audit::record(
-        &state.db,
-        &context,
-        AuditEvent::new("SIGNUP", Severity::Info, Some(account.id)),
-    )
-    .await;
     let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
     Ok(tokens.respond(StatusCode::CREATED, json!({ "account": account.to_json() })))
 }

@@ -18,7 +18,7 @@ use shared::{
     secrets::AppKeys,
     store::{
         accounts::{self, Account},
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
         two_factor,
     },
 };
@@ -81,8 +81,12 @@ async fn audit_failure(state: &AppState, context: &RequestContext, account_id: i
     audit::record(
         &state.db,
         context,
-        AuditEvent::new("2FA_FAILED", Severity::Warning, Some(account_id))
-            .details(json!({ "stage": stage })),
+        AuditEvent::new(
+            EventType::TwoFactorFailed,
+            Severity::Warning,
+            Some(account_id),
+        )
+        .details(json!({ "stage": stage })),
     )
     .await;
 }
@@ -138,8 +142,18 @@ pub async fn enable(
         .iter()
         .map(|c| totp::backup_code_hash(&keys.backup_codes, c))
         .collect();
-    two_factor::enable(&state.db, account.id, &hashes).await?;
-    session::revoke_others(&state, &context, &principal, "2FA_ENABLED", Severity::Info).await?;
+    let mut tx = state.db.begin().await?;
+    two_factor::enable(&mut tx, account.id, &hashes).await?;
+    session::revoke_others(
+        &state,
+        &mut tx,
+        &context,
+        &principal,
+        EventType::TwoFactorEnabled,
+        Severity::Info,
+    )
+    .await?;
+    tx.commit().await?;
     Ok(Json(json!({ "backupCodes": codes })))
 }
 
@@ -177,15 +191,18 @@ pub async fn disable(
         audit_failure(&state, &context, account.id, "disable").await;
         return Err(errors.into());
     }
-    two_factor::disable(&state.db, account.id).await?;
+    let mut tx = state.db.begin().await?;
+    two_factor::disable(&mut tx, account.id).await?;
     session::revoke_others(
         &state,
+        &mut tx,
         &context,
         &principal,
-        "2FA_DISABLED",
+        EventType::TwoFactorDisabled,
         Severity::Warning,
     )
     .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -252,14 +269,18 @@ async fn verify_code(
         audit::record(
             &state.db,
             context,
-            AuditEvent::new("BACKUP_CODE_USED", Severity::Warning, Some(account.id)),
+            AuditEvent::new(
+                EventType::BackupCodeUsed,
+                Severity::Warning,
+                Some(account.id),
+            ),
         )
         .await;
     }
     audit::record(
         &state.db,
         context,
-        AuditEvent::new("LOGIN_SUCCESS", Severity::Info, Some(account.id))
+        AuditEvent::new(EventType::LoginSuccess, Severity::Info, Some(account.id))
             .details(json!({ "amr": ["pwd", "otp"] })),
     )
     .await;

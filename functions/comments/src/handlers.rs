@@ -114,6 +114,9 @@ pub async fn update(
     caller
         .may_on(Resource::Comment, Action::Update, owner)
         .await?;
+    caller
+        .moderation(&mut tx, Resource::Comment, Action::Update, owner, id)
+        .await?;
     let body = input.parse()?;
     let row = store::update(&mut tx, id, &body).await?;
     tx.commit().await?;
@@ -126,6 +129,9 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Comment, Action::Delete, owner)
+        .await?;
+    caller
+        .moderation(&mut tx, Resource::Comment, Action::Delete, owner, id)
         .await?;
     store::soft_delete(&mut tx, id).await?;
     tx.commit().await?;

@@ -155,11 +155,7 @@ fn observed<T>(
 }
 
 pub async fn writer(state: &AppState) -> Check {
-    let probe = timed(
-        state,
-        "writer",
-        sqlx::query("SELECT 1").execute(state.db.writer_pool()),
-    );
+    let probe = timed(state, "writer", state.db.ping_writer());
     pass_or_fail(observed(&state.breakers.writer, probe.await))
 }
 

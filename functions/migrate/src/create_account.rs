@@ -16,7 +16,7 @@ use shared::{
     store::{
         StoreError,
         accounts::{self, NewAccount},
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditError, AuditEvent, EventType, Severity},
     },
 };
 
@@ -45,6 +45,8 @@ pub enum CreateAccountError {
     Password(#[from] PasswordError),
     #[error(transparent)]
     Store(StoreError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 impl From<StoreError> for CreateAccountError {
@@ -137,8 +139,15 @@ pub async fn run(
     let auth = AuthConfig::from_env()?;
     let password = generate(&auth, parsed.username.as_str(), parsed.email.as_str())?;
     let hash = Passwords::new(auth.argon2)?.hash(password.expose()).await?;
+    let context = RequestContext {
+        request_id: request_id.to_owned(),
+        client_ip: None,
+        user_agent: Some(format!("migrate {via}")),
+        cold_start: false,
+    };
+    let mut tx = db.writer_pool().begin().await.map_err(StoreError::from)?;
     let account = accounts::insert(
-        db.writer_pool(),
+        &mut *tx,
         NewAccount {
             username: &parsed.username,
             email: &parsed.email,
@@ -149,20 +158,15 @@ pub async fn run(
         },
     )
     .await?;
-    let context = RequestContext {
-        request_id: request_id.to_owned(),
-        client_ip: None,
-        user_agent: Some(format!("migrate {via}")),
-        cold_start: false,
-    };
-    audit::record(
-        db,
+    audit::insert(
+        &mut tx,
         &context,
-        AuditEvent::new("ACCOUNT_CREATED", Severity::Warning, None).details(
+        AuditEvent::new(EventType::AccountCreated, Severity::Warning, None).details(
             json!({ "createdAccountId": account.id, "roleId": account.role_id, "via": via }),
         ),
     )
-    .await;
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(
         account_id = account.id,
         role = parsed.role.as_str(),

@@ -148,6 +148,15 @@ pub async fn update(
     caller
         .may_on(Resource::Post, Action::Update, current.account_id)
         .await?;
+    caller
+        .moderation(
+            &mut tx,
+            Resource::Post,
+            Action::Update,
+            current.account_id,
+            id,
+        )
+        .await?;
     let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
     let row = store::update(&mut tx, id, current.created_at, &content, post_type_id).await?;
     tx.commit().await?;
@@ -160,6 +169,15 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Post, Action::Delete, current.account_id)
+        .await?;
+    caller
+        .moderation(
+            &mut tx,
+            Resource::Post,
+            Action::Delete,
+            current.account_id,
+            id,
+        )
         .await?;
     store::soft_delete(&mut tx, id, current.created_at).await?;
     tx.commit().await?;

@@ -102,6 +102,9 @@ pub async fn update(
     caller
         .may_on(Resource::Profile, Action::Update, owner)
         .await?;
+    caller
+        .moderation(&mut tx, Resource::Profile, Action::Update, owner, id)
+        .await?;
     let change = body.parse()?;
     let row = store::update(&mut tx, id, &change).await?;
     tx.commit().await?;
@@ -114,6 +117,9 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
         .may_on(Resource::Profile, Action::Delete, owner)
+        .await?;
+    caller
+        .moderation(&mut tx, Resource::Profile, Action::Delete, owner, id)
         .await?;
     store::soft_delete(&mut tx, id).await?;
     tx.commit().await?;

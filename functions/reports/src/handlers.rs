@@ -11,7 +11,7 @@ use shared::{
     domain::ValidationErrors,
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, Caller, Resource, Scope},
-    store::audit::Severity,
+    store::audit::{EventType, Severity},
 };
 
 use crate::{
@@ -84,7 +84,7 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
 }
 
 /// `PATCH /api/reports/{id}`: review or resolve, in one transaction on the locked row;
-/// audited as REPORT_UPDATED with the status before and after.
+/// audited as REPORT_UPDATED (in the same transaction) with the status before and after.
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
@@ -95,6 +95,7 @@ pub async fn update(
         .await?;
     let change = body.parse()?;
     let mut tx = caller.state().db.begin().await?;
+    caller.confirm(&mut tx).await?;
     let from = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     let resolution = Resolution::between(Status::from_db(&from), change.status);
     let row = store::update(
@@ -106,15 +107,15 @@ pub async fn update(
         caller.principal.account_id,
     )
     .await?;
-    tx.commit().await?;
-    // After the commit, so the log never shows a change that was rolled back.
     caller
-        .audit(
-            "REPORT_UPDATED",
+        .audit_in(
+            &mut tx,
+            EventType::ReportUpdated,
             Severity::Info,
             json!({ "reportId": id, "from": from, "to": change.status.as_str() }),
         )
-        .await;
+        .await?;
+    tx.commit().await?;
     Ok(Json(row.to_json()))
 }
 
@@ -123,13 +124,20 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     caller
         .may(Resource::Report, Action::Delete, Scope::Any)
         .await?;
+    let mut tx = caller.state().db.begin().await?;
+    caller.confirm(&mut tx).await?;
     // One statement: the existence check and the delete cannot be separated.
-    let deleted = store::soft_delete(&mut *caller.state().db.writer().await?, id).await?;
-    if !deleted {
+    if !store::soft_delete(&mut *tx, id).await? {
         return Err(not_found());
     }
     caller
-        .audit("REPORT_DELETED", Severity::Info, json!({ "reportId": id }))
-        .await;
+        .audit_in(
+            &mut tx,
+            EventType::ReportDeleted,
+            Severity::Info,
+            json!({ "reportId": id }),
+        )
+        .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,9 +41,11 @@ use crate::{
 };
 
 pub mod consistency;
+pub mod credentials;
 mod replica;
 
 use consistency::{Lsn, Requirement, WritePosition};
+use credentials::{CredentialsError, DbCredentials};
 use replica::{Gate, LagSource, ReadCounts, ReaderGate, Served};
 pub use replica::{ReadShares, ReplicaStatus};
 
@@ -51,11 +53,11 @@ pub use replica::{ReadShares, ReplicaStatus};
 pub enum DbError {
     #[error("{var} is not a valid PostgreSQL URL: {reason}")]
     InvalidUrl { var: &'static str, reason: String },
-    #[error("the RDS Proxy endpoints need credentials from DB_SECRET_ID")]
-    MissingCredentials,
+    #[error("database credentials: {0}")]
+    Credentials(#[from] CredentialsError),
 }
 
-/// Database credentials for the RDS Proxy endpoints (the RDS-managed secret's shape).
+/// Database credentials in a secret (the RDS-managed secret's shape).
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub username: String,
@@ -65,6 +67,7 @@ pub struct Credentials {
 pub struct Db {
     writer: PgPool,
     reader: PgPool,
+    credentials: DbCredentials,
     gate: ReaderGate,
     max_lag: Duration,
     writer_breaker: Arc<CircuitBreaker>,
@@ -83,43 +86,54 @@ pub struct Db {
 pub type WriterError = Guarded<sqlx::Error>;
 
 impl Db {
-    /// Builds both pools without connecting: a cold start costs no round trip, and a
-    /// database that is down at start does not stop the instance from starting.
-    pub fn connect_lazy(
+    /// Builds both pools without connecting (a cold start costs no round trip, and a
+    /// database that is down at start does not stop the instance from starting); only
+    /// the credentials are fetched first where they come from Secrets Manager, retried
+    /// while it is unreachable.
+    pub async fn connect(
         config: &DatabaseConfig,
         resilience: &ResilienceConfig,
         breakers: &Breakers,
-        credentials: Option<&Credentials>,
+        aws: &aws_config::SdkConfig,
     ) -> Result<Self, DbError> {
-        let (writer, reader) = match (&config.endpoints, credentials) {
-            (DatabaseEndpoints::Urls { writer, reader }, _) => (
+        let (writer, reader) = match &config.endpoints {
+            DatabaseEndpoints::Urls { writer, reader } => (
                 parse_url("DATABASE_URL", writer)?,
                 parse_url("DATABASE_URL_REPLICA", reader)?,
             ),
-            (
-                DatabaseEndpoints::Proxy {
-                    writer_host,
-                    reader_host,
-                    port,
-                    database,
-                    ..
-                },
-                credentials,
-            ) => {
-                let credentials = credentials.ok_or(DbError::MissingCredentials)?;
+            DatabaseEndpoints::Proxy {
+                writer_host,
+                reader_host,
+                port,
+                database,
+            } => {
                 let base = PgConnectOptions::new()
                     .port(*port)
                     .database(database)
-                    .username(&credentials.username)
-                    .password(credentials.password.expose_secret())
                     // RDS Proxy certificates are issued by ACM, so public roots verify them.
                     .ssl_mode(PgSslMode::VerifyFull);
                 (base.clone().host(writer_host), base.host(reader_host))
             }
         };
+        let (writer, reader) = (
+            session_options(config, resilience, writer, "writer"),
+            session_options(config, resilience, reader, "reader"),
+        );
+        let credentials = DbCredentials::new(config.auth.clone(), writer, reader, aws);
+        let (writer, reader) = retry(
+            &resilience.retry,
+            "read database credentials",
+            |error: &CredentialsError| match error {
+                CredentialsError::Secret(error) => error.is_unavailable(),
+                CredentialsError::Sign(_) => true,
+            },
+            || credentials.current(),
+        )
+        .await?;
         Ok(Self {
-            writer: pool(config, resilience, writer, "writer"),
-            reader: pool(config, resilience, reader, "reader"),
+            writer: pool(config, writer),
+            reader: pool(config, reader),
+            credentials,
             gate: ReaderGate::new(config.reader_retry_after),
             max_lag: config.replica_max_lag,
             writer_breaker: breakers.writer.clone(),
@@ -132,6 +146,27 @@ impl Db {
         })
     }
 
+    /// Opens a connection (or a transaction) on `pool` with credentials the server
+    /// accepts now: an IAM token close to expiry is replaced first, and a refusal
+    /// (rotated password, expired token) gets new credentials and one more try.
+    async fn open<T, Fut>(&self, mut open: impl FnMut() -> Fut) -> Result<T, sqlx::Error>
+    where
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        self.credentials
+            .keep_fresh(&self.writer, &self.reader)
+            .await;
+        match open().await {
+            Err(error)
+                if credentials::refused(&error)
+                    && self.credentials.refresh(&self.writer, &self.reader).await =>
+            {
+                open().await
+            }
+            other => other,
+        }
+    }
+
     /// A writer connection, for writes and for reads that must see them (login,
     /// refresh, permission checks). Held until dropped: take it per statement
     /// (`&mut *db.writer().await?`) unless several statements need one session.
@@ -139,7 +174,9 @@ impl Db {
     /// A request holding one may write through it, so its reads go to the writer from
     /// then on, and its client gets a consistency token.
     pub async fn writer(&self) -> Result<Held<PoolConnection<Postgres>>, WriterError> {
-        let connection = self.on_writer(|| self.writer.acquire()).await?;
+        let connection = self
+            .on_writer(|| self.open(|| self.writer.acquire()))
+            .await?;
         consistency::note_write();
         Ok(Held::new(connection, "writer"))
     }
@@ -147,7 +184,7 @@ impl Db {
     /// A writer transaction; committed with [`Held::commit`] (which counts as this
     /// request's write for read-your-writes), rolled back if dropped.
     pub async fn begin(&self) -> Result<Held<Transaction<'static, Postgres>>, WriterError> {
-        let transaction = self.on_writer(|| self.writer.begin()).await?;
+        let transaction = self.on_writer(|| self.open(|| self.writer.begin())).await?;
         Ok(Held::new(transaction, "writer"))
     }
 
@@ -235,7 +272,7 @@ impl Db {
         // last way to answer, but its outcome still counts.
         let result = retry(&self.retry, "read on the writer", E::is_transient, || {
             timed("writer", async {
-                query(self.writer.acquire().await.map_err(E::from)?).await
+                query(self.open(|| self.writer.acquire()).await.map_err(E::from)?).await
             })
         })
         .await;
@@ -255,7 +292,7 @@ impl Db {
         E: From<sqlx::Error>,
         Fut: Future<Output = Result<T, E>>,
     {
-        let mut connection = self.reader.acquire().await?;
+        let mut connection = self.open(|| self.reader.acquire()).await?;
         if let Some(Requirement::After(position)) = requirement
             && !self.replayed(&mut connection, position).await?
         {
@@ -348,7 +385,17 @@ impl Db {
     /// The replica's state: reachable and in recovery (asked of the reader), and its
     /// lag (asked of the writer, which an idle spell cannot fool).
     pub async fn replica_status(&self) -> Result<ReplicaStatus, sqlx::Error> {
-        replica::status(&self.reader, &self.writer, &self.lag_source).await
+        let reader = self.open(|| self.reader.acquire());
+        let writer = self.open(|| self.writer.acquire());
+        let (reader, writer) = tokio::join!(reader, writer);
+        replica::status(reader?, writer, &self.lag_source).await
+    }
+
+    /// A round trip to the writer (health checks), with fresh credentials if needed.
+    pub async fn ping_writer(&self) -> Result<(), sqlx::Error> {
+        let mut writer = self.open(|| self.writer.acquire()).await?;
+        sqlx::query("SELECT 1").execute(&mut *writer).await?;
+        Ok(())
     }
 
     async fn observed_probe(&self) -> Result<ReplicaStatus, sqlx::Error> {
@@ -408,20 +455,24 @@ fn parse_url(var: &'static str, url: &SecretString) -> Result<PgConnectOptions, 
     })
 }
 
-fn pool(
+/// What every session of a pool starts with (no credentials yet).
+fn session_options(
     config: &DatabaseConfig,
     resilience: &ResilienceConfig,
     options: PgConnectOptions,
     role: &str,
-) -> PgPool {
-    let options = options
+) -> PgConnectOptions {
+    options
         .log_slow_statements(log::LevelFilter::Warn, resilience.slow_query)
         .statement_cache_capacity(0)
         .application_name(&format!("blue-harvest-{role}"))
         .options([(
             "statement_timeout",
             config.statement_timeout.as_millis().to_string(),
-        )]);
+        )])
+}
+
+fn pool(config: &DatabaseConfig, options: PgConnectOptions) -> PgPool {
     PgPoolOptions::new()
         .max_connections(config.max_connections)
         .min_connections(0)
@@ -550,10 +601,12 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // 08: connection exception, 57P: shutdown, 53: out of resources,
-            // 40001: a standby cancelled the query to replay conflicting WAL.
+            // 40001: a standby cancelled the query to replay conflicting WAL,
+            // 28: credentials refused (rotated under us; refreshed, but not yet).
             code.starts_with("08")
                 || code.starts_with("57P")
                 || code.starts_with("53")
+                || code.starts_with("28")
                 || code == "40001"
         }),
         _ => false,

@@ -17,7 +17,7 @@ use std::{
 };
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, Postgres, pool::PoolConnection};
 use tokio::sync::OnceCell;
 
 /// What the replica says about itself, and the writer about it.
@@ -37,7 +37,7 @@ pub(crate) enum LagSource {
 }
 
 impl LagSource {
-    async fn detect(writer: &PgPool) -> Result<Self, sqlx::Error> {
+    async fn detect(writer: &mut PgConnection) -> Result<Self, sqlx::Error> {
         let aurora: bool =
             sqlx::query_scalar("SELECT to_regproc('aurora_replica_status') IS NOT NULL")
                 .fetch_one(writer)
@@ -70,15 +70,19 @@ impl LagSource {
 /// A writer that cannot answer the lag question (down, or no privilege) reports 0:
 /// reads then go by the reader's reachability alone.
 pub(crate) async fn status(
-    reader: &PgPool,
-    writer: &PgPool,
+    mut reader: PoolConnection<Postgres>,
+    writer: Result<PoolConnection<Postgres>, sqlx::Error>,
     source: &OnceCell<LagSource>,
 ) -> Result<ReplicaStatus, sqlx::Error> {
-    let in_recovery = sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(reader);
+    let in_recovery =
+        sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&mut *reader);
     let lag = async {
-        let source = source.get_or_try_init(|| LagSource::detect(writer)).await?;
+        let mut writer = writer?;
+        let source = source
+            .get_or_try_init(|| LagSource::detect(&mut writer))
+            .await?;
         sqlx::query_scalar::<_, f64>(source.lag_sql())
-            .fetch_one(writer)
+            .fetch_one(&mut *writer)
             .await
     };
     let (in_recovery, lag) = tokio::join!(in_recovery, lag);

@@ -23,7 +23,7 @@ use crate::{
     http::context::RequestContext,
     metrics,
     store::{
-        audit::{self, AuditEvent, Severity},
+        audit::{self, AuditEvent, EventType, Severity},
         brute_force::seconds_until,
     },
 };
@@ -112,10 +112,12 @@ async fn block_ip(state: &AppState, context: &RequestContext, ip: &str) {
             audit::record(
                 &state.db,
                 context,
-                AuditEvent::new("BRUTE_FORCE_DETECTED", Severity::Critical, None).details(json!({
-                    "offence": block.offence,
-                    "blockedForSeconds": seconds_until(block.blocked_until_ms, now_ms),
-                })),
+                AuditEvent::new(EventType::BruteForceDetected, Severity::Critical, None).details(
+                    json!({
+                        "offence": block.offence,
+                        "blockedForSeconds": seconds_until(block.blocked_until_ms, now_ms),
+                    }),
+                ),
             )
             .await;
         }
@@ -226,7 +228,7 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
                 &state.db,
                 context,
                 AuditEvent::new(
-                    "RATE_LIMIT_EXCEEDED",
+                    EventType::RateLimitExceeded,
                     Severity::Warning,
                     caller.as_ref().map(|p| p.account_id),
                 )

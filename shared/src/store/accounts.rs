@@ -144,6 +144,29 @@ pub async fn lock(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Accou
     .await?)
 }
 
+/// Every live admin's id, row-locked in id order until the transaction ends: the guard
+/// of "at least one admin, always". Two transactions that would each remove an admin
+/// queue here, and the second sees the first's change.
+pub async fn lock_admins(executor: impl PgExecutor<'_>) -> Result<Vec<i64>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE role_id = $1 AND NOT deleted ORDER BY id FOR UPDATE",
+    )
+    .bind(Role::Admin.id())
+    .fetch_all(executor)
+    .await?)
+}
+
+/// The live account's role, share-locked until the transaction ends (so it cannot be
+/// demoted or deleted while a privileged write it makes commits).
+pub async fn live_role(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<i16>, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT role_id FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE")
+            .bind(id)
+            .fetch_optional(executor)
+            .await?,
+    )
+}
+
 /// Accounts that are not deleted, newest first, one keyset page (plus one row, so the
 /// caller knows whether another page follows).
 pub async fn page(

@@ -1,9 +1,7 @@
 //! Two-factor state of an account: the sealed TOTP secret, the last accepted time
 //! step, backup codes.
 
-use sqlx::PgExecutor;
-
-use crate::db::Db;
+use sqlx::{PgConnection, PgExecutor};
 
 use super::StoreError;
 
@@ -56,9 +54,13 @@ pub async fn accept_step(
     Ok(result.rows_affected() == 1)
 }
 
-/// Turns 2FA on with fresh backup codes (hashes), replacing any old ones.
-pub async fn enable(db: &Db, account_id: i64, code_hashes: &[String]) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
+/// Turns 2FA on with fresh backup codes (hashes), replacing any old ones, in the
+/// caller's transaction (which also records the event).
+pub async fn enable(
+    tx: &mut PgConnection,
+    account_id: i64,
+    code_hashes: &[String],
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE accounts SET two_factor_enabled = TRUE, updated_at = now() WHERE id = $1")
         .bind(account_id)
         .execute(&mut *tx)
@@ -72,12 +74,10 @@ pub async fn enable(db: &Db, account_id: i64, code_hashes: &[String]) -> Result<
         .bind(code_hashes)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 
-pub async fn disable(db: &Db, account_id: i64) -> Result<(), StoreError> {
-    let mut tx = db.begin().await?;
+pub async fn disable(tx: &mut PgConnection, account_id: i64) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE accounts SET two_factor_enabled = FALSE, two_factor_secret = NULL,
                 two_factor_last_step = NULL, updated_at = now() WHERE id = $1",
@@ -89,7 +89,6 @@ pub async fn disable(db: &Db, account_id: i64) -> Result<(), StoreError> {
         .bind(account_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 

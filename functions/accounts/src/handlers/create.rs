@@ -11,7 +11,7 @@ use shared::{
     permissions::{Action, Caller, Resource, Scope},
     store::{
         accounts::{self, NewAccount},
-        audit::Severity,
+        audit::{EventType, Severity},
     },
 };
 
@@ -41,9 +41,12 @@ pub async fn create(
         .hash(input.password.expose())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    // One statement: the unique indexes are the guard (a taken name is a 409).
+    // The unique indexes are the guard (a taken name is a 409); the event commits
+    // with the account, and the admin is confirmed by the writer in the same breath.
+    let mut tx = state.db.begin().await?;
+    caller.confirm(&mut tx).await?;
     let account = accounts::insert(
-        &mut *state.db.writer().await?,
+        &mut *tx,
         NewAccount {
             username: &input.username,
             email: &input.email,
@@ -55,12 +58,14 @@ pub async fn create(
     )
     .await?;
     caller
-        .audit(
-            "ACCOUNT_CREATED",
+        .audit_in(
+            &mut tx,
+            EventType::AccountCreated,
             severity,
             json!({ "createdAccountId": account.id, "roleId": account.role_id }),
         )
-        .await;
+        .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "account": account.to_json() })),

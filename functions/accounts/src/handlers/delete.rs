@@ -1,5 +1,5 @@
 //! `DELETE /api/accounts/{id}`: soft, cascading to the account's profiles, posts and
-//! comments in one transaction, then every session of the account is revoked.
+//! comments in one transaction, with every session of the account revoked.
 
 use axum::extract::Path;
 use http::StatusCode;
@@ -7,46 +7,48 @@ use serde_json::json;
 use shared::{
     ApiError,
     auth::{step_up, unix_now},
+    domain::Role,
     permissions::{Action, Caller, Resource, Scope},
-    store::{accounts, audit::Severity},
+    store::{
+        accounts,
+        audit::{EventType, Severity},
+    },
 };
 
-use super::not_found;
+use super::{admins, not_found};
 use crate::store;
 
-/// Answers 204. The account itself, or an admin with a recent one-time password: removing
-/// someone else's account cannot be undone from the API.
+/// Answers 204. The account itself, or an admin with a recent one-time password:
+/// removing someone else's account, or an admin account (one's own included), cannot
+/// be undone from the API. The last admin cannot be deleted (409).
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     let scope = caller.scope_of(id);
     caller.may(Resource::Account, Action::Delete, scope).await?;
     let state = caller.state();
-    if scope != Scope::Own {
+    let actor_is_admin = Role::from_id(caller.principal.role_id) == Some(Role::Admin);
+    if scope != Scope::Own || actor_is_admin {
         step_up::require(&caller.principal, state)?;
     }
 
     let mut tx = state.db.begin().await?;
+    // Admins first, in id order, as role changes do. Only an admin can delete an
+    // admin (a user deletes only itself), so only then is there one to keep.
+    let remaining = if actor_is_admin {
+        admins::lock_as_actor(&mut tx, caller.principal.account_id).await?
+    } else {
+        Vec::new()
+    };
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
+    admins::keep_one(&remaining, id)?;
     store::lock_profiles(&mut tx, id).await?;
     let cascade = store::soft_delete_cascade(&mut tx, id).await?;
-    tx.commit().await?;
-
-    // After the commit, so a failed revocation cannot undo the deletion. The account
-    // item stops every access token of the account on its next request; the sessions
-    // are revoked too. Should DynamoDB fail here, a refresh still re-reads the account
-    // and refuses a deleted one, and access tokens expire within their lifetime.
-    if let Err(error) = state.account_states.record_deleted(id).await {
-        tracing::error!(error = %error, account_id = id, "the account is deleted, but its access tokens live until they expire");
-    }
-    let sessions = match state.families.revoke_all(id, None, unix_now()).await {
-        Ok(revoked) => Some(revoked),
-        Err(error) => {
-            tracing::error!(error = %error, account_id = id, "revoking the deleted account's sessions failed");
-            None
-        }
-    };
+    // Before the commit: should it fail, the sessions are gone but the account stays,
+    // and its owner signs in again (the safe direction).
+    let sessions = state.families.revoke_all(id, None, unix_now()).await?;
     caller
-        .audit(
-            "ACCOUNT_DELETED",
+        .audit_in(
+            &mut tx,
+            EventType::AccountDeleted,
             Severity::Warning,
             json!({
                 "targetAccountId": id,
@@ -56,6 +58,14 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
                 "sessionsRevoked": sessions,
             }),
         )
-        .await;
+        .await?;
+    tx.commit().await?;
+
+    // After the commit (the item must never say "deleted" of a live account): every
+    // access token of the account stops on its next request. Should DynamoDB fail
+    // here, the sessions are revoked already and a refresh refuses a deleted account.
+    if let Err(error) = state.account_states.record_deleted(id).await {
+        tracing::error!(error = %error, account_id = id, "the account is deleted; its access tokens end with their sessions' revocation");
+    }
     Ok(StatusCode::NO_CONTENT)
 }

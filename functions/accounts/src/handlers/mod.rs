@@ -2,6 +2,7 @@
 //! writes, and the reads that guard them, run in one writer transaction and answer
 //! from the writer's own rows.
 
+mod admins;
 pub mod create;
 pub mod delete;
 pub mod read;

@@ -14,14 +14,17 @@ use shared::{
     domain::{Role, ValidationErrors},
     http::extract::ApiJson,
     permissions::{Action, Caller, Resource, Scope},
-    store::{accounts, audit::Severity},
+    store::{
+        accounts,
+        audit::{EventType, Severity},
+    },
 };
 
-use super::not_found;
+use super::{admins, not_found};
 use crate::request::ChangeRole;
 
-/// The account as written. Changing one's own role is refused: the last admin could
-/// otherwise demote themselves and leave nobody to undo it.
+/// The account as written. Changing one's own role is refused, so an admin can never
+/// demote itself; demoting the last admin is a 409 (`admins::keep_one`).
 pub async fn change(
     caller: Caller<SteppedUpAdmin>,
     Path(id): Path<i64>,
@@ -40,11 +43,28 @@ pub async fn change(
 
     let state = caller.state();
     let mut tx = state.db.begin().await?;
+    let remaining = admins::lock_as_actor(&mut tx, caller.principal.0.account_id).await?;
     let current = accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     let account = if current.role_id == role.id() {
         current.clone()
     } else {
+        if role != Role::Admin {
+            admins::keep_one(&remaining, id)?;
+        }
         let account = accounts::set_role(&mut *tx, id, role).await?;
+        let severity = if role == Role::Admin {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        caller
+            .audit_in(
+                &mut tx,
+                EventType::RoleChanged,
+                severity,
+                json!({ "targetAccountId": id, "from": current.role_id, "to": account.role_id }),
+            )
+            .await?;
         tx.commit().await?;
         account
     };
@@ -54,21 +74,5 @@ pub async fn change(
         tracing::error!(error = %error, account_id = id, "the role changed, but older tokens keep the old one until they expire");
         return Err(error.into());
     }
-    if current.role_id == role.id() {
-        return Ok(Json(account.to_json()));
-    }
-
-    let severity = if role == Role::Admin {
-        Severity::Critical
-    } else {
-        Severity::Warning
-    };
-    caller
-        .audit(
-            "ROLE_CHANGED",
-            severity,
-            json!({ "targetAccountId": id, "from": current.role_id, "to": account.role_id }),
-        )
-        .await;
     Ok(Json(account.to_json()))
 }

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use shared::{
     ApiError,
     http::extract::ApiJson,
-    permissions::{Action, Caller, Resource},
+    permissions::{Action, Caller, Resource, Scope},
     store::{
         accounts::{self, DetailsChange},
-        audit::Severity,
+        audit::{EventType, Severity},
     },
 };
 
@@ -26,6 +26,9 @@ pub async fn update(
     caller.may_on(Resource::Account, Action::Update, id).await?;
     let change = body.parse()?;
     let mut tx = caller.state().db.begin().await?;
+    if caller.scope_of(id) == Scope::Other {
+        caller.confirm(&mut tx).await?;
+    }
     accounts::lock(&mut *tx, id).await?.ok_or_else(not_found)?;
     let account = accounts::update_details(
         &mut *tx,
@@ -37,16 +40,17 @@ pub async fn update(
         },
     )
     .await?;
-    tx.commit().await?;
     let fields = change.fields();
     if !fields.is_empty() {
         caller
-            .audit(
-                "ACCOUNT_UPDATED",
+            .audit_in(
+                &mut tx,
+                EventType::AccountUpdated,
                 Severity::Info,
                 json!({ "targetAccountId": id, "fields": fields }),
             )
-            .await;
+            .await?;
     }
+    tx.commit().await?;
     Ok(Json(account.to_json()))
 }
