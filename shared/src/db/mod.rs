@@ -4,9 +4,12 @@
 //! ([`consistency`]: read-your-writes).
 //!
 //! RDS Proxy pins a client to one backend for the rest of the session when it sees
-//! session state. Queries here avoid that: the statement cache is off, so sqlx sends
-//! unnamed prepared statements, and `statement_timeout` travels in the startup packet
-//! instead of a `SET`.
+//! session state. Queries here avoid that: `statement_timeout` travels in the startup
+//! packet instead of a `SET`, and no code issues `SET`, `LISTEN` or SQL `PREPARE`.
+//! Protocol-level named prepared statements (sqlx's statement cache, so a repeated
+//! statement is one round trip: Bind/Execute, no Parse/Describe) do not pin since RDS
+//! Proxy multiplexes the extended query protocol: it replays a statement's Parse on
+//! whichever database connection the next transaction borrows.
 //!
 //! Each pool has a circuit breaker. Writes get their connection from [`Db::writer`] or
 //! [`Db::begin`], which answer at once while the writer's breaker is open and retry
@@ -464,7 +467,6 @@ fn session_options(
 ) -> PgConnectOptions {
     options
         .log_slow_statements(log::LevelFilter::Warn, resilience.slow_query)
-        .statement_cache_capacity(0)
         .application_name(&format!("blue-harvest-{role}"))
         .options([(
             "statement_timeout",
@@ -477,6 +479,10 @@ fn pool(config: &DatabaseConfig, options: PgConnectOptions) -> PgPool {
         .max_connections(config.max_connections)
         .min_connections(0)
         .acquire_timeout(config.acquire_timeout)
+        // No ping before handing a connection out: a round trip per query for nothing,
+        // since a connection that broke while idle fails its query with an I/O error,
+        // which the read path retries and a write's BEGIN retries (nothing was sent).
+        .test_before_acquire(false)
         // Lambda freezes idle instances; the proxy closes their idle connections.
         .idle_timeout(Some(Duration::from_secs(60)))
         .connect_lazy_with(options)
