@@ -157,6 +157,7 @@ pub async fn track(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let _in_flight = super::in_flight::REQUESTS.enter();
     let started = Instant::now();
     let context = RequestContext::of(&request, &trusted_proxies);
     let facts = RequestFacts::default();

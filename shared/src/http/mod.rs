@@ -5,6 +5,7 @@ pub mod context;
 pub mod deadline;
 pub mod envelope;
 pub mod extract;
+pub mod in_flight;
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -160,15 +161,30 @@ async fn on_sigterm(state: Arc<crate::AppState>) {
     }
 }
 
-/// Of the 500 ms Lambda allows between SIGTERM and SIGKILL.
-const SHUTDOWN_CLOSE_BUDGET: Duration = Duration::from_millis(300);
+/// Of the 500 ms Lambda allows between SIGTERM and SIGKILL: requests still running
+/// may finish, then the pools close.
+const SHUTDOWN_DRAIN_BUDGET: Duration = Duration::from_millis(250);
+const SHUTDOWN_CLOSE_BUDGET: Duration = Duration::from_millis(150);
+/// Once the last request's response is made, the runtime still posts it to the
+/// Runtime API; the process must not exit under it.
+const SHUTDOWN_POST_GRACE: Duration = Duration::from_millis(20);
 
-/// Runs on SIGTERM, within the 500 ms Lambda allows before SIGKILL.
+/// Runs on SIGTERM (the runtime exits the process when it returns).
 async fn shutdown(state: Arc<crate::AppState>) {
+    let drained = tokio::time::timeout(SHUTDOWN_DRAIN_BUDGET, in_flight::REQUESTS.drained())
+        .await
+        .is_ok();
+    if drained {
+        tokio::time::sleep(SHUTDOWN_POST_GRACE).await;
+    }
     // Tells PostgreSQL (RDS Proxy) the sessions are over instead of leaving them to
     // time out; bounded, as a request still running would hold its connection.
     let closing = tokio::time::timeout(SHUTDOWN_CLOSE_BUDGET, state.db.close()).await;
-    tracing::info!(poolsClosed = closing.is_ok(), "shutting down");
+    tracing::info!(
+        requestsDrained = drained,
+        poolsClosed = closing.is_ok(),
+        "shutting down"
+    );
     // Lines are written whole, but a buffered tail must not be lost with the process.
     let _ = std::io::Write::flush(&mut std::io::stdout());
 }
