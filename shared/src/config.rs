@@ -340,11 +340,17 @@ impl HealthConfig {
     }
 }
 
-/// Per-call bounds on AWS SDK calls, so a slow dependency cannot eat the Lambda's time.
+/// Per-call bounds on AWS SDK calls, so a slow dependency cannot eat the Lambda's time;
+/// and the endpoints, set only locally (unset in AWS).
 #[derive(Debug, Clone)]
 pub struct AwsConfig {
-    /// `AWS_ENDPOINT_URL`: the local moto server; unset in AWS.
+    /// The SDK's own variables: `AWS_ENDPOINT_URL` for every service, and a service's
+    /// `AWS_ENDPOINT_URL_<SERVICE>` before it (locally: DynamoDB on its emulator, the
+    /// rest on moto). The SDK reads them itself; they are also read here so a test can
+    /// point one service elsewhere through the configuration.
     pub endpoint_url: Option<String>,
+    pub dynamodb_endpoint_url: Option<String>,
+    pub secrets_manager_endpoint_url: Option<String>,
     pub connect_timeout: Duration,
     pub attempt_timeout: Duration,
     /// Bounds all attempts of one call together.
@@ -360,9 +366,17 @@ impl AwsConfig {
         Self::load(&Env::new(&lookup))
     }
 
+    /// A service's endpoint as the SDK would pick it from these variables: its own,
+    /// else the global one, else none (AWS's).
+    pub fn service_endpoint(&self, service: &Option<String>) -> Option<String> {
+        service.clone().or_else(|| self.endpoint_url.clone())
+    }
+
     pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             endpoint_url: env.get("AWS_ENDPOINT_URL"),
+            dynamodb_endpoint_url: env.get("AWS_ENDPOINT_URL_DYNAMODB"),
+            secrets_manager_endpoint_url: env.get("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
             connect_timeout: env.millis_or("AWS_CONNECT_TIMEOUT_MS", 1_000)?,
             attempt_timeout: env.millis_or("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
             operation_timeout: env.millis_or("AWS_OPERATION_TIMEOUT_MS", 5_000)?,

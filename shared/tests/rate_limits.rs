@@ -366,9 +366,10 @@ async fn over_limit_is_audited_once_per_key_and_window() {
 
 #[tokio::test]
 async fn without_dynamodb_auth_fails_closed_global_fails_open_and_the_breaker_opens() {
-    // Nothing listens on port 9: every DynamoDB call is refused, as with moto stopped.
+    // Nothing listens on port 9: every DynamoDB call is refused, as with its emulator
+    // stopped (Secrets Manager stays reachable).
     let state = state(&[
-        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9"),
         ("BREAKER_FAILURES", "3"),
         ("BREAKER_OPEN_SECONDS", "60"),
     ])
