@@ -504,6 +504,9 @@ pub struct RateLimitConfig {
     /// Failed logins for one login name before attempts back off (2^(n - this) s).
     pub account_backoff_after: u32,
     pub account_backoff_max: Duration,
+    /// A lease (units an instance reserves at once) is at most a tier's limit divided
+    /// by this; a divisor at least the limit makes every request its own write.
+    pub lease_divisor: u32,
 }
 
 impl RateLimitConfig {
@@ -548,6 +551,7 @@ impl RateLimitConfig {
             account_backoff_max: Duration::from_secs(
                 env.positive("ACCOUNT_BACKOFF_MAX_SECONDS", 900)?,
             ),
+            lease_divisor: env.positive("RATE_LIMIT_LEASE_DIVISOR", 16)?,
             global: tier(
                 "RATE_LIMIT_GLOBAL_MAX",
                 "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",

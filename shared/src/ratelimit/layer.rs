@@ -108,6 +108,7 @@ async fn block_ip(state: &AppState, context: &RequestContext, ip: &str) {
         .await
     {
         Ok(block) => {
+            state.request_states.forget(ip);
             metrics::count("BruteForceDetected", &[]);
             audit::record(
                 &state.db,

@@ -9,6 +9,7 @@
 //! matters (the auth tier's 15 minutes), and every tier stays exact.
 
 mod layer;
+mod leases;
 mod store;
 
 pub use layer::limited;
