@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export BH_STACK=test
+# The API's port: scripts/serve.sh serves the test stack there (BH_API_PORT, else 9010).
+API_PORT=${BH_API_PORT:-9010}
 export PATH=$ROOT/.venv/bin:$PATH
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -52,14 +54,14 @@ export BREAKER_OPEN_SECONDS=2
 # The rotation suite waits for the functions to see a rotated key set.
 export SECRETS_CACHE_TTL_SECONDS=2
 scripts/serve.sh --detach
-export BH_API_URL=http://127.0.0.1:9010
+export BH_API_URL=http://127.0.0.1:$API_PORT
 
 step "cargo lambda invoke with events/apigw-health.json"
-cargo lambda invoke health -A 127.0.0.1 -P 9010 --data-file events/apigw-health.json -o json \
+cargo lambda invoke health -A 127.0.0.1 -P "$API_PORT" --data-file events/apigw-health.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
 step "cargo lambda invoke partitions with events/scheduled-partitions.json"
-cargo lambda invoke partitions -A 127.0.0.1 -P 9010 --data-file events/scheduled-partitions.json -o json \
+cargo lambda invoke partitions -A 127.0.0.1 -P "$API_PORT" --data-file events/scheduled-partitions.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r.get("skipped") is None and "created" in r, r; print("  partitions:", r["created"], "default rows:", r["rowsInDefault"])'
 
 # Every integration and end-to-end suite is one test binary, `api` (tests/tests/api/),
