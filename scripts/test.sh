@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 export BH_STACK=test
+# The API's port: scripts/serve.sh serves the test stack there (BH_API_PORT, else 9010).
+API_PORT=${BH_API_PORT:-9010}
 export PATH=$ROOT/.venv/bin:$PATH
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -43,7 +45,7 @@ step "serving every function through cargo lambda watch"
 # A short reuse interval lets the replay test wait seconds, not the default 10.
 export REFRESH_REUSE_INTERVAL_SECONDS=2
 # The suites send hundreds of requests from 127.0.0.1; the limits themselves are tested
-# in-process with low values and their own client IPs (shared/tests/rate_limits.rs).
+# in-process with low values and their own client IPs (tests/tests/api/rate_limits.rs).
 export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
 export RATE_LIMIT_POST_CREATE_USER_MAX=1000000 RATE_LIMIT_POST_CREATE_MODERATOR_MAX=1000000 RATE_LIMIT_POST_CREATE_ADMIN_MAX=1000000
 # The failover and fault suites stop dependencies; open breakers try again after 2 s,
@@ -52,30 +54,32 @@ export BREAKER_OPEN_SECONDS=2
 # The rotation suite waits for the functions to see a rotated key set.
 export SECRETS_CACHE_TTL_SECONDS=2
 scripts/serve.sh --detach
-export BH_API_URL=http://127.0.0.1:${BH_API_PORT:-9010}
+export BH_API_URL=http://127.0.0.1:$API_PORT
 
 step "cargo lambda invoke with events/apigw-health.json"
-cargo lambda invoke health -A 127.0.0.1 -P "${BH_API_PORT:-9010}" --data-file events/apigw-health.json -o json \
+cargo lambda invoke health -A 127.0.0.1 -P "$API_PORT" --data-file events/apigw-health.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
 step "cargo lambda invoke partitions with events/scheduled-partitions.json"
-cargo lambda invoke partitions -A 127.0.0.1 -P "${BH_API_PORT:-9010}" --data-file events/scheduled-partitions.json -o json \
+cargo lambda invoke partitions -A 127.0.0.1 -P "$API_PORT" --data-file events/scheduled-partitions.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r.get("skipped") is None and "created" in r, r; print("  partitions:", r["created"], "default rows:", r["rowsInDefault"])'
 
+# Every integration and end-to-end suite is one test binary, `api` (tests/tests/api/),
+# run in steps by test name.
 step "integration and end-to-end tests"
-cargo test --workspace --test '*' -- --skip serial_ --skip final_
+cargo test -p api-tests --test api -- --skip serial_ --skip final_
 
 step "contract: schemathesis against openapi.yaml, every operation"
 scripts/contract-test.sh
 
-step "browser: app.blueharvest.test + api.blueharvest.test over TLS (one site), nothing readable or credentialed from evil.test"
+step "browser: the session flow from an allowed origin, nothing readable from another"
 scripts/browser-test.sh
 
 step "serial end-to-end tests (stop servers, rotate keys, count statements): every test named serial_*"
-cargo test --workspace --test '*' -- serial_ --skip serial_fault_ --test-threads=1
+cargo test -p api-tests --test api -- serial_ --skip serial_fault_ --test-threads=1
 
 step "fault injection under steady mixed traffic: replica, writer, moto stopped and restarted"
-cargo test -p api-tests --test fault_injection -- serial_fault_ --test-threads=1 --nocapture
+cargo test -p api-tests --test api -- serial_fault_ --test-threads=1 --nocapture
 
 step "log scan: no secrets, tokens, cookies or unmasked emails in the logs of this run"
-cargo test -p api-tests --test log_scan -- final_ --nocapture
+cargo test -p api-tests --test api -- final_ --nocapture

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use api_tests::{
-    RestoreMoto, api, database, get_json, moto_is_down, stack,
+    RestoreMoto, app, database, moto_is_down, stack,
     traffic::{self, Actor, Kind, Outcome, Phase, Traffic},
 };
 
@@ -103,7 +103,8 @@ async fn stack_command(command: String) {
 }
 
 async fn healthy() -> bool {
-    let (status, body) = get_json(&api("/api/health")).await;
+    let app = app();
+    let (status, body) = app.health("").await;
     status == 200 && body["status"] == "healthy"
 }
 

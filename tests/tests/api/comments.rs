@@ -3,29 +3,27 @@
 //! sanitizing, injection strings, tampered cursors, comments on deleted posts.
 
 use api_tests::{
-    Session, account_id, account_with_role, api, bearer_delete, bearer_patch, bearer_post, client,
-    create_post, create_profile, database, error_paths, new_user, replica_caught_up, request, send,
-    signup, status_json,
+    Session, account_id, app, database, error_paths, new_user, replica_caught_up, status_json,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A new user and a post of theirs.
 async fn user_with_post() -> (Session, i64) {
-    let session = signup(&new_user()).await;
-    let profile = create_profile(&session.access_token, "Writer").await;
-    let post = create_post(&session.access_token, profile, "Comment on me").await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let profile = app.create_profile(&session.access_token, "Writer").await;
+    let post = app
+        .create_post(&session.access_token, profile, "Comment on me")
+        .await;
     (session, post)
 }
 
 async fn comment(token: &str, post: i64, body: &str) -> (u16, Value) {
     status_json(
-        bearer_post(
-            &format!("/api/posts/{post}/comments"),
-            token,
-            json!({ "body": body }),
-        )
-        .await,
+        app()
+            .new_comment(post, token, json!({ "body": body }))
+            .await,
     )
     .await
 }
@@ -35,11 +33,6 @@ async fn commented(token: &str, post: i64, body: &str) -> Value {
     let (status, created) = comment(token, post, body).await;
     assert_eq!(status, 201, "{created}");
     created
-}
-
-/// Anonymous list of a post's comments.
-async fn list(post: i64, query: &str) -> (u16, Value) {
-    status_json(send(client().get(api(&format!("/api/posts/{post}/comments?{query}")))).await).await
 }
 
 fn ids(page: &Value) -> Vec<i64> {
@@ -75,8 +68,9 @@ async fn stored_body(id: i64) -> String {
 
 #[tokio::test]
 async fn a_comment_is_created_listed_edited_and_soft_deleted() {
+    let app = app();
     let (_author, post) = user_with_post().await;
-    let commenter = signup(&new_user()).await;
+    let commenter = app.signup(&new_user()).await;
     let token = &commenter.access_token;
 
     let created = commented(token, post, "<p>Nice <strong>harvest</strong>!</p>").await;
@@ -100,18 +94,14 @@ async fn a_comment_is_created_listed_edited_and_soft_deleted() {
 
     // Anyone may read, anonymous callers included (the list reads from the replica).
     replica_caught_up().await;
-    let (status, page) = list(post, "").await;
+    let (status, page) = app.list_comments(post, "").await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"], json!([created]));
     assert_eq!(page["nextCursor"], Value::Null);
 
     let (status, edited) = status_json(
-        bearer_patch(
-            &format!("/api/comments/{id}"),
-            token,
-            json!({"body": "Edited text"}),
-        )
-        .await,
+        app.patch_comment(id, token, json!({"body": "Edited text"}))
+            .await,
     )
     .await;
     assert_eq!(status, 200, "{edited}");
@@ -121,7 +111,7 @@ async fn a_comment_is_created_listed_edited_and_soft_deleted() {
     );
     assert!(edited["updatedAt"].as_str() >= created["updatedAt"].as_str());
 
-    let deleted = bearer_delete(&format!("/api/comments/{id}"), token).await;
+    let deleted = app.delete_comment(id, token).await;
     assert_eq!(deleted.status(), 204);
     let deleted_flag: bool = sqlx::query_scalar("SELECT deleted FROM comments WHERE id = $1")
         .bind(id)
@@ -129,39 +119,34 @@ async fn a_comment_is_created_listed_edited_and_soft_deleted() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(deleted_flag, "soft delete keeps the row");
-    let (status, body) = status_json(
-        bearer_patch(
-            &format!("/api/comments/{id}"),
-            token,
-            json!({"body": "again"}),
-        )
-        .await,
-    )
-    .await;
+    let (status, body) =
+        status_json(app.patch_comment(id, token, json!({"body": "again"})).await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("NOT_FOUND"))
     );
-    assert_eq!(
-        bearer_delete(&format!("/api/comments/{id}"), token)
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.delete_comment(id, token).await.status(), 404);
     replica_caught_up().await;
-    let (_, page) = list(post, "").await;
+    let (_, page) = app.list_comments(post, "").await;
     assert_eq!(page["items"], json!([]), "a deleted comment is not listed");
 }
 
 #[tokio::test]
 async fn commenting_needs_a_token_and_a_valid_body() {
+    let app = app();
     let (author, post) = user_with_post().await;
     let path = format!("/api/posts/{post}/comments");
-    let (status, _) =
-        status_json(request(Method::POST, &path, None, Some(json!({"body": "hi"}))).await).await;
+    let (status, _) = status_json(
+        app.request(Method::POST, &path, None, Some(json!({"body": "hi"})))
+            .await,
+    )
+    .await;
     assert_eq!(status, 401, "anonymous callers only read");
-    let (status, _) =
-        status_json(request(Method::GET, &path, Some("not-a-token"), None).await).await;
+    let (status, _) = status_json(
+        app.request(Method::GET, &path, Some("not-a-token"), None)
+            .await,
+    )
+    .await;
     assert_eq!(
         status, 401,
         "a bad token is refused, never read as anonymous"
@@ -175,10 +160,7 @@ async fn commenting_needs_a_token_and_a_valid_body() {
         (json!({"body": "hi", "accountId": 1}), ""),
         (json!({}), ""),
     ] {
-        let (status, error) = status_json(
-            bearer_post(&format!("/api/posts/{post}/comments"), token, body.clone()).await,
-        )
-        .await;
+        let (status, error) = status_json(app.new_comment(post, token, body.clone()).await).await;
         assert_eq!(status, 400, "{body}: {error}");
         assert_eq!(error["error"]["code"], "VALIDATION_ERROR");
         if !path.is_empty() {
@@ -187,10 +169,10 @@ async fn commenting_needs_a_token_and_a_valid_body() {
     }
     let (status, _) = comment(token, i64::MAX, "on no post").await;
     assert_eq!(status, 404);
-    let (status, _) = list(i64::MAX, "").await;
+    let (status, _) = app.list_comments(i64::MAX, "").await;
     assert_eq!(status, 404);
     let (status, _) = status_json(
-        bearer_patch(
+        app.bearer_patch(
             "/api/comments/9223372036854775807",
             token,
             json!({"body": "x"}),
@@ -203,18 +185,15 @@ async fn commenting_needs_a_token_and_a_valid_body() {
 
 #[tokio::test]
 async fn a_user_cannot_edit_or_delete_anothers_comment() {
+    let app = app();
     let (author, post) = user_with_post().await;
     let victim = commented(&author.access_token, post, "Mine").await;
     let id = id_of(&victim);
-    let attacker = signup(&new_user()).await;
+    let attacker = app.signup(&new_user()).await;
 
     let (status, body) = status_json(
-        bearer_patch(
-            &format!("/api/comments/{id}"),
-            &attacker.access_token,
-            json!({"body": "pwned"}),
-        )
-        .await,
+        app.patch_comment(id, &attacker.access_token, json!({"body": "pwned"}))
+            .await,
     )
     .await;
     assert_eq!(
@@ -222,7 +201,7 @@ async fn a_user_cannot_edit_or_delete_anothers_comment() {
         (403, Some("AUTHORIZATION_ERROR")),
         "{body}"
     );
-    let deleted = bearer_delete(&format!("/api/comments/{id}"), &attacker.access_token).await;
+    let deleted = app.delete_comment(id, &attacker.access_token).await;
     assert_eq!(deleted.status(), 403);
     assert_eq!(stored_body(id).await, "Mine", "the comment is untouched");
     let still_there: bool = sqlx::query_scalar("SELECT NOT deleted FROM comments WHERE id = $1")
@@ -251,13 +230,14 @@ async fn a_user_cannot_edit_or_delete_anothers_comment() {
 
 #[tokio::test]
 async fn moderators_and_admins_edit_and_delete_anyones_comment() {
+    let app = app();
     let (author, post) = user_with_post().await;
     for role in [3, 2] {
-        let moderator = account_with_role(role).await;
+        let moderator = app.account_with_role(role).await;
         let id = id_of(&commented(&author.access_token, post, "Rude words").await);
         let (status, edited) = status_json(
-            bearer_patch(
-                &format!("/api/comments/{id}"),
+            app.patch_comment(
+                id,
                 &moderator.access_token,
                 json!({"body": "[removed by a moderator]"}),
             )
@@ -271,13 +251,14 @@ async fn moderators_and_admins_edit_and_delete_anyones_comment() {
             account_id(&author),
             "the author stays the author"
         );
-        let deleted = bearer_delete(&format!("/api/comments/{id}"), &moderator.access_token).await;
+        let deleted = app.delete_comment(id, &moderator.access_token).await;
         assert_eq!(deleted.status(), 204, "role {role}");
     }
 }
 
 #[tokio::test]
 async fn html_is_sanitized_to_the_allow_list() {
+    let app = app();
     let (author, post) = user_with_post().await;
     let token = &author.access_token;
     let cases = [
@@ -313,8 +294,8 @@ async fn html_is_sanitized_to_the_allow_list() {
     // Edits are sanitized too.
     let id = id_of(&commented(token, post, "plain").await);
     let (_, edited) = status_json(
-        bearer_patch(
-            &format!("/api/comments/{id}"),
+        app.patch_comment(
+            id,
             token,
             json!({"body": "<b onmouseover=alert(1)>x</b><script>1</script>y"}),
         )
@@ -326,6 +307,7 @@ async fn html_is_sanitized_to_the_allow_list() {
 
 #[tokio::test]
 async fn sql_injection_strings_are_stored_verbatim_and_harmless() {
+    let app = app();
     let (author, post) = user_with_post().await;
     let payloads = [
         "'); DROP TABLE comments; --",
@@ -339,7 +321,7 @@ async fn sql_injection_strings_are_stored_verbatim_and_harmless() {
         created.push(id_of(&comment));
     }
     replica_caught_up().await;
-    let (status, page) = list(post, "").await;
+    let (status, page) = app.list_comments(post, "").await;
     assert_eq!(status, 200, "{page}");
     created.reverse();
     assert_eq!(ids(&page), created, "newest first, all still there");
@@ -350,13 +332,13 @@ async fn sql_injection_strings_are_stored_verbatim_and_harmless() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(posts_left, 1);
     // The path is typed: an injection string there is a 400, not a query.
-    let (status, _) =
-        status_json(send(client().get(api("/api/posts/1%20OR%201=1/comments"))).await).await;
+    let (status, _) = status_json(app.get("/api/posts/1%20OR%201=1/comments").send().await).await;
     assert_eq!(status, 400);
 }
 
 #[tokio::test]
 async fn pages_cover_every_comment_once_and_cursors_are_tamper_proof() {
+    let app = app();
     let (author, post) = user_with_post().await;
     let mut created = Vec::new();
     for n in 0..7 {
@@ -370,7 +352,7 @@ async fn pages_cover_every_comment_once_and_cursors_are_tamper_proof() {
     let mut query = "limit=2".to_owned();
     let mut cursor = None;
     loop {
-        let (status, page) = list(post, &query).await;
+        let (status, page) = app.list_comments(post, &query).await;
         assert_eq!(status, 200, "{page}");
         let page_ids = ids(&page);
         assert!(page_ids.len() <= 2);
@@ -402,26 +384,29 @@ async fn pages_cover_every_comment_once_and_cursors_are_tamper_proof() {
         body.to_owned(),
         "garbage".to_owned(),
     ] {
-        let (status, error) = list(post, &format!("limit=2&cursor={bad}")).await;
+        let (status, error) = app
+            .list_comments(post, &format!("limit=2&cursor={bad}"))
+            .await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
             (400, Some("VALIDATION_ERROR")),
             "{bad}"
         );
     }
-    let (status, _) = list(post, "limit=2&unknown=1").await;
+    let (status, _) = app.list_comments(post, "limit=2&unknown=1").await;
     assert_eq!(status, 400, "unknown query parameters are refused");
 }
 
 #[tokio::test]
 async fn a_deleted_posts_comments_are_gone() {
+    let app = app();
     let (author, post) = user_with_post().await;
     let id = id_of(&commented(&author.access_token, post, "Before the delete").await);
-    let deleted = bearer_delete(&format!("/api/posts/{post}"), &author.access_token).await;
+    let deleted = app.delete_post(post, &author.access_token).await;
     assert_eq!(deleted.status(), 204);
     replica_caught_up().await;
 
-    let (status, body) = list(post, "").await;
+    let (status, body) = app.list_comments(post, "").await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("NOT_FOUND"))
@@ -429,16 +414,12 @@ async fn a_deleted_posts_comments_are_gone() {
     let (status, _) = comment(&author.access_token, post, "After the delete").await;
     assert_eq!(status, 404);
     let (status, _) = status_json(
-        bearer_patch(
-            &format!("/api/comments/{id}"),
-            &author.access_token,
-            json!({"body": "still here?"}),
-        )
-        .await,
+        app.patch_comment(id, &author.access_token, json!({"body": "still here?"}))
+            .await,
     )
     .await;
     assert_eq!(status, 404, "a comment on a deleted post is 404 too");
-    let moderator = account_with_role(3).await;
-    let deleted = bearer_delete(&format!("/api/comments/{id}"), &moderator.access_token).await;
+    let moderator = app.account_with_role(3).await;
+    let deleted = app.delete_comment(id, &moderator.access_token).await;
     assert_eq!(deleted.status(), 404);
 }

@@ -3,10 +3,7 @@
 //! the seed's table below (a copy of the contract, not of the code), and every denial
 //! must have left a PERMISSION_DENIED audit event.
 
-use api_tests::{
-    Session, account_id, account_with_role, admin, bearer_post, bearer_put, create_post,
-    create_profile, database, new_user, replica_caught_up, request, signup, status_json,
-};
+use api_tests::{Session, account_id, app, database, new_user, replica_caught_up, status_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -139,19 +136,23 @@ fn id_of(status: u16, body: &Value, what: &str) -> i64 {
 }
 
 async fn comment(token: &str, post: i64) -> i64 {
-    let path = format!("/api/posts/{post}/comments");
-    let (status, body) =
-        status_json(bearer_post(&path, token, json!({"body": "A comment"})).await).await;
+    let app = app();
+    let (status, body) = status_json(
+        app.new_comment(post, token, json!({"body": "A comment"}))
+            .await,
+    )
+    .await;
     id_of(status, &body, "comment")
 }
 
 /// Does `action` on a fresh row of this kind; returns the status code.
 async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
+    let app = app();
     // Deleting one's own account ends that caller: use a throwaway one.
     let throwaway = match (row, action, caller) {
-        (Row::OwnAccount, 'D', Caller::User) => Some(account_with_role(1).await),
-        (Row::OwnAccount, 'D', Caller::Moderator) => Some(account_with_role(3).await),
-        (Row::OwnAccount, 'D', Caller::Admin) => Some(account_with_role(2).await),
+        (Row::OwnAccount, 'D', Caller::User) => Some(app.account_with_role(1).await),
+        (Row::OwnAccount, 'D', Caller::Moderator) => Some(app.account_with_role(3).await),
+        (Row::OwnAccount, 'D', Caller::Admin) => Some(app.account_with_role(2).await),
         _ => None,
     };
     let session = throwaway.as_ref().or(world.session(caller));
@@ -166,7 +167,7 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
             let target = if row == Row::OwnAccount {
                 account_id(owner)
             } else {
-                account_id(&signup(&new_user()).await)
+                account_id(&app.signup(&new_user()).await)
             };
             let path = format!("/api/accounts/{target}");
             match action {
@@ -183,7 +184,7 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
         Row::OwnProfile | Row::OtherProfile => {
             let path = format!(
                 "/api/profiles/{}",
-                create_profile(&owner.access_token, "Target").await
+                app.create_profile(&owner.access_token, "Target").await
             );
             match action {
                 'C' => (
@@ -197,10 +198,11 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
             }
         }
         Row::OwnPost | Row::OtherPost => {
-            let profile = create_profile(&owner.access_token, "Author").await;
+            let profile = app.create_profile(&owner.access_token, "Author").await;
             let path = format!(
                 "/api/posts/{}",
-                create_post(&owner.access_token, profile, "Target").await
+                app.create_post(&owner.access_token, profile, "Target")
+                    .await
             );
             match action {
                 'C' => {
@@ -217,7 +219,9 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
             }
         }
         Row::OwnComment | Row::OtherComment => {
-            let post = create_post(&world.other.access_token, world.other_profile, "Host").await;
+            let post = app
+                .create_post(&world.other.access_token, world.other_profile, "Host")
+                .await;
             let id = comment(&owner.access_token, post).await;
             let path = format!("/api/comments/{id}");
             match action {
@@ -232,10 +236,13 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
             }
         }
         Row::Report => {
-            let post = create_post(&world.other.access_token, world.other_profile, "Spam").await;
+            let post = app
+                .create_post(&world.other.access_token, world.other_profile, "Spam")
+                .await;
             let report = json!({"targetType": "post", "targetId": post, "reason": "spam"});
             let (status, created) = status_json(
-                bearer_post("/api/reports", &world.other.access_token, report.clone()).await,
+                app.new_report(&world.other.access_token, report.clone())
+                    .await,
             )
             .await;
             let path = format!("/api/reports/{}", id_of(status, &created, "report"));
@@ -250,8 +257,9 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
             let key = unique("matrix_");
             let path = format!("/api/admin/settings/{key}");
             if action != 'C' {
-                let response =
-                    bearer_put(&path, &world.admin.access_token, json!({"value": 1})).await;
+                let response = app
+                    .bearer_put(&path, &world.admin.access_token, json!({"value": 1}))
+                    .await;
                 assert_eq!(response.status(), 200, "setting up {key}");
             }
             match action {
@@ -265,7 +273,10 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
         // The row was just written; GETs read from the replica.
         replica_caught_up().await;
     }
-    request(method, &path, token, body).await.status().as_u16()
+    app.request(method, &path, token, body)
+        .await
+        .status()
+        .as_u16()
 }
 
 async fn denials(account: i64) -> i64 {
@@ -280,12 +291,13 @@ async fn denials(account: i64) -> i64 {
 
 #[tokio::test]
 async fn every_role_resource_action_and_ownership_gets_the_seeds_answer() {
-    let other = signup(&new_user()).await;
-    let other_profile = create_profile(&other.access_token, "Other").await;
-    let admin = admin().await;
+    let app = app();
+    let other = app.signup(&new_user()).await;
+    let other_profile = app.create_profile(&other.access_token, "Other").await;
+    let admin = app.admin().await;
     let world = World {
-        user: account_with_role(1).await,
-        moderator: account_with_role(3).await,
+        user: app.account_with_role(1).await,
+        moderator: app.account_with_role(3).await,
         admin: admin.stepped_up,
         other,
         other_profile,

@@ -7,10 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use api_tests::{
-    api, bearer_get, bearer_post, client, enable_two_factor, mfa_challenge, new_user, send, signup,
-    token_claims,
-};
+use api_tests::{app, new_user, token_claims};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use shared::{auth::cookies, cookies::EVERY};
@@ -122,7 +119,7 @@ impl Jar {
         csrf: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = client().request(method, api(path));
+        let mut request = app().http(method, path);
         if let Some(cookie) = self.header(path) {
             request = request.header("cookie", cookie);
         }
@@ -132,7 +129,7 @@ impl Jar {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = send(request).await;
+        let response = request.send().await;
         self.store(&response);
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
@@ -236,8 +233,9 @@ async fn login_and_refresh_answer_the_token_that_works_next() {
 #[tokio::test]
 async fn two_factor_verify_answers_the_token_that_works_next() {
     let user = new_user();
-    let two_factor = enable_two_factor(&signup(&user).await).await;
-    let challenge = mfa_challenge(&user).await;
+    let app = app();
+    let two_factor = app.enable_two_factor(&app.signup(&user).await).await;
+    let challenge = app.mfa_challenge(&user).await;
     let mut jar = Jar::default();
     let body = json!({"mfaToken": challenge, "code": two_factor.backup_codes[0]});
     let (status, verified) = jar
@@ -469,9 +467,11 @@ async fn bearer_clients_need_no_cookie_and_no_csrf_token() {
     let mut jar = Jar::default();
     let signup = sign_up(&mut jar).await;
     let token = signup["accessToken"].as_str().unwrap_or_default();
-    let me = bearer_get("/api/auth/me", token).await;
+    let me = app().bearer_get("/api/auth/me", token).await;
     assert_eq!(me.status(), 200);
-    let response = bearer_post("/api/auth/logout-all", token, json!({})).await;
+    let response = app()
+        .bearer_post("/api/auth/logout-all", token, json!({}))
+        .await;
     assert_eq!(response.status(), 204);
     // Signed out everywhere: the cookie session is over too.
     let csrf = jar.csrf_token().await;

@@ -3,16 +3,16 @@
 //! `serial_` stop the replica or count statements, so they run alone after the rest.
 
 use api_tests::{
-    Session, account_id, account_with_role, api, bearer_delete, bearer_patch, bearer_post, client,
-    create_post, create_profile, database, error_paths, new_user, replica_caught_up, request, send,
-    signup, stack, status_json,
+    Session, account_id, app, database, error_paths, new_user, replica_caught_up, stack,
+    status_json,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn user_with_profile() -> (Session, i64) {
-    let session = signup(&new_user()).await;
-    let profile = create_profile(&session.access_token, "Writer").await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let profile = app.create_profile(&session.access_token, "Writer").await;
     (session, profile)
 }
 
@@ -20,24 +20,16 @@ fn post_body(title: &str, body: &str, profile_id: i64) -> Value {
     json!({"content": {"title": title, "body": body}, "postTypeId": 1, "profileId": profile_id})
 }
 
-async fn get_post(id: i64) -> (u16, Value) {
-    status_json(send(client().get(api(&format!("/api/posts/{id}")))).await).await
-}
-
-async fn list(query: &str) -> (u16, Value) {
-    status_json(send(client().get(api(&format!("/api/posts?{query}")))).await).await
-}
-
 #[tokio::test]
 async fn a_post_is_created_with_its_authors_and_read_back_by_anyone() {
+    let app = app();
     let (author, primary) = user_with_profile().await;
     let (_other, co_author) = user_with_profile().await;
     let body = json!({
         "content": {"title": "Harvest notes", "body": "<p>The <em>first</em> field is ready.</p>"},
         "postTypeId": 1, "profileId": primary, "coAuthors": [co_author],
     });
-    let (status, created) =
-        status_json(bearer_post("/api/posts", &author.access_token, body).await).await;
+    let (status, created) = status_json(app.new_post(&author.access_token, body).await).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["accountId"], account_id(&author));
     assert_eq!(created["content"]["title"], "Harvest notes");
@@ -50,14 +42,15 @@ async fn a_post_is_created_with_its_authors_and_read_back_by_anyone() {
     );
     replica_caught_up().await;
     let id = created["id"].as_i64().unwrap_or_default();
-    let (status, read) = get_post(id).await;
+    let (status, read) = app.get_post(id).await;
     assert_eq!((status, &read), (200, &created), "anonymous read");
 }
 
 #[tokio::test]
 async fn anonymous_callers_cannot_write() {
+    let app = app();
     let (status, body) = status_json(
-        request(
+        app.request(
             Method::POST,
             "/api/posts",
             None,
@@ -74,11 +67,11 @@ async fn anonymous_callers_cannot_write() {
 
 #[tokio::test]
 async fn invalid_posts_are_refused_with_every_field_named() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let body =
         json!({"content": {"title": "", "body": "short"}, "postTypeId": 0, "profileId": profile});
-    let (status, error) =
-        status_json(bearer_post("/api/posts", &author.access_token, body).await).await;
+    let (status, error) = status_json(app.new_post(&author.access_token, body).await).await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(
         error_paths(&error),
@@ -86,36 +79,32 @@ async fn invalid_posts_are_refused_with_every_field_named() {
     );
 
     let event = json!({"content": {"title": "Fair", "body": "Bring baskets and boots"}, "postTypeId": 4, "profileId": profile});
-    let (status, error) =
-        status_json(bearer_post("/api/posts", &author.access_token, event).await).await;
+    let (status, error) = status_json(app.new_post(&author.access_token, event).await).await;
     assert_eq!(
         (status, error_paths(&error)),
         (400, vec!["content.eventDate"])
     );
 
     let unknown_type = json!({"content": {"title": "x", "body": "long enough body"}, "postTypeId": 99, "profileId": profile});
-    let (status, error) =
-        status_json(bearer_post("/api/posts", &author.access_token, unknown_type).await).await;
+    let (status, error) = status_json(app.new_post(&author.access_token, unknown_type).await).await;
     assert_eq!((status, error_paths(&error)), (400, vec!["postTypeId"]));
 
     let extra = json!({"content": {"title": "x", "body": "long enough body"}, "postTypeId": 1, "profileId": profile, "admin": true});
-    let (status, _) =
-        status_json(bearer_post("/api/posts", &author.access_token, extra).await).await;
+    let (status, _) = status_json(app.new_post(&author.access_token, extra).await).await;
     assert_eq!(status, 400, "unknown fields are refused");
 
     let too_many: Vec<i64> = (0..11).map(|i| profile + 1000 + i).collect();
     let crowded = json!({"content": {"title": "x", "body": "long enough body"}, "postTypeId": 1, "profileId": profile, "coAuthors": too_many});
-    let (status, error) =
-        status_json(bearer_post("/api/posts", &author.access_token, crowded).await).await;
+    let (status, error) = status_json(app.new_post(&author.access_token, crowded).await).await;
     assert_eq!((status, error_paths(&error)), (400, vec!["coAuthors"]));
 }
 
 #[tokio::test]
 async fn an_event_post_keeps_its_date() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let event = json!({"content": {"title": "Fair", "body": "Bring baskets and boots", "eventDate": "2026-12-31T10:00:00Z"}, "postTypeId": 4, "profileId": profile});
-    let (status, post) =
-        status_json(bearer_post("/api/posts", &author.access_token, event).await).await;
+    let (status, post) = status_json(app.new_post(&author.access_token, event).await).await;
     assert_eq!(
         (status, &post["content"]["eventDate"]),
         (201, &json!("2026-12-31T10:00:00Z"))
@@ -124,11 +113,11 @@ async fn an_event_post_keeps_its_date() {
 
 #[tokio::test]
 async fn another_accounts_profile_cannot_be_the_primary_author() {
+    let app = app();
     let (attacker, _) = user_with_profile().await;
     let (_victim, victims_profile) = user_with_profile().await;
     let (status, body) = status_json(
-        bearer_post(
-            "/api/posts",
+        app.new_post(
             &attacker.access_token,
             post_body("Mine now", "posted as someone else", victims_profile),
         )
@@ -151,21 +140,26 @@ async fn another_accounts_profile_cannot_be_the_primary_author() {
 
 #[tokio::test]
 async fn only_the_author_or_a_moderator_edits_and_deletes() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let (stranger, _) = user_with_profile().await;
-    let id = create_post(&author.access_token, profile, "Original").await;
-    let path = format!("/api/posts/{id}");
+    let id = app
+        .create_post(&author.access_token, profile, "Original")
+        .await;
 
     let edit = json!({"content": {"title": "Defaced"}});
-    let (status, _) =
-        status_json(bearer_patch(&path, &stranger.access_token, edit.clone()).await).await;
+    let (status, _) = status_json(
+        app.patch_post(id, &stranger.access_token, edit.clone())
+            .await,
+    )
+    .await;
     assert_eq!(status, 403, "IDOR: editing another's post by id");
-    let (status, _) = status_json(bearer_delete(&path, &stranger.access_token).await).await;
+    let (status, _) = status_json(app.delete_post(id, &stranger.access_token).await).await;
     assert_eq!(status, 403, "IDOR: deleting another's post by id");
 
     let (status, edited) = status_json(
-        bearer_patch(
-            &path,
+        app.patch_post(
+            id,
             &author.access_token,
             json!({"content": {"title": "Edited"}}),
         )
@@ -181,10 +175,10 @@ async fn only_the_author_or_a_moderator_edits_and_deletes() {
         "kept"
     );
 
-    let moderator = account_with_role(3).await;
+    let moderator = app.account_with_role(3).await;
     let (status, _) = status_json(
-        bearer_patch(
-            &path,
+        app.patch_post(
+            id,
             &moderator.access_token,
             json!({"content": {"title": "Moderated"}}),
         )
@@ -192,26 +186,23 @@ async fn only_the_author_or_a_moderator_edits_and_deletes() {
     )
     .await;
     assert_eq!(status, 200, "moderators edit anyone's post");
-    let response = bearer_delete(&path, &moderator.access_token).await;
+    let response = app.delete_post(id, &moderator.access_token).await;
     assert_eq!(response.status(), 204);
 
     replica_caught_up().await;
-    assert_eq!(get_post(id).await.0, 404, "soft-deleted posts are gone");
-    let (status, _) = status_json(bearer_patch(&path, &author.access_token, edit).await).await;
+    assert_eq!(app.get_post(id).await.0, 404, "soft-deleted posts are gone");
+    let (status, _) = status_json(app.patch_post(id, &author.access_token, edit).await).await;
     assert_eq!(status, 404);
 }
 
 #[tokio::test]
 async fn html_is_sanitized_to_the_allow_list() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let payload = r#"<p onmouseover="steal()">Hello <script>alert(document.cookie)</script><img src=x onerror=alert(1)><iframe src="https://evil.example"></iframe><a href="javascript:alert(1)">x</a><a href="https://ok.example" data-track="1">ok</a><style>body{}</style></p>"#;
     let (status, post) = status_json(
-        bearer_post(
-            "/api/posts",
-            &author.access_token,
-            post_body("XSS", payload, profile),
-        )
-        .await,
+        app.new_post(&author.access_token, post_body("XSS", payload, profile))
+            .await,
     )
     .await;
     assert_eq!(status, 201, "{post}");
@@ -223,16 +214,13 @@ async fn html_is_sanitized_to_the_allow_list() {
 
 #[tokio::test]
 async fn sql_injection_strings_are_stored_verbatim() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let title = "'); DROP TABLE posts; --";
     let body = "1' OR '1'='1 UNION SELECT password_hash FROM accounts --";
     let (status, post) = status_json(
-        bearer_post(
-            "/api/posts",
-            &author.access_token,
-            post_body(title, body, profile),
-        )
-        .await,
+        app.new_post(&author.access_token, post_body(title, body, profile))
+            .await,
     )
     .await;
     assert_eq!(status, 201, "{post}");
@@ -244,12 +232,13 @@ async fn sql_injection_strings_are_stored_verbatim() {
         (Some(title), Some(body))
     );
     replica_caught_up().await;
-    let (status, found) = list(&format!(
-        "accountId={}&q={}",
-        account_id(&author),
-        "DROP%20TABLE"
-    ))
-    .await;
+    let (status, found) = app
+        .list_posts(&format!(
+            "accountId={}&q={}",
+            account_id(&author),
+            "DROP%20TABLE"
+        ))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         found["items"][0]["content"]["title"], title,
@@ -259,10 +248,14 @@ async fn sql_injection_strings_are_stored_verbatim() {
 
 #[tokio::test]
 async fn pages_walk_every_post_once_and_cursors_cannot_be_forged() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let mut made = Vec::new();
     for i in 0..7 {
-        made.push(create_post(&author.access_token, profile, &format!("Page post {i}")).await);
+        made.push(
+            app.create_post(&author.access_token, profile, &format!("Page post {i}"))
+                .await,
+        );
     }
     replica_caught_up().await;
     let mut seen = Vec::new();
@@ -273,7 +266,7 @@ async fn pages_walk_every_post_once_and_cursors_cannot_be_forged() {
         if let Some(c) = &cursor {
             query.push_str(&format!("&cursor={c}"));
         }
-        let (status, page) = list(&query).await;
+        let (status, page) = app.list_posts(&query).await;
         assert_eq!(status, 200, "{page}");
         pages += 1;
         seen.extend(
@@ -295,7 +288,9 @@ async fn pages_walk_every_post_once_and_cursors_cannot_be_forged() {
         "newest first, each once, over three pages"
     );
 
-    let (status, first) = list(&format!("accountId={}&limit=3", account_id(&author))).await;
+    let (status, first) = app
+        .list_posts(&format!("accountId={}&limit=3", account_id(&author)))
+        .await;
     assert_eq!(status, 200);
     let next = first["nextCursor"].as_str().unwrap_or_default();
     let (body, tag) = next.split_once('.').unwrap_or_default();
@@ -306,7 +301,7 @@ async fn pages_walk_every_post_once_and_cursors_cannot_be_forged() {
         "garbage".to_owned(),
         format!("{body}.AAAA"),
     ] {
-        let (status, error) = list(&format!("cursor={bad}")).await;
+        let (status, error) = app.list_posts(&format!("cursor={bad}")).await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
             (400, Some("VALIDATION_ERROR")),
@@ -317,14 +312,15 @@ async fn pages_walk_every_post_once_and_cursors_cannot_be_forged() {
 
 #[tokio::test]
 async fn the_limit_is_clamped_and_search_is_bounded() {
-    let (status, page) = list("limit=5000").await;
+    let app = app();
+    let (status, page) = app.list_posts("limit=5000").await;
     assert_eq!(status, 200);
     assert!(
         page["items"]
             .as_array()
             .is_some_and(|items| items.len() <= 1000)
     );
-    let (status, page) = list("limit=0").await;
+    let (status, page) = app.list_posts("limit=0").await;
     assert!(
         status == 200
             && page["items"]
@@ -332,12 +328,12 @@ async fn the_limit_is_clamped_and_search_is_bounded() {
                 .is_some_and(|items| items.len() <= 1),
         "{page}"
     );
-    let (status, _) = list(&format!("q={}", "a".repeat(201))).await;
+    let (status, _) = app.list_posts(&format!("q={}", "a".repeat(201))).await;
     assert_eq!(status, 400);
-    let (status, _) = list("limit=abc").await;
+    let (status, _) = app.list_posts("limit=abc").await;
     assert_eq!(status, 400);
     // PostgreSQL text cannot hold NUL: a client error, not a 500.
-    let (status, error) = list("q=a%00b").await;
+    let (status, error) = app.list_posts("q=a%00b").await;
     assert_eq!(
         (status, error["error"]["code"].as_str()),
         (400, Some("VALIDATION_ERROR"))
@@ -346,15 +342,19 @@ async fn the_limit_is_clamped_and_search_is_bounded() {
 
 #[tokio::test]
 async fn search_finds_words_in_titles_and_bodies() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     let word = format!(
         "zucchini{}",
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
-    let id = create_post(&author.access_token, profile, &format!("About {word}")).await;
-    create_post(&author.access_token, profile, "Unrelated").await;
+    let id = app
+        .create_post(&author.access_token, profile, &format!("About {word}"))
+        .await;
+    app.create_post(&author.access_token, profile, "Unrelated")
+        .await;
     replica_caught_up().await;
-    let (status, found) = list(&format!("q={word}")).await;
+    let (status, found) = app.list_posts(&format!("q={word}")).await;
     assert_eq!(status, 200);
     let ids: Vec<i64> = found["items"]
         .as_array()
@@ -382,9 +382,11 @@ async fn statements(pool: &sqlx::PgPool) -> i64 {
 
 #[tokio::test]
 async fn serial_a_page_of_posts_with_authors_is_one_query() {
+    let app = app();
     let (author, profile) = user_with_profile().await;
     for i in 0..3 {
-        create_post(&author.access_token, profile, &format!("Counted {i}")).await;
+        app.create_post(&author.access_token, profile, &format!("Counted {i}"))
+            .await;
     }
     replica_caught_up().await;
     let writer = database().await;
@@ -398,7 +400,7 @@ async fn serial_a_page_of_posts_with_authors_is_one_query() {
         std::time::Duration::from_secs(30),
         || async {
             let before = (statements(&writer).await, statements(&replica).await);
-            let (status, page) = list("limit=20").await;
+            let (status, page) = app.list_posts("limit=20").await;
             let after = (statements(&writer).await, statements(&replica).await);
             assert_eq!(status, 200, "{page}");
             assert!(
@@ -420,6 +422,7 @@ async fn serial_a_page_of_posts_with_authors_is_one_query() {
 
 #[tokio::test]
 async fn serial_posts_are_read_and_written_with_the_replica_stopped() {
+    let app = app();
     struct Restore;
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -427,20 +430,26 @@ async fn serial_posts_are_read_and_written_with_the_replica_stopped() {
         }
     }
     let (author, profile) = user_with_profile().await;
-    let id = create_post(&author.access_token, profile, "Before the outage").await;
+    let id = app
+        .create_post(&author.access_token, profile, "Before the outage")
+        .await;
     let _restore = Restore;
     stack("stop-replica");
-    let (status, post) = get_post(id).await;
+    let (status, post) = app.get_post(id).await;
     assert_eq!(
         (status, post["id"].as_i64()),
         (200, Some(id)),
         "read from the writer"
     );
-    let (status, page) = list(&format!("accountId={}", account_id(&author))).await;
+    let (status, page) = app
+        .list_posts(&format!("accountId={}", account_id(&author)))
+        .await;
     assert_eq!(
         (status, page["items"].as_array().map(Vec::len)),
         (200, Some(1))
     );
-    let during = create_post(&author.access_token, profile, "During the outage").await;
-    assert_eq!(get_post(during).await.0, 200);
+    let during = app
+        .create_post(&author.access_token, profile, "During the outage")
+        .await;
+    assert_eq!(app.get_post(during).await.0, 200);
 }

@@ -1,7 +1,7 @@
 //! Admin security operations end to end: listing and lifting IP blocks, with the
 //! admin role and step-up enforced.
 
-use api_tests::{Admin, admin, api, bearer_get, client, database, new_user, signup};
+use api_tests::{Admin, app, database, new_user};
 use serde_json::Value;
 use shared::{
     auth::unix_now_ms, config::Config, resilience::Breakers, state::aws_sdk_config,
@@ -19,21 +19,17 @@ async fn brute_force() -> BruteForce {
 }
 
 async fn delete(path: &str, token: &str) -> reqwest::Response {
-    client()
-        .delete(api(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
+    app().delete(path).bearer_auth(token).send_once().await
 }
 
 #[tokio::test]
 async fn admins_list_blocked_ips_and_lift_blocks_with_step_up() {
+    let app = app();
     let Admin {
         id,
         password_only,
         stepped_up,
-    } = admin().await;
+    } = app.admin().await;
 
     let ip = format!("198.18.{}.{}", id % 250, (id / 250) % 250);
     let block = brute_force()
@@ -48,7 +44,8 @@ async fn admins_list_blocked_ips_and_lift_blocks_with_step_up() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(block.offence, 1);
 
-    let listed: Value = bearer_get("/api/admin/security/blocked-ips", &stepped_up.access_token)
+    let listed: Value = app
+        .blocked_ips(&stepped_up.access_token)
         .await
         .json()
         .await
@@ -65,17 +62,12 @@ async fn admins_list_blocked_ips_and_lift_blocks_with_step_up() {
 
     let path = format!("/api/admin/security/blocked-ips/{ip}");
     // A user is refused by role; the admin's password-only session by step-up.
-    let stranger = signup(&new_user()).await;
+    let stranger = app.signup(&new_user()).await;
     let response = delete(&path, &stranger.access_token).await;
     assert_eq!(response.status(), 403);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "AUTHORIZATION_ERROR");
-    assert_eq!(
-        bearer_get("/api/admin/security/blocked-ips", &stranger.access_token)
-            .await
-            .status(),
-        403
-    );
+    assert_eq!(app.blocked_ips(&stranger.access_token).await.status(), 403);
     let response = delete(&path, &password_only.access_token).await;
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "STEP_UP_REQUIRED", "{body}");

@@ -13,9 +13,7 @@ use base64::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use api_tests::{
-    api, bearer_get, client, cookie_post, new_user, require_env, signup, token_claims,
-};
+use api_tests::{app, new_user, require_env, token_claims};
 
 async fn signing_key() -> (String, String) {
     let config = shared::config::AwsConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
@@ -64,7 +62,8 @@ fn rs256(pem: &str, kid: &str, claims: &Value) -> String {
 }
 
 async fn assert_refused(token: &str, what: &str) {
-    let response = bearer_get("/api/auth/me", token).await;
+    let app = app();
+    let response = app.me(token).await;
     assert_eq!(response.status(), 401, "{what} was accepted");
     let challenge = response
         .headers()
@@ -81,7 +80,7 @@ async fn assert_refused(token: &str, what: &str) {
 }
 
 async fn account_id() -> Real {
-    real(&signup(&new_user()).await)
+    real(&app().signup(&new_user()).await)
 }
 
 fn real(session: &api_tests::Session) -> Real {
@@ -96,9 +95,10 @@ fn real(session: &api_tests::Session) -> Real {
 
 #[tokio::test]
 async fn the_forging_harness_itself_produces_accepted_tokens() {
+    let app = app();
     let (kid, pem) = signing_key().await;
     let token = rs256(&pem, &kid, &claims(&account_id().await, json!({})));
-    assert_eq!(bearer_get("/api/auth/me", &token).await.status(), 200);
+    assert_eq!(app.me(&token).await.status(), 200);
 }
 
 #[tokio::test]
@@ -118,7 +118,8 @@ async fn expired_wrong_issuer_and_wrong_audience_are_refused() {
 
 #[tokio::test]
 async fn alg_none_unknown_kid_and_tampering_are_refused() {
-    let session = signup(&new_user()).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
     let id = real(&session);
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims(&id, json!({"roleId": 2})).to_string());
@@ -165,39 +166,34 @@ async fn hs256_signed_with_our_public_key_is_refused() {
 
 #[tokio::test]
 async fn tokens_only_work_in_their_own_role() {
-    let session = signup(&new_user()).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
     assert_refused(&session.refresh, "a refresh token as an access token").await;
-    let response = cookie_post(
-        "/api/auth/refresh",
-        &session.access_token,
-        Some(&session.csrf),
-        Some(&session.csrf),
-    )
-    .await;
+    let response = app
+        .refresh_with(
+            &session.access_token,
+            Some(&session.csrf),
+            Some(&session.csrf),
+        )
+        .await;
     assert_eq!(response.status(), 401, "an access token as a refresh token");
 }
 
 #[tokio::test]
 async fn missing_bearer_is_a_401_without_invalid_token() {
-    let response = client()
-        .get(api("/api/auth/me"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let app = app();
+    let response = app.get("/api/auth/me").send_once().await;
     assert_eq!(response.status(), 401);
     assert!(response.headers().get("www-authenticate").is_none());
 }
 
 #[tokio::test]
 async fn jwks_publishes_the_signing_key_and_is_cacheable() {
-    let session = signup(&new_user()).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
     let header =
         jsonwebtoken::decode_header(&session.access_token).unwrap_or_else(|e| panic!("{e}"));
-    let response = client()
-        .get(api("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = app.get("/.well-known/jwks.json").send_once().await;
     let cache = response
         .headers()
         .get("cache-control")

@@ -1,6 +1,6 @@
-//! Shared by the auth function's in-process tests: state from the local stack's
-//! environment with overrides, and requests through the function's whole HTTP stack
-//! as API Gateway events.
+//! Shared by the auth function's in-process suites (`login_backoff`,
+//! `password_hashing`): state from the local stack's environment with overrides, and
+//! requests through the function's whole HTTP stack as API Gateway events.
 
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ pub const CHEAP_ARGON2: [(&str, &str); 3] = [
 pub async fn post(state: &Arc<AppState>, path: &str, body: Value, source_ip: &str) -> (u16, Value) {
     let template = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../events/apigw-auth-login.json"
+        "/../events/apigw-auth-login.json"
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let mut event: Value = serde_json::from_str(&template).unwrap_or_else(|e| panic!("{e}"));

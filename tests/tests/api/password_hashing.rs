@@ -3,11 +3,9 @@
 //! rehash on login when the argon2 parameters changed, and the same hashing work for
 //! an unknown account as for a wrong password.
 
-mod support;
-
+use crate::auth_in_process::{self as support, CHEAP_ARGON2 as CHEAP, state};
 use serde_json::json;
 use shared::AppState;
-use support::{CHEAP_ARGON2 as CHEAP, state};
 
 /// The event template's client address; these tests do not depend on it.
 const IP: &str = "203.0.113.10";

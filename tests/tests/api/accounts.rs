@@ -5,15 +5,14 @@
 use std::process::Command;
 
 use api_tests::{
-    Admin, Session, account_id, account_with_role, admin, bearer_delete, bearer_get, bearer_patch,
-    bearer_post, bearer_put, create_post, create_profile, database, error_paths, login, new_user,
-    refresh, replica_caught_up, request, require_env, signup, status_json, token_claims,
+    Admin, Session, account_id, app, database, error_paths, new_user, replica_caught_up,
+    require_env, status_json, token_claims,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn get(path: &str, token: &str) -> (u16, Value) {
-    status_json(bearer_get(path, token).await).await
+    status_json(app().bearer_get(path, token).await).await
 }
 
 fn code(body: &Value) -> Option<&str> {
@@ -76,12 +75,13 @@ const PUBLIC: [&str; 7] = [
 
 #[tokio::test]
 async fn own_account_and_admins_see_everything_others_the_public_fields() {
+    let app = app();
     let user = new_user();
-    let owner = signup(&user).await;
+    let owner = app.signup(&user).await;
     let id = account_id(&owner);
-    let other = signup(&new_user()).await;
-    let moderator = account_with_role(3).await;
-    let Admin { password_only, .. } = admin().await;
+    let other = app.signup(&new_user()).await;
+    let moderator = app.account_with_role(3).await;
+    let Admin { password_only, .. } = app.admin().await;
     replica_caught_up().await;
     let path = format!("/api/accounts/{id}");
 
@@ -100,7 +100,7 @@ async fn own_account_and_admins_see_everything_others_the_public_fields() {
         assert_eq!(public["username"], user.username);
     }
 
-    let (status, body) = status_json(request(Method::GET, &path, None, None).await).await;
+    let (status, body) = status_json(app.request(Method::GET, &path, None, None).await).await;
     assert_eq!((status, code(&body)), (401, Some("AUTHENTICATION_ERROR")));
     let (status, body) = get("/api/accounts/999999999", &owner.access_token).await;
     assert_eq!((status, code(&body)), (404, Some("NOT_FOUND")));
@@ -108,14 +108,14 @@ async fn own_account_and_admins_see_everything_others_the_public_fields() {
 
 #[tokio::test]
 async fn an_account_edits_itself_and_only_admins_edit_others() {
-    let owner = signup(&new_user()).await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
     let id = account_id(&owner);
-    let path = format!("/api/accounts/{id}");
     let fresh_email = format!("{}@example.org", new_user().username);
 
     let (status, body) = status_json(
-        bearer_patch(
-            &path,
+        app.patch_account(
+            id,
             &owner.access_token,
             json!({"firstName": " Ada ", "lastName": "Lovelace", "email": fresh_email.to_uppercase()}),
         )
@@ -127,9 +127,11 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
         (&body["firstName"], &body["lastName"], &body["email"]),
         (&json!("Ada"), &json!("Lovelace"), &json!(fresh_email))
     );
-    let (status, body) =
-        status_json(bearer_patch(&path, &owner.access_token, json!({"firstName": null})).await)
-            .await;
+    let (status, body) = status_json(
+        app.patch_account(id, &owner.access_token, json!({"firstName": null}))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(
         (&body["firstName"], &body["lastName"]),
@@ -143,11 +145,12 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
     );
 
     for (intruder, role) in [
-        (signup(&new_user()).await, "user"),
-        (account_with_role(3).await, "moderator"),
+        (app.signup(&new_user()).await, "user"),
+        (app.account_with_role(3).await, "moderator"),
     ] {
         let (status, body) = status_json(
-            bearer_patch(&path, &intruder.access_token, json!({"lastName": "Pwned"})).await,
+            app.patch_account(id, &intruder.access_token, json!({"lastName": "Pwned"}))
+                .await,
         )
         .await;
         assert_eq!(
@@ -158,10 +161,10 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
         assert_eq!(permission_denials(account_id(&intruder)).await, 1, "{role}");
     }
 
-    let Admin { password_only, .. } = admin().await;
+    let Admin { password_only, .. } = app.admin().await;
     let (status, body) = status_json(
-        bearer_patch(
-            &path,
+        app.patch_account(
+            id,
             &password_only.access_token,
             json!({"lastName": "Byron"}),
         )
@@ -171,15 +174,17 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
     assert_eq!((status, &body["lastName"]), (200, &json!("Byron")));
 
     let taken = new_user();
-    signup(&taken).await;
-    let (status, body) =
-        status_json(bearer_patch(&path, &owner.access_token, json!({"email": taken.email})).await)
-            .await;
+    app.signup(&taken).await;
+    let (status, body) = status_json(
+        app.patch_account(id, &owner.access_token, json!({"email": taken.email}))
+            .await,
+    )
+    .await;
     assert_eq!((status, code(&body)), (409, Some("CONFLICT")));
 
     let (status, body) = status_json(
-        bearer_patch(
-            &path,
+        app.patch_account(
+            id,
             &owner.access_token,
             json!({"firstName": "", "email": "not-an-email"}),
         )
@@ -188,18 +193,22 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
     .await;
     assert_eq!((status, code(&body)), (400, Some("VALIDATION_ERROR")));
     assert_eq!(error_paths(&body), ["firstName", "email"]);
-    let (status, _) =
-        status_json(bearer_patch(&path, &owner.access_token, json!({"roleId": 2})).await).await;
+    let (status, _) = status_json(
+        app.patch_account(id, &owner.access_token, json!({"roleId": 2}))
+            .await,
+    )
+    .await;
     assert_eq!(status, 400, "the role is not editable here");
 }
 
 #[tokio::test]
 async fn the_admin_list_pages_newest_first_and_returns_each_account_once() {
+    let app = app();
     let mut mine = Vec::new();
     for _ in 0..5 {
-        mine.push(account_id(&signup(&new_user()).await));
+        mine.push(account_id(&app.signup(&new_user()).await));
     }
-    let Admin { password_only, .. } = admin().await;
+    let Admin { password_only, .. } = app.admin().await;
     replica_caught_up().await;
     let token = &password_only.access_token;
 
@@ -249,7 +258,7 @@ async fn the_admin_list_pages_newest_first_and_returns_each_account_once() {
     let (status, body) = get("/api/accounts?cursor=eyJhIjoxfQ.AAAA", token).await;
     assert_eq!((status, code(&body)), (400, Some("VALIDATION_ERROR")));
     for role in [1, 3] {
-        let caller = account_with_role(role).await;
+        let caller = app.account_with_role(role).await;
         let (status, body) = get("/api/accounts", &caller.access_token).await;
         assert_eq!(
             (status, code(&body)),
@@ -262,11 +271,12 @@ async fn the_admin_list_pages_newest_first_and_returns_each_account_once() {
 
 #[tokio::test]
 async fn admins_create_accounts_and_privileged_ones_need_step_up() {
+    let app = app();
     let Admin {
         id: admin_id,
         password_only,
         stepped_up,
-    } = admin().await;
+    } = app.admin().await;
     let user = new_user();
     let body = |u: &api_tests::User, role_id: i64| {
         json!({"username": u.username, "email": u.email, "password": u.password,
@@ -274,7 +284,8 @@ async fn admins_create_accounts_and_privileged_ones_need_step_up() {
     };
 
     let (status, created) = status_json(
-        bearer_post("/api/accounts", &password_only.access_token, body(&user, 1)).await,
+        app.new_account(&password_only.access_token, body(&user, 1))
+            .await,
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -286,27 +297,19 @@ async fn admins_create_accounts_and_privileged_ones_need_step_up() {
         ),
         (&json!("user"), &json!("New"))
     );
-    let signed_in = login(&user.username, &user.password).await;
+    let signed_in = app.login(&user.username, &user.password).await;
     assert_eq!(signed_in.status(), 200, "the new account signs in");
 
     let moderator = new_user();
     let (status, refused) = status_json(
-        bearer_post(
-            "/api/accounts",
-            &password_only.access_token,
-            body(&moderator, 3),
-        )
-        .await,
+        app.new_account(&password_only.access_token, body(&moderator, 3))
+            .await,
     )
     .await;
     assert_eq!((status, code(&refused)), (403, Some("STEP_UP_REQUIRED")));
     let (status, created) = status_json(
-        bearer_post(
-            "/api/accounts",
-            &stepped_up.access_token,
-            body(&moderator, 3),
-        )
-        .await,
+        app.new_account(&stepped_up.access_token, body(&moderator, 3))
+            .await,
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -321,18 +324,13 @@ async fn admins_create_accounts_and_privileged_ones_need_step_up() {
     assert_eq!(logged, 2);
 
     let (status, body_) = status_json(
-        bearer_post(
-            "/api/accounts",
-            &stepped_up.access_token,
-            body(&new_user(), 9),
-        )
-        .await,
+        app.new_account(&stepped_up.access_token, body(&new_user(), 9))
+            .await,
     )
     .await;
     assert_eq!((status, error_paths(&body_)), (400, vec!["roleId"]));
     let (status, body_) = status_json(
-        bearer_post(
-            "/api/accounts",
+        app.new_account(
             &stepped_up.access_token,
             json!({"username": "x", "email": "y", "password": "z", "roleId": 1}),
         )
@@ -343,15 +341,18 @@ async fn admins_create_accounts_and_privileged_ones_need_step_up() {
         (status, error_paths(&body_)),
         (400, vec!["username", "email", "password"])
     );
-    let (status, body_) =
-        status_json(bearer_post("/api/accounts", &stepped_up.access_token, body(&user, 1)).await)
-            .await;
+    let (status, body_) = status_json(
+        app.new_account(&stepped_up.access_token, body(&user, 1))
+            .await,
+    )
+    .await;
     assert_eq!((status, code(&body_)), (409, Some("CONFLICT")), "taken");
 
     for role in [1, 3] {
-        let caller = account_with_role(role).await;
+        let caller = app.account_with_role(role).await;
         let (status, body_) = status_json(
-            bearer_post("/api/accounts", &caller.access_token, body(&new_user(), 1)).await,
+            app.new_account(&caller.access_token, body(&new_user(), 1))
+                .await,
         )
         .await;
         assert_eq!(
@@ -365,30 +366,42 @@ async fn admins_create_accounts_and_privileged_ones_need_step_up() {
 
 #[tokio::test]
 async fn role_changes_need_an_admin_with_step_up() {
-    let target = signup(&new_user()).await;
+    let app = app();
+    let target = app.signup(&new_user()).await;
     let target_id = account_id(&target);
     let path = format!("/api/accounts/{target_id}/role");
     let Admin {
         id: admin_id,
         password_only,
         stepped_up,
-    } = admin().await;
+    } = app.admin().await;
 
-    let (status, body) =
-        status_json(bearer_put(&path, &password_only.access_token, json!({"roleId": 3})).await)
-            .await;
+    let (status, body) = status_json(
+        app.put_role(target_id, &password_only.access_token, json!({"roleId": 3}))
+            .await,
+    )
+    .await;
     assert_eq!((status, code(&body)), (403, Some("STEP_UP_REQUIRED")));
-    let user = account_with_role(1).await;
-    let (status, body) =
-        status_json(bearer_put(&path, &user.access_token, json!({"roleId": 2})).await).await;
+    let user = app.account_with_role(1).await;
+    let (status, body) = status_json(
+        app.put_role(target_id, &user.access_token, json!({"roleId": 2}))
+            .await,
+    )
+    .await;
     assert_eq!((status, code(&body)), (403, Some("AUTHORIZATION_ERROR")));
     assert_eq!(permission_denials(account_id(&user)).await, 1);
-    let (status, _) =
-        status_json(request(Method::PUT, &path, None, Some(json!({"roleId": 3}))).await).await;
+    let (status, _) = status_json(
+        app.request(Method::PUT, &path, None, Some(json!({"roleId": 3})))
+            .await,
+    )
+    .await;
     assert_eq!(status, 401);
 
-    let (status, body) =
-        status_json(bearer_put(&path, &stepped_up.access_token, json!({"roleId": 3})).await).await;
+    let (status, body) = status_json(
+        app.put_role(target_id, &stepped_up.access_token, json!({"roleId": 3}))
+            .await,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["roleId"], &body["role"]),
@@ -403,27 +416,28 @@ async fn role_changes_need_an_admin_with_step_up() {
 
     // The role reaches the target's tokens at the next refresh.
     assert_eq!(token_claims(&target.access_token)["roleId"], 1);
-    let refreshed = Session::from_response(refresh(&target).await).await;
+    let refreshed = Session::from_response(app.refresh(&target).await).await;
     assert_eq!(token_claims(&refreshed.access_token)["roleId"], 3);
 
-    let (status, body) =
-        status_json(bearer_put(&path, &stepped_up.access_token, json!({"roleId": 7})).await).await;
+    let (status, body) = status_json(
+        app.put_role(target_id, &stepped_up.access_token, json!({"roleId": 7}))
+            .await,
+    )
+    .await;
     assert_eq!((status, error_paths(&body)), (400, vec!["roleId"]));
-    let own = format!("/api/accounts/{admin_id}/role");
-    let (status, body) =
-        status_json(bearer_put(&own, &stepped_up.access_token, json!({"roleId": 1})).await).await;
+    let (status, body) = status_json(
+        app.put_role(admin_id, &stepped_up.access_token, json!({"roleId": 1}))
+            .await,
+    )
+    .await;
     assert_eq!(
         (status, code(&body)),
         (400, Some("VALIDATION_ERROR")),
         "own role"
     );
     let (status, _) = status_json(
-        bearer_put(
-            "/api/accounts/999999999/role",
-            &stepped_up.access_token,
-            json!({"roleId": 1}),
-        )
-        .await,
+        app.put_role(999999999, &stepped_up.access_token, json!({"roleId": 1}))
+            .await,
     )
     .await;
     assert_eq!(status, 404);
@@ -460,18 +474,23 @@ async fn deleted(table: &str, id: i64) -> bool {
 
 #[tokio::test]
 async fn deleting_an_account_cascades_and_ends_its_sessions() {
+    let app = app();
     let user = new_user();
-    let owner = signup(&user).await;
+    let owner = app.signup(&user).await;
     let id = account_id(&owner);
-    let profile = create_profile(&owner.access_token, "Soon gone").await;
-    let post = create_post(&owner.access_token, profile, "Soon gone too").await;
-    let bystander = signup(&new_user()).await;
-    let their_profile = create_profile(&bystander.access_token, "Stays").await;
-    let their_post = create_post(&bystander.access_token, their_profile, "Stays").await;
+    let profile = app.create_profile(&owner.access_token, "Soon gone").await;
+    let post = app
+        .create_post(&owner.access_token, profile, "Soon gone too")
+        .await;
+    let bystander = app.signup(&new_user()).await;
+    let their_profile = app.create_profile(&bystander.access_token, "Stays").await;
+    let their_post = app
+        .create_post(&bystander.access_token, their_profile, "Stays")
+        .await;
     let own_comment = comment(id, their_post).await;
     let their_comment = comment(account_id(&bystander), post).await;
 
-    let response = bearer_delete(&format!("/api/accounts/{id}"), &owner.access_token).await;
+    let response = app.delete_account(id, &owner.access_token).await;
     assert_eq!(
         response.status(),
         204,
@@ -509,32 +528,31 @@ async fn deleting_an_account_cascades_and_ends_its_sessions() {
         let (status, _) = get(&path, viewer).await;
         assert_eq!(status, 404, "{path}");
     }
-    let (status, _) = status_json(refresh(&owner).await).await;
+    let (status, _) = status_json(app.refresh(&owner).await).await;
     assert_eq!(status, 401, "the session was revoked");
-    assert_eq!(login(&user.username, &user.password).await.status(), 401);
+    assert_eq!(
+        app.login(&user.username, &user.password).await.status(),
+        401
+    );
     // The access token dies with the account, on its very next request.
     let (status, _) = status_json(
-        bearer_post(
-            "/api/profiles",
-            &owner.access_token,
-            json!({"name": "Ghost"}),
-        )
-        .await,
+        app.new_profile(&owner.access_token, json!({"name": "Ghost"}))
+            .await,
     )
     .await;
     assert_eq!(status, 401);
-    let again = bearer_delete(&format!("/api/accounts/{id}"), &owner.access_token).await;
+    let again = app.delete_account(id, &owner.access_token).await;
     assert_eq!(again.status(), 401);
 }
 
 #[tokio::test]
 async fn only_a_stepped_up_admin_deletes_another_account() {
-    let target = signup(&new_user()).await;
+    let app = app();
+    let target = app.signup(&new_user()).await;
     let id = account_id(&target);
-    let path = format!("/api/accounts/{id}");
     for role in [1, 3] {
-        let caller = account_with_role(role).await;
-        let (status, body) = status_json(bearer_delete(&path, &caller.access_token).await).await;
+        let caller = app.account_with_role(role).await;
+        let (status, body) = status_json(app.delete_account(id, &caller.access_token).await).await;
         assert_eq!(
             (status, code(&body)),
             (403, Some("AUTHORIZATION_ERROR")),
@@ -546,18 +564,19 @@ async fn only_a_stepped_up_admin_deletes_another_account() {
         id: admin_id,
         password_only,
         stepped_up,
-    } = admin().await;
-    let (status, body) = status_json(bearer_delete(&path, &password_only.access_token).await).await;
+    } = app.admin().await;
+    let (status, body) =
+        status_json(app.delete_account(id, &password_only.access_token).await).await;
     assert_eq!((status, code(&body)), (403, Some("STEP_UP_REQUIRED")));
     assert!(!deleted("accounts", id).await);
 
-    let response = bearer_delete(&path, &stepped_up.access_token).await;
+    let response = app.delete_account(id, &stepped_up.access_token).await;
     assert_eq!(response.status(), 204);
     assert!(deleted("accounts", id).await);
     assert_eq!(audited("ACCOUNT_DELETED", admin_id, id).await.len(), 1);
-    let (status, _) = status_json(refresh(&target).await).await;
+    let (status, _) = status_json(app.refresh(&target).await).await;
     assert_eq!(status, 401);
-    let response = bearer_delete(&path, &stepped_up.access_token).await;
+    let response = app.delete_account(id, &stepped_up.access_token).await;
     assert_eq!(response.status(), 404);
 }
 
@@ -580,6 +599,7 @@ fn create_account_cli(role: &str, username: &str, email: &str) -> (i32, String, 
 
 #[tokio::test]
 async fn create_account_cli_makes_a_privileged_account_once() {
+    let app = app();
     let user = new_user();
     let (status, stdout, stderr) = create_account_cli("moderator", &user.username, &user.email);
     assert_eq!(status, 0, "{stderr}");
@@ -590,7 +610,7 @@ async fn create_account_cli_makes_a_privileged_account_once() {
     let password = created["password"].as_str().unwrap_or_default();
     assert_eq!(password.chars().count(), 24);
 
-    let response = login(&user.username, password).await;
+    let response = app.login(&user.username, password).await;
     let session = Session::from_response(response).await;
     assert_eq!(token_claims(&session.access_token)["roleId"], 3);
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM accounts WHERE id = $1")
@@ -623,8 +643,8 @@ async fn create_account_cli_makes_a_privileged_account_once() {
 /// `aws lambda invoke`); any other event still migrates.
 #[tokio::test]
 async fn the_migrate_function_creates_an_account_from_an_event() {
-    let api = api_tests::api("");
-    let port = api.rsplit(':').next().unwrap_or("9010").to_owned();
+    let app = app();
+    let port = app.port().to_owned();
     let invoke = |event: Value| {
         let output = Command::new("cargo")
             .args([
@@ -654,7 +674,7 @@ async fn the_migrate_function_creates_an_account_from_an_event() {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout:?}"));
     assert_eq!(created["account"]["role"], "admin");
     let password = created["password"].as_str().unwrap_or_default();
-    let session = Session::from_response(login(&user.username, password).await).await;
+    let session = Session::from_response(app.login(&user.username, password).await).await;
     assert_eq!(token_claims(&session.access_token)["roleId"], 2);
 
     let (ok, _, stderr) = invoke(event);

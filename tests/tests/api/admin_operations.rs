@@ -1,21 +1,21 @@
 //! Admin operations end to end: audit events (filters, cursor paging), their counts,
 //! database stats, partition maintenance runs.
 
-use api_tests::{
-    Admin, admin, api, bearer_get, bearer_post, client, login, new_user, replica_caught_up, signup,
-};
-use serde_json::{Value, json};
+use api_tests::{Admin, app, new_user, replica_caught_up, status_json};
+use serde_json::Value;
 
 async fn get(path: &str, token: &str) -> (u16, Value) {
-    let response = bearer_get(path, token).await;
+    let app = app();
+    let response = app.bearer_get(path, token).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
 async fn security_events_filter_and_page_newest_first() {
-    let Admin { id, stepped_up, .. } = admin().await;
-    // admin() left signup, 2FA_ENABLED, refresh, backup-code and login events.
+    let app = app();
+    let Admin { id, stepped_up, .. } = app.admin().await;
+    // app.admin() left signup, 2FA_ENABLED, refresh, backup-code and login events.
     let token = &stepped_up.access_token;
     let all_for_account: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE account_id = $1")
@@ -79,10 +79,12 @@ async fn security_events_filter_and_page_newest_first() {
 
 #[tokio::test]
 async fn security_stats_count_by_type_and_severity() {
-    let Admin { stepped_up, .. } = admin().await;
+    let app = app();
+    let Admin { stepped_up, .. } = app.admin().await;
     let user = new_user();
-    signup(&user).await;
-    login(&user.username, "definitely the wrong password").await;
+    app.signup(&user).await;
+    app.login(&user.username, "definitely the wrong password")
+        .await;
     replica_caught_up().await;
     let (status, stats) = get(
         "/api/admin/security/stats?window=24h",
@@ -113,8 +115,9 @@ async fn security_stats_count_by_type_and_severity() {
 
 #[tokio::test]
 async fn database_stats_show_both_pools_and_the_partitions() {
-    let Admin { stepped_up, .. } = admin().await;
-    let (status, stats) = get("/api/admin/database/stats", &stepped_up.access_token).await;
+    let app = app();
+    let Admin { stepped_up, .. } = app.admin().await;
+    let (status, stats) = status_json(app.database_stats(&stepped_up.access_token).await).await;
     assert_eq!(status, 200, "{stats}");
     assert_eq!(
         (
@@ -145,38 +148,30 @@ async fn database_stats_show_both_pools_and_the_partitions() {
 
 #[tokio::test]
 async fn partition_runs_need_step_up_and_are_listed() {
+    let app = app();
     let Admin {
         password_only,
         stepped_up,
         ..
-    } = admin().await;
-    let refused = bearer_post(
-        "/api/admin/partitions/run",
-        &password_only.access_token,
-        json!({}),
-    )
-    .await;
+    } = app.admin().await;
+    let refused = app.run_partitions(&password_only.access_token).await;
     assert_eq!(refused.status(), 403);
-    let ran = bearer_post(
-        "/api/admin/partitions/run",
-        &stepped_up.access_token,
-        json!({}),
-    )
-    .await;
+    let ran = app.run_partitions(&stepped_up.access_token).await;
     assert_eq!(ran.status(), 200);
     let summary: Value = ran.json().await.unwrap_or(Value::Null);
     assert!(
         summary["created"].is_array() && summary["rowsInDefault"]["audit_log"].is_number(),
         "{summary}"
     );
-    let (status, runs) = get("/api/admin/partitions", &stepped_up.access_token).await;
+    let (status, runs) = status_json(app.partition_runs(&stepped_up.access_token).await).await;
     assert_eq!(status, 200);
     assert!(!runs["items"].as_array().map(Vec::is_empty).unwrap_or(true));
 }
 
 #[tokio::test]
 async fn non_admins_are_refused_everywhere() {
-    let user = signup(&new_user()).await;
+    let app = app();
+    let user = app.signup(&new_user()).await;
     for path in [
         "/api/admin/security/events",
         "/api/admin/security/stats",
@@ -190,11 +185,10 @@ async fn non_admins_are_refused_everywhere() {
             "{path}"
         );
     }
-    let response = client()
-        .post(api("/api/admin/partitions/run"))
+    let response = app
+        .post("/api/admin/partitions/run")
         .bearer_auth(&user.access_token)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .send_once()
+        .await;
     assert_eq!(response.status(), 403);
 }

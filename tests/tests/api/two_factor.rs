@@ -1,10 +1,7 @@
 //! Two-factor auth end to end: enrolment with codes computed here from the secret,
 //! login with an MFA challenge, replay refusal, backup codes, attempt limits, step-up.
 
-use api_tests::{
-    Session, User, bearer_get, bearer_post, enable_two_factor, login, mfa_challenge as mfa_token,
-    new_user, refresh, signup, token_claims as claims, totp_code as code, verify_mfa as verify,
-};
+use api_tests::{Session, User, app, new_user, token_claims as claims, totp_code as code};
 use serde_json::{Value, json};
 
 struct Enrolled {
@@ -17,9 +14,10 @@ struct Enrolled {
 
 /// A new account with 2FA enabled.
 async fn enrolled() -> Enrolled {
+    let app = app();
     let user = new_user();
-    let session = signup(&user).await;
-    let two_factor = enable_two_factor(&session).await;
+    let session = app.signup(&user).await;
+    let two_factor = app.enable_two_factor(&session).await;
     Enrolled {
         user,
         session,
@@ -31,36 +29,35 @@ async fn enrolled() -> Enrolled {
 
 #[tokio::test]
 async fn full_totp_flow_with_replay_refused() {
+    let app = app();
     let enrolled = enrolled().await;
     // The enabling code's step is used: the same code cannot sign in.
-    let token = mfa_token(&enrolled.user).await;
+    let token = app.mfa_challenge(&enrolled.user).await;
     assert_eq!(
-        verify(&token, &enrolled.enabling_code).await.status(),
+        app.verify_mfa(&token, &enrolled.enabling_code)
+            .await
+            .status(),
         401,
         "a used step is refused"
     );
     // The next step's code (within the one-step window) works.
-    let token = mfa_token(&enrolled.user).await;
+    let token = app.mfa_challenge(&enrolled.user).await;
     let next_code = code(&enrolled.secret, 1);
-    let session = Session::from_response(verify(&token, &next_code).await).await;
+    let session = Session::from_response(app.verify_mfa(&token, &next_code).await).await;
     assert_eq!(claims(&session.access_token)["amr"], json!(["pwd", "otp"]));
-    assert_eq!(
-        bearer_get("/api/auth/me", &session.access_token)
-            .await
-            .status(),
-        200
-    );
-    let me: Value = bearer_get("/api/auth/me", &session.access_token)
+    assert_eq!(app.me(&session.access_token).await.status(), 200);
+    let me: Value = app
+        .me(&session.access_token)
         .await
         .json()
         .await
         .unwrap_or(Value::Null);
     assert_eq!(me["account"]["twoFactorEnabled"], true);
     // Replaying that code with a fresh challenge is refused too.
-    let token = mfa_token(&enrolled.user).await;
-    assert_eq!(verify(&token, &next_code).await.status(), 401);
+    let token = app.mfa_challenge(&enrolled.user).await;
+    assert_eq!(app.verify_mfa(&token, &next_code).await.status(), 401);
     // Refreshed tokens keep the second factor.
-    let refreshed = Session::from_response(refresh(&session).await).await;
+    let refreshed = Session::from_response(app.refresh(&session).await).await;
     assert_eq!(
         claims(&refreshed.access_token)["amr"],
         json!(["pwd", "otp"])
@@ -69,26 +66,22 @@ async fn full_totp_flow_with_replay_refused() {
 
 #[tokio::test]
 async fn enabling_revokes_the_other_sessions() {
+    let app = app();
     let user = new_user();
-    let first = signup(&user).await;
-    let second = Session::from_response(login(&user.username, &user.password).await).await;
-    let wrong = bearer_post("/api/auth/2fa/setup", &first.access_token, json!({})).await;
+    let first = app.signup(&user).await;
+    let second = Session::from_response(app.login(&user.username, &user.password).await).await;
+    let wrong = app.two_factor_setup(&first.access_token).await;
     assert_eq!(wrong.status(), 200);
-    let refused = bearer_post(
-        "/api/auth/2fa/enable",
-        &first.access_token,
-        json!({"code": "000000"}),
-    )
-    .await;
+    let refused = app.two_factor_enable(&first.access_token, "000000").await;
     assert_eq!(refused.status(), 400);
-    enable_two_factor(&first).await;
+    app.enable_two_factor(&first).await;
     assert_eq!(
-        refresh(&second).await.status(),
+        app.refresh(&second).await.status(),
         401,
         "the other session is revoked"
     );
     assert_eq!(
-        refresh(&first).await.status(),
+        app.refresh(&first).await.status(),
         200,
         "the enabling session stays"
     );
@@ -96,40 +89,48 @@ async fn enabling_revokes_the_other_sessions() {
 
 #[tokio::test]
 async fn a_backup_code_works_once() {
+    let app = app();
     let enrolled = enrolled().await;
     let backup = enrolled.backup_codes[3].to_uppercase();
-    let token = mfa_token(&enrolled.user).await;
-    let response = verify(&token, &backup).await;
+    let token = app.mfa_challenge(&enrolled.user).await;
+    let response = app.verify_mfa(&token, &backup).await;
     assert_eq!(response.status(), 200);
-    let token = mfa_token(&enrolled.user).await;
-    assert_eq!(verify(&token, &backup).await.status(), 401);
+    let token = app.mfa_challenge(&enrolled.user).await;
+    assert_eq!(app.verify_mfa(&token, &backup).await.status(), 401);
 }
 
 #[tokio::test]
 async fn an_mfa_token_is_void_after_five_wrong_codes_and_single_use() {
+    let app = app();
     let enrolled = enrolled().await;
-    let token = mfa_token(&enrolled.user).await;
+    let token = app.mfa_challenge(&enrolled.user).await;
     for _ in 0..5 {
-        assert_eq!(verify(&token, "123456").await.status(), 401);
+        assert_eq!(app.verify_mfa(&token, "123456").await.status(), 401);
     }
     assert_eq!(
-        verify(&token, &enrolled.backup_codes[0]).await.status(),
+        app.verify_mfa(&token, &enrolled.backup_codes[0])
+            .await
+            .status(),
         401,
         "void after five attempts"
     );
 
-    let token = mfa_token(&enrolled.user).await;
+    let token = app.mfa_challenge(&enrolled.user).await;
     assert_eq!(
-        verify(&token, &enrolled.backup_codes[1]).await.status(),
+        app.verify_mfa(&token, &enrolled.backup_codes[1])
+            .await
+            .status(),
         200
     );
     assert_eq!(
-        verify(&token, &enrolled.backup_codes[2]).await.status(),
+        app.verify_mfa(&token, &enrolled.backup_codes[2])
+            .await
+            .status(),
         401,
         "single use"
     );
     assert_eq!(
-        verify("not-a-token", &enrolled.backup_codes[2])
+        app.verify_mfa("not-a-token", &enrolled.backup_codes[2])
             .await
             .status(),
         401
@@ -138,17 +139,11 @@ async fn an_mfa_token_is_void_after_five_wrong_codes_and_single_use() {
 
 #[tokio::test]
 async fn disabling_needs_a_recent_second_factor() {
+    let app = app();
     let enrolled = enrolled().await;
     let disable = |token: String, code: String| {
         let password = enrolled.user.password.clone();
-        async move {
-            bearer_post(
-                "/api/auth/2fa/disable",
-                &token,
-                json!({"password": password, "code": code}),
-            )
-            .await
-        }
+        async move { app.two_factor_disable(&token, &password, &code).await }
     };
     // The signup session authenticated with a password only.
     let refused = disable(
@@ -160,8 +155,9 @@ async fn disabling_needs_a_recent_second_factor() {
     let body: Value = refused.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "STEP_UP_REQUIRED", "{body}");
 
-    let token = mfa_token(&enrolled.user).await;
-    let stepped_up = Session::from_response(verify(&token, &enrolled.backup_codes[1]).await).await;
+    let token = app.mfa_challenge(&enrolled.user).await;
+    let stepped_up =
+        Session::from_response(app.verify_mfa(&token, &enrolled.backup_codes[1]).await).await;
     let wrong = disable(stepped_up.access_token.clone(), "000000".into()).await;
     assert_eq!(wrong.status(), 400);
     let ok = disable(
@@ -171,7 +167,9 @@ async fn disabling_needs_a_recent_second_factor() {
     .await;
     assert_eq!(ok.status(), 204);
     // Password alone signs in again.
-    let response = login(&enrolled.user.username, &enrolled.user.password).await;
+    let response = app
+        .login(&enrolled.user.username, &enrolled.user.password)
+        .await;
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert!(body["accessToken"].is_string(), "{body}");
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use api_tests::{RestoreMoto, api, client, eventually, get_json, health_report, stack};
+use api_tests::{RestoreMoto, app, eventually, health_report, stack};
 use serde_json::Value;
 use shared::db::Db;
 
@@ -36,11 +36,12 @@ async fn read_served_by_replica(db: &Db) -> bool {
 }
 
 async fn health_with_status(expected_http: u16, expected_status: &str) -> Value {
+    let app = app();
     eventually(
         &format!("health {expected_http} {expected_status}"),
         Duration::from_secs(30),
         || async {
-            let (status, body) = get_json(&api("/api/health")).await;
+            let (status, body) = app.health("").await;
             let reported = &health_report(status, &body)["status"];
             (status == expected_http && reported == expected_status).then_some(body)
         },
@@ -75,15 +76,12 @@ async fn serial_failover_replica_down_degrades_and_reads_use_the_writer() {
 
 #[tokio::test]
 async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restart() {
+    let app = app();
     let _restore = Restore;
     health_with_status(200, "healthy").await;
 
     stack("stop-writer");
-    let response = client()
-        .get(api("/api/health?type=ready"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let response = app.get("/api/health?type=ready").send_once().await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -105,7 +103,7 @@ async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restar
 
     stack("start-writer");
     eventually("ready again", Duration::from_secs(30), || async {
-        let (status, _) = get_json(&api("/api/health?type=ready")).await;
+        let (status, _) = app.health("type=ready").await;
         (status == 200).then_some(())
     })
     .await;
@@ -115,11 +113,12 @@ async fn serial_failover_writer_down_fails_readiness_and_recovers_without_restar
 
 /// Polls the full health check until `dependency`'s breaker reports `state`.
 async fn breaker_in_health(dependency: &str, state: &str, expected_http: u16) -> Value {
+    let app = app();
     eventually(
         &format!("{dependency} breaker {state}"),
         Duration::from_secs(60),
         || async {
-            let (status, body) = get_json(&api("/api/health")).await;
+            let (status, body) = app.health("").await;
             let breakers = &health_report(status, &body)["circuitBreakers"];
             (status == expected_http && breakers[dependency] == state).then_some(body)
         },
@@ -129,22 +128,23 @@ async fn breaker_in_health(dependency: &str, state: &str, expected_http: u16) ->
 
 #[tokio::test]
 async fn serial_failover_moto_down_auth_fails_closed_and_reads_fail_open() {
+    let app = app();
     let _restore = RestoreMoto;
     let user = api_tests::new_user();
-    api_tests::signup(&user).await;
+    app.signup(&user).await;
     health_with_status(200, "healthy").await;
 
     stack("stop-moto");
     // The auth tier cannot be decided: 503 with Retry-After, before any password check.
-    let login = api_tests::login(&user.username, &user.password).await;
+    let login = app.login(&user.username, &user.password).await;
     assert_eq!(login.status(), 503);
     assert!(login.headers().contains_key("retry-after"));
     let body: Value = login.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE", "{body}");
     // The global tier fails open: reads that need no AWS call keep working.
-    let (status, _) = get_json(&api("/api/health?type=live")).await;
+    let (status, _) = app.health("type=live").await;
     assert_eq!(status, 200);
-    let (status, body) = get_json(&api("/api/health")).await;
+    let (status, body) = app.health("").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["checks"]["dynamodb"]["status"], "fail", "{body}");
@@ -155,7 +155,7 @@ async fn serial_failover_moto_down_auth_fails_closed_and_reads_fail_open() {
         "login after moto returns",
         Duration::from_secs(30),
         || async {
-            let response = api_tests::login(&user.username, &user.password).await;
+            let response = app.login(&user.username, &user.password).await;
             // moto came back empty: the account is in PostgreSQL, its sessions are new.
             (response.status() == 200).then_some(())
         },

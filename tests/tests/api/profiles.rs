@@ -2,11 +2,7 @@
 //! (IDOR attempts are 403 and audited; moderators moderate), keyset paging by account,
 //! validation, and soft deletion (404 from then on).
 
-use api_tests::{
-    account_id, account_with_role, bearer_delete, bearer_get, bearer_patch, bearer_post,
-    create_profile, database, error_paths, new_user, replica_caught_up, request, signup,
-    status_json,
-};
+use api_tests::{account_id, app, database, error_paths, new_user, replica_caught_up, status_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::types::time::OffsetDateTime;
@@ -27,7 +23,7 @@ fn instant(value: &Value) -> String {
 }
 
 async fn get(path: &str, token: &str) -> (u16, Value) {
-    status_json(bearer_get(path, token).await).await
+    status_json(app().bearer_get(path, token).await).await
 }
 
 /// The PERMISSION_DENIED events of `account` for this action on profiles.
@@ -45,11 +41,11 @@ async fn denials(account: i64, action: &str) -> i64 {
 
 #[tokio::test]
 async fn create_read_update_and_soft_delete() {
-    let owner = signup(&new_user()).await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
     let token = &owner.access_token;
     let (status, created) = status_json(
-        bearer_post(
-            "/api/profiles",
+        app.new_profile(
             token,
             json!({"name": "  Weekend gardener ", "details": {"bio": "tomatoes", "links": ["a"]}}),
         )
@@ -74,12 +70,8 @@ async fn create_read_update_and_soft_delete() {
     assert_eq!((status, &read), (200, &created));
 
     let (status, renamed) = status_json(
-        bearer_patch(
-            &format!("/api/profiles/{id}"),
-            token,
-            json!({"name": "Gardener"}),
-        )
-        .await,
+        app.patch_profile(id, token, json!({"name": "Gardener"}))
+            .await,
     )
     .await;
     assert_eq!(status, 200, "{renamed}");
@@ -91,12 +83,8 @@ async fn create_read_update_and_soft_delete() {
     assert!(instant(&renamed["updatedAt"]) > instant(&created["updatedAt"]));
 
     let (status, replaced) = status_json(
-        bearer_patch(
-            &format!("/api/profiles/{id}"),
-            token,
-            json!({"details": {"bio": "only this"}}),
-        )
-        .await,
+        app.patch_profile(id, token, json!({"details": {"bio": "only this"}}))
+            .await,
     )
     .await;
     assert_eq!(status, 200);
@@ -107,7 +95,7 @@ async fn create_read_update_and_soft_delete() {
     );
     assert_eq!(replaced["name"], "Gardener");
 
-    let deleted = bearer_delete(&format!("/api/profiles/{id}"), token).await;
+    let deleted = app.delete_profile(id, token).await;
     assert_eq!(deleted.status(), 204);
     let (flag, at): (bool, Option<OffsetDateTime>) =
         sqlx::query_as("SELECT deleted, deleted_at FROM profiles WHERE id = $1")
@@ -123,14 +111,9 @@ async fn create_read_update_and_soft_delete() {
         (status, body["error"]["code"].as_str()),
         (404, Some("NOT_FOUND"))
     );
-    let patch = bearer_patch(&format!("/api/profiles/{id}"), token, json!({"name": "x"})).await;
+    let patch = app.patch_profile(id, token, json!({"name": "x"})).await;
     assert_eq!(patch.status(), 404);
-    assert_eq!(
-        bearer_delete(&format!("/api/profiles/{id}"), token)
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.delete_profile(id, token).await.status(), 404);
     let (_, list) = get(
         &format!("/api/profiles?accountId={}", account_id(&owner)),
         token,
@@ -141,14 +124,11 @@ async fn create_read_update_and_soft_delete() {
 
 #[tokio::test]
 async fn details_default_to_an_empty_object() {
-    let owner = signup(&new_user()).await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
     let (status, body) = status_json(
-        bearer_post(
-            "/api/profiles",
-            &owner.access_token,
-            json!({"name": "Plain"}),
-        )
-        .await,
+        app.new_profile(&owner.access_token, json!({"name": "Plain"}))
+            .await,
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -157,9 +137,10 @@ async fn details_default_to_an_empty_object() {
 
 #[tokio::test]
 async fn another_users_profile_is_read_only_and_attempts_are_audited() {
-    let owner = signup(&new_user()).await;
-    let intruder = signup(&new_user()).await;
-    let id = create_profile(&owner.access_token, "Mine").await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
+    let intruder = app.signup(&new_user()).await;
+    let id = app.create_profile(&owner.access_token, "Mine").await;
     let intruder_id = account_id(&intruder);
 
     replica_caught_up().await;
@@ -171,12 +152,8 @@ async fn another_users_profile_is_read_only_and_attempts_are_audited() {
     );
 
     let (status, body) = status_json(
-        bearer_patch(
-            &format!("/api/profiles/{id}"),
-            &intruder.access_token,
-            json!({"name": "Hijacked"}),
-        )
-        .await,
+        app.patch_profile(id, &intruder.access_token, json!({"name": "Hijacked"}))
+            .await,
     )
     .await;
     assert_eq!(
@@ -185,9 +162,7 @@ async fn another_users_profile_is_read_only_and_attempts_are_audited() {
     );
     assert_eq!(denials(intruder_id, "Update").await, 1);
 
-    let (status, body) =
-        status_json(bearer_delete(&format!("/api/profiles/{id}"), &intruder.access_token).await)
-            .await;
+    let (status, body) = status_json(app.delete_profile(id, &intruder.access_token).await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("AUTHORIZATION_ERROR"))
@@ -205,31 +180,29 @@ async fn another_users_profile_is_read_only_and_attempts_are_audited() {
 
 #[tokio::test]
 async fn moderators_and_admins_edit_and_delete_others_profiles() {
-    let owner = signup(&new_user()).await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
     for role in [3, 2] {
-        let staff = account_with_role(role).await;
-        let id = create_profile(&owner.access_token, "Spammy name").await;
+        let staff = app.account_with_role(role).await;
+        let id = app.create_profile(&owner.access_token, "Spammy name").await;
         let (status, body) = status_json(
-            bearer_patch(
-                &format!("/api/profiles/{id}"),
-                &staff.access_token,
-                json!({"name": "Cleaned up"}),
-            )
-            .await,
+            app.patch_profile(id, &staff.access_token, json!({"name": "Cleaned up"}))
+                .await,
         )
         .await;
         assert_eq!(status, 200, "role {role}: {body}");
         assert_eq!(body["name"], "Cleaned up");
         assert_eq!(body["accountId"], account_id(&owner), "still the owner's");
-        let deleted = bearer_delete(&format!("/api/profiles/{id}"), &staff.access_token).await;
+        let deleted = app.delete_profile(id, &staff.access_token).await;
         assert_eq!(deleted.status(), 204, "role {role}");
     }
 }
 
 #[tokio::test]
 async fn anonymous_callers_get_401() {
-    let owner = signup(&new_user()).await;
-    let id = create_profile(&owner.access_token, "Private-ish").await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
+    let id = app.create_profile(&owner.access_token, "Private-ish").await;
     for (method, path, body) in [
         (Method::GET, "/api/profiles".to_owned(), None),
         (Method::GET, format!("/api/profiles/{id}"), None),
@@ -245,7 +218,8 @@ async fn anonymous_callers_get_401() {
         ),
         (Method::DELETE, format!("/api/profiles/{id}"), None),
     ] {
-        let (status, body) = status_json(request(method.clone(), &path, None, body).await).await;
+        let (status, body) =
+            status_json(app.request(method.clone(), &path, None, body).await).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (401, Some("AUTHENTICATION_ERROR")),
@@ -256,14 +230,19 @@ async fn anonymous_callers_get_401() {
 
 #[tokio::test]
 async fn one_accounts_profiles_page_newest_first_each_once() {
-    let owner = signup(&new_user()).await;
-    let reader = signup(&new_user()).await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
+    let reader = app.signup(&new_user()).await;
     let mut made = Vec::new();
     for n in 0..7 {
-        made.push(create_profile(&owner.access_token, &format!("Profile {n}")).await);
+        made.push(
+            app.create_profile(&owner.access_token, &format!("Profile {n}"))
+                .await,
+        );
     }
     // Someone else's profile must not show up under this account.
-    create_profile(&reader.access_token, "Not the owner's").await;
+    app.create_profile(&reader.access_token, "Not the owner's")
+        .await;
     replica_caught_up().await;
 
     let base = format!("/api/profiles?accountId={}&limit=3", account_id(&owner));
@@ -301,15 +280,12 @@ async fn one_accounts_profiles_page_newest_first_each_once() {
 
 #[tokio::test]
 async fn invalid_bodies_are_400_with_every_field_named() {
-    let owner = signup(&new_user()).await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
     let token = &owner.access_token;
     let (status, body) = status_json(
-        bearer_post(
-            "/api/profiles",
-            token,
-            json!({"name": " ", "details": [1, 2]}),
-        )
-        .await,
+        app.new_profile(token, json!({"name": " ", "details": [1, 2]}))
+            .await,
     )
     .await;
     assert_eq!(
@@ -319,19 +295,15 @@ async fn invalid_bodies_are_400_with_every_field_named() {
     assert_eq!(error_paths(&body), ["name", "details"]);
 
     let big = json!({"name": "ok", "details": {"bio": "x".repeat(17 * 1024)}});
-    let (status, body) = status_json(bearer_post("/api/profiles", token, big).await).await;
+    let (status, body) = status_json(app.new_profile(token, big).await).await;
     assert_eq!((status, error_paths(&body)), (400, vec!["details"]));
     let long = json!({"name": "n".repeat(101)});
-    let (status, body) = status_json(bearer_post("/api/profiles", token, long).await).await;
+    let (status, body) = status_json(app.new_profile(token, long).await).await;
     assert_eq!((status, error_paths(&body)), (400, vec!["name"]));
 
     let (status, _) = status_json(
-        bearer_post(
-            "/api/profiles",
-            token,
-            json!({"name": "ok", "accountId": 1}),
-        )
-        .await,
+        app.new_profile(token, json!({"name": "ok", "accountId": 1}))
+            .await,
     )
     .await;
     assert_eq!(
@@ -339,24 +311,13 @@ async fn invalid_bodies_are_400_with_every_field_named() {
         "an unknown field (choosing the owner) is refused"
     );
 
-    let id = create_profile(token, "Valid").await;
-    let (status, body) = status_json(
-        bearer_patch(
-            &format!("/api/profiles/{id}"),
-            token,
-            json!({"details": null}),
-        )
-        .await,
-    )
-    .await;
+    let id = app.create_profile(token, "Valid").await;
+    let (status, body) =
+        status_json(app.patch_profile(id, token, json!({"details": null})).await).await;
     assert_eq!((status, error_paths(&body)), (400, vec!["details"]));
     let (status, _) = status_json(
-        bearer_patch(
-            &format!("/api/profiles/{id}"),
-            token,
-            json!({"deleted": false}),
-        )
-        .await,
+        app.patch_profile(id, token, json!({"deleted": false}))
+            .await,
     )
     .await;
     assert_eq!(status, 400);

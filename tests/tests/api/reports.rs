@@ -2,11 +2,7 @@
 //! read and resolve them, only admins delete them (the permission matrix's Reports
 //! row); targets must exist; enums and lengths are validated.
 
-use api_tests::{
-    account_id, account_with_role, bearer_delete, bearer_get, bearer_patch, bearer_post,
-    create_post, create_profile, database, error_paths, new_user, replica_caught_up, request,
-    signup, status_json,
-};
+use api_tests::{account_id, app, database, error_paths, new_user, replica_caught_up, status_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -23,12 +19,15 @@ struct Targets {
 }
 
 async fn targets() -> Targets {
-    let owner = signup(&new_user()).await;
-    let profile = create_profile(&owner.access_token, "Writer").await;
-    let post = create_post(&owner.access_token, profile, "Questionable").await;
+    let app = app();
+    let owner = app.signup(&new_user()).await;
+    let profile = app.create_profile(&owner.access_token, "Writer").await;
+    let post = app
+        .create_post(&owner.access_token, profile, "Questionable")
+        .await;
     let (status, comment) = status_json(
-        bearer_post(
-            &format!("/api/posts/{post}/comments"),
+        app.new_comment(
+            post,
             &owner.access_token,
             json!({"body": "Buy cheap watches"}),
         )
@@ -45,7 +44,7 @@ async fn targets() -> Targets {
 }
 
 async fn report(token: &str, body: Value) -> (u16, Value) {
-    status_json(bearer_post("/api/reports", token, body).await).await
+    status_json(app().new_report(token, body).await).await
 }
 
 async fn filed(token: &str, target_type: &str, target_id: i64) -> Value {
@@ -65,17 +64,18 @@ fn id_of(report: &Value) -> i64 {
 }
 
 async fn patch(token: &str, id: i64, body: Value) -> (u16, Value) {
-    status_json(bearer_patch(&format!("/api/reports/{id}"), token, body).await).await
+    status_json(app().patch_report(id, token, body).await).await
 }
 
 async fn get(token: &str, path: &str) -> (u16, Value) {
-    status_json(bearer_get(path, token).await).await
+    status_json(app().bearer_get(path, token).await).await
 }
 
 #[tokio::test]
 async fn users_file_reports_on_every_target_type_but_cannot_see_them() {
+    let app = app();
     let t = targets().await;
-    let reporter = account_with_role(USER).await;
+    let reporter = app.account_with_role(USER).await;
     let token = &reporter.access_token;
 
     let (status, created) = report(
@@ -126,7 +126,7 @@ async fn users_file_reports_on_every_target_type_but_cannot_see_them() {
         (Method::DELETE, format!("/api/reports/{id}"), None),
     ] {
         let (status, body) =
-            status_json(request(method.clone(), &path, Some(token), body).await).await;
+            status_json(app.request(method.clone(), &path, Some(token), body).await).await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
             (403, Some("AUTHORIZATION_ERROR")),
@@ -151,7 +151,7 @@ async fn users_file_reports_on_every_target_type_but_cannot_see_them() {
     assert_eq!(status, "open", "the denied PATCH changed nothing");
 
     let (status, _) = status_json(
-        request(
+        app.request(
             Method::POST,
             "/api/reports",
             None,
@@ -165,10 +165,11 @@ async fn users_file_reports_on_every_target_type_but_cannot_see_them() {
 
 #[tokio::test]
 async fn moderators_review_and_resolve_and_only_admins_delete() {
+    let app = app();
     let t = targets().await;
-    let reporter = signup(&new_user()).await;
+    let reporter = app.signup(&new_user()).await;
     let id = id_of(&filed(&reporter.access_token, "comment", t.comment).await);
-    let moderator = account_with_role(MODERATOR).await;
+    let moderator = app.account_with_role(MODERATOR).await;
     let token = &moderator.access_token;
 
     replica_caught_up().await;
@@ -201,7 +202,7 @@ async fn moderators_review_and_resolve_and_only_admins_delete() {
     assert!(resolved["resolvedAt"].is_string(), "{resolved}");
 
     // Another moderator editing only the note keeps who resolved it.
-    let second = account_with_role(MODERATOR).await;
+    let second = app.account_with_role(MODERATOR).await;
     let (status, noted) = patch(
         &second.access_token,
         id,
@@ -265,11 +266,11 @@ async fn moderators_review_and_resolve_and_only_admins_delete() {
     .map(|(a, b)| (a.to_owned(), b.to_owned()));
     assert_eq!(transitions, expected);
 
-    let denied = bearer_delete(&format!("/api/reports/{id}"), token).await;
+    let denied = app.delete_report(id, token).await;
     assert_eq!(denied.status(), 403, "moderators cannot delete reports");
 
-    let admin = account_with_role(ADMIN).await;
-    let deleted = bearer_delete(&format!("/api/reports/{id}"), &admin.access_token).await;
+    let admin = app.account_with_role(ADMIN).await;
+    let deleted = app.delete_report(id, &admin.access_token).await;
     assert_eq!(deleted.status(), 204);
     let kept: bool = sqlx::query_scalar("SELECT deleted FROM reports WHERE id = $1")
         .bind(id)
@@ -282,7 +283,7 @@ async fn moderators_review_and_resolve_and_only_admins_delete() {
     assert_eq!(status, 404);
     let (status, _) = patch(token, id, json!({"status": "open"})).await;
     assert_eq!(status, 404);
-    let again = bearer_delete(&format!("/api/reports/{id}"), &admin.access_token).await;
+    let again = app.delete_report(id, &admin.access_token).await;
     assert_eq!(again.status(), 404);
     let (_, all) = get(token, "/api/reports?limit=1000").await;
     assert!(
@@ -295,8 +296,9 @@ async fn moderators_review_and_resolve_and_only_admins_delete() {
 
 #[tokio::test]
 async fn bad_reports_are_400_with_the_field() {
+    let app = app();
     let t = targets().await;
-    let token = &signup(&new_user()).await.access_token;
+    let token = &app.signup(&new_user()).await.access_token;
     let cases = [
         (
             json!({"targetType": "post", "targetId": t.post, "reason": "rude"}),
@@ -334,19 +336,21 @@ async fn bad_reports_are_400_with_the_field() {
 
     // Deleted targets do not exist any more; a comment on a deleted post neither.
     let owner_token = {
-        let owner = signup(&new_user()).await;
-        let profile = create_profile(&owner.access_token, "Writer").await;
-        let post = create_post(&owner.access_token, profile, "Soon gone").await;
+        let owner = app.signup(&new_user()).await;
+        let profile = app.create_profile(&owner.access_token, "Writer").await;
+        let post = app
+            .create_post(&owner.access_token, profile, "Soon gone")
+            .await;
         let (_, comment) = status_json(
-            bearer_post(
-                &format!("/api/posts/{post}/comments"),
+            app.new_comment(
+                post,
                 &owner.access_token,
                 json!({"body": "on a doomed post"}),
             )
             .await,
         )
         .await;
-        let deleted = bearer_delete(&format!("/api/posts/{post}"), &owner.access_token).await;
+        let deleted = app.delete_post(post, &owner.access_token).await;
         assert_eq!(deleted.status(), 204);
         (post, comment["id"].as_i64().unwrap_or_default())
     };
@@ -366,15 +370,16 @@ async fn bad_reports_are_400_with_the_field() {
 
 #[tokio::test]
 async fn report_lists_are_filtered_and_keyset_paged() {
+    let app = app();
     let t = targets().await;
-    let reporter = signup(&new_user()).await;
+    let reporter = app.signup(&new_user()).await;
     let mut mine = Vec::new();
     for _ in 0..5 {
         mine.push(id_of(
             &filed(&reporter.access_token, "account", t.account).await,
         ));
     }
-    let moderator = account_with_role(MODERATOR).await;
+    let moderator = app.account_with_role(MODERATOR).await;
     let token = &moderator.access_token;
     let (status, _) = patch(token, mine[0], json!({"status": "resolved"})).await;
     assert_eq!(status, 200);

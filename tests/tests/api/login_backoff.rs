@@ -1,12 +1,12 @@
 //! Per-account backoff after failed logins, in-process against the real stack: the
 //! answer is the same for an existing and an unknown login name.
 
-mod support;
-
 use std::{sync::Arc, time::Duration};
 
 use serde_json::{Value, json};
 use shared::AppState;
+
+use crate::auth_in_process as support;
 
 async fn state() -> Arc<AppState> {
     let mut overrides = vec![

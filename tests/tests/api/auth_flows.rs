@@ -1,22 +1,18 @@
 //! Signup, login, me, logout, sessions, password change and the audit trail, end to
 //! end through cargo lambda watch.
 
-use api_tests::{
-    Session, api, bearer_get, client, cookie_post, database, login, new_user, post_json, refresh,
-    set_cookie_line, signup,
-};
+use api_tests::{Session, app, database, new_user, set_cookie_line};
 use serde_json::{Value, json};
 use shared::auth::cookies;
 
 #[tokio::test]
 async fn signup_returns_the_account_tokens_and_cookies() {
+    let app = app();
     let user = new_user();
-    let response = post_json(
-        "/api/auth/signup",
-        json!({"username": user.username, "email": user.email.to_uppercase(), "password": user.password,
-               "firstName": "  Ada ", "lastName": "Lovelace"}),
-    )
-    .await;
+    let response = app
+        .signup_with(json!({"username": user.username, "email": user.email.to_uppercase(), "password": user.password,
+               "firstName": "  Ada ", "lastName": "Lovelace"}))
+        .await;
     assert_eq!(response.status(), 201);
     let refresh_line = set_cookie_line(&response, cookies::REFRESH).unwrap_or_default();
     for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/auth"] {
@@ -53,7 +49,8 @@ async fn signup_returns_the_account_tokens_and_cookies() {
         (Some("Bearer"), Some(900))
     );
 
-    let me: Value = bearer_get("/api/auth/me", &session.access_token)
+    let me: Value = app
+        .me(&session.access_token)
         .await
         .json()
         .await
@@ -63,21 +60,21 @@ async fn signup_returns_the_account_tokens_and_cookies() {
 
 #[tokio::test]
 async fn login_by_username_or_email_in_any_case() {
+    let app = app();
     let user = new_user();
-    signup(&user).await;
+    app.signup(&user).await;
     for name in [user.username.to_uppercase(), user.email.to_uppercase()] {
-        let session = Session::from_response(login(&name, &user.password).await).await;
+        let session = Session::from_response(app.login(&name, &user.password).await).await;
         assert_eq!(session.body["account"]["username"], user.username.as_str());
     }
 }
 
 #[tokio::test]
 async fn invalid_fields_are_all_reported_with_paths() {
-    let response = post_json(
-        "/api/auth/signup",
-        json!({"username": "a b", "email": "not-an-email", "password": "password123", "firstName": ""}),
-    )
-    .await;
+    let app = app();
+    let response = app
+        .signup_with(json!({"username": "a b", "email": "not-an-email", "password": "password123", "firstName": ""}))
+        .await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
@@ -92,18 +89,17 @@ async fn invalid_fields_are_all_reported_with_paths() {
 
 #[tokio::test]
 async fn unknown_fields_and_wrong_types_are_rejected() {
+    let app = app();
     let user = new_user();
-    let response = post_json(
-        "/api/auth/signup",
-        json!({"username": user.username, "email": user.email, "password": user.password, "roleId": 2}),
-    )
-    .await;
+    let response = app
+        .signup_with(json!({"username": user.username, "email": user.email, "password": user.password, "roleId": 2}))
+        .await;
     assert_eq!(
         response.status(),
         400,
         "a client must not be able to choose its role"
     );
-    let response = post_json("/api/auth/login", json!({"login": 5, "password": "x"})).await;
+    let response = app.login_with(json!({"login": 5, "password": "x"})).await;
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(
         body["error"]["details"]["errors"][0]["path"], "login",
@@ -113,14 +109,13 @@ async fn unknown_fields_and_wrong_types_are_rejected() {
 
 #[tokio::test]
 async fn duplicate_username_or_email_is_a_conflict() {
+    let app = app();
     let user = new_user();
-    signup(&user).await;
+    app.signup(&user).await;
     let other = new_user();
-    let response = post_json(
-        "/api/auth/signup",
-        json!({"username": user.username.to_uppercase(), "email": other.email, "password": other.password}),
-    )
-    .await;
+    let response = app
+        .signup_with(json!({"username": user.username.to_uppercase(), "email": other.email, "password": other.password}))
+        .await;
     assert_eq!(response.status(), 409);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(
@@ -130,21 +125,22 @@ async fn duplicate_username_or_email_is_a_conflict() {
         ),
         (Some("CONFLICT"), Some("username"))
     );
-    let response = post_json(
-        "/api/auth/signup",
-        json!({"username": other.username, "email": user.email, "password": other.password}),
-    )
-    .await;
+    let response = app
+        .signup_with(
+            json!({"username": other.username, "email": user.email, "password": other.password}),
+        )
+        .await;
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["details"]["field"], "email", "{body}");
 }
 
 #[tokio::test]
 async fn wrong_password_and_unknown_account_get_the_same_answer() {
+    let app = app();
     let user = new_user();
-    signup(&user).await;
-    let wrong = login(&user.username, "not the password at all").await;
-    let unknown = login("nobody_by_this_name", &user.password).await;
+    app.signup(&user).await;
+    let wrong = app.login(&user.username, "not the password at all").await;
+    let unknown = app.login("nobody_by_this_name", &user.password).await;
     assert_eq!(
         (wrong.status().as_u16(), unknown.status().as_u16()),
         (401, 401)
@@ -163,26 +159,23 @@ async fn wrong_password_and_unknown_account_get_the_same_answer() {
 
 #[tokio::test]
 async fn logout_revokes_the_session_and_clears_cookies() {
-    let session = signup(&new_user()).await;
-    let response = cookie_post(
-        "/api/auth/logout",
-        &session.refresh,
-        Some(&session.csrf),
-        Some(&session.csrf),
-    )
-    .await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let response = app.logout(&session).await;
     assert_eq!(response.status(), 204);
     assert!(set_cookie_line(&response, cookies::REFRESH).is_some_and(|l| l.contains("Max-Age=0")));
-    assert_eq!(refresh(&session).await.status(), 401);
+    assert_eq!(app.refresh(&session).await.status(), 401);
 }
 
 #[tokio::test]
 async fn sessions_are_listed_revoked_individually_and_all_at_once() {
+    let app = app();
     let user = new_user();
-    let first = signup(&user).await;
-    let second = Session::from_response(login(&user.username, &user.password).await).await;
+    let first = app.signup(&user).await;
+    let second = Session::from_response(app.login(&user.username, &user.password).await).await;
 
-    let listed: Value = bearer_get("/api/auth/sessions", &second.access_token)
+    let listed: Value = app
+        .sessions(&second.access_token)
         .await
         .json()
         .await
@@ -203,12 +196,11 @@ async fn sessions_are_listed_revoked_individually_and_all_at_once() {
     );
 
     // Another account cannot revoke it, and cannot learn that it exists.
-    let stranger = signup(&new_user()).await;
+    let stranger = app.signup(&new_user()).await;
     let delete = |token: String, id: String| async move {
-        client()
-            .delete(api(&format!("/api/auth/sessions/{id}")))
+        app.delete(&format!("/api/auth/sessions/{id}"))
             .bearer_auth(token)
-            .send()
+            .try_send()
             .await
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
@@ -226,33 +218,33 @@ async fn sessions_are_listed_revoked_individually_and_all_at_once() {
         404
     );
     assert_eq!(
-        refresh(&first).await.status(),
+        app.refresh(&first).await.status(),
         401,
         "the revoked session cannot refresh"
     );
-    assert_eq!(refresh(&second).await.status(), 200);
+    assert_eq!(app.refresh(&second).await.status(), 200);
 
-    let third = Session::from_response(login(&user.username, &user.password).await).await;
-    let response = client()
-        .post(api("/api/auth/logout-all"))
+    let third = Session::from_response(app.login(&user.username, &user.password).await).await;
+    let response = app
+        .post("/api/auth/logout-all")
         .bearer_auth(&third.access_token)
-        .send()
+        .try_send()
         .await;
     assert_eq!(response.map(|r| r.status().as_u16()).unwrap_or(0), 204);
-    assert_eq!(refresh(&third).await.status(), 401);
+    assert_eq!(app.refresh(&third).await.status(), 401);
 }
 
 #[tokio::test]
 async fn password_change_revokes_every_other_session() {
+    let app = app();
     let user = new_user();
-    let kept = signup(&user).await;
-    let other = Session::from_response(login(&user.username, &user.password).await).await;
+    let kept = app.signup(&user).await;
+    let other = Session::from_response(app.login(&user.username, &user.password).await).await;
     let change = |current: &str, new: &str| {
-        client()
-            .post(api("/api/auth/password"))
+        app.post("/api/auth/password")
             .bearer_auth(&kept.access_token)
             .json(&json!({"currentPassword": current, "newPassword": new}))
-            .send()
+            .try_send()
     };
     let wrong = change("not my password", "a perfectly fine new passphrase")
         .await
@@ -269,25 +261,29 @@ async fn password_change_revokes_every_other_session() {
         .map(|r| r.status().as_u16());
     assert_eq!(ok.unwrap_or(0), 204);
     assert_eq!(
-        refresh(&other).await.status(),
+        app.refresh(&other).await.status(),
         401,
         "other sessions are revoked"
     );
     assert_eq!(
-        refresh(&kept).await.status(),
+        app.refresh(&kept).await.status(),
         200,
         "the changing session stays"
     );
-    assert_eq!(login(&user.username, &user.password).await.status(), 401);
-    assert_eq!(login(&user.username, new_password).await.status(), 200);
+    assert_eq!(
+        app.login(&user.username, &user.password).await.status(),
+        401
+    );
+    assert_eq!(app.login(&user.username, new_password).await.status(), 200);
 }
 
 #[tokio::test]
 async fn security_events_are_audited_without_secrets() {
+    let app = app();
     let user = new_user();
-    let session = signup(&user).await;
-    login(&user.username, "wrong password for audit").await;
-    login(&user.username, &user.password).await;
+    let session = app.signup(&user).await;
+    app.login(&user.username, "wrong password for audit").await;
+    app.login(&user.username, &user.password).await;
     let id = session.body["account"]["id"].as_i64().unwrap_or_default();
     let db = database().await;
     let rows: Vec<(String, String, Option<String>, Value)> = sqlx::query_as(
@@ -320,11 +316,8 @@ async fn security_events_are_audited_without_secrets() {
 
 #[tokio::test]
 async fn csrf_token_endpoint_sets_the_cookie() {
-    let response = client()
-        .get(api("/api/csrf-token"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let app = app();
+    let response = app.get("/api/csrf-token").send_once().await;
     let cookie = api_tests::set_cookie(&response, cookies::CSRF);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert!(body["csrfToken"].is_string());
@@ -333,9 +326,10 @@ async fn csrf_token_endpoint_sets_the_cookie() {
 
 #[tokio::test]
 async fn auth_routes_carry_rate_limit_headers() {
+    let app = app();
     let user = new_user();
-    signup(&user).await;
-    let response = login(&user.username, &user.password).await;
+    app.signup(&user).await;
+    let response = app.login(&user.username, &user.password).await;
     let policy = response
         .headers()
         .get("ratelimit-policy")

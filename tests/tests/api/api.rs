@@ -1,6 +1,6 @@
 //! End-to-end through the real HTTP path: client -> cargo lambda watch -> function.
 
-use api_tests::{api, client, get_json};
+use api_tests::app;
 use serde_json::Value;
 
 const SECURITY_HEADERS: [(&str, &str); 8] = [
@@ -41,7 +41,8 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn health_is_healthy_with_every_check_passing() {
-    let (status, body) = get_json(&api("/api/health")).await;
+    let app = app();
+    let (status, body) = app.health("").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "healthy", "{body}");
     for check in ["writer", "reader", "dynamodb", "secrets"] {
@@ -58,7 +59,8 @@ async fn health_is_healthy_with_every_check_passing() {
 
 #[tokio::test]
 async fn live_probe_answers_without_checks() {
-    let (status, body) = get_json(&api("/api/health?type=live")).await;
+    let app = app();
+    let (status, body) = app.health("type=live").await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "healthy");
     assert!(body.get("checks").is_none(), "{body}");
@@ -66,7 +68,8 @@ async fn live_probe_answers_without_checks() {
 
 #[tokio::test]
 async fn ready_probe_checks_the_writer_only() {
-    let (status, body) = get_json(&api("/api/health?type=ready")).await;
+    let app = app();
+    let (status, body) = app.health("type=ready").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["checks"]["writer"]["status"], "pass");
     assert!(body["checks"].get("reader").is_none(), "{body}");
@@ -74,18 +77,16 @@ async fn ready_probe_checks_the_writer_only() {
 
 #[tokio::test]
 async fn unknown_probe_type_is_a_validation_error() {
-    let (status, body) = get_json(&api("/api/health?type=sideways")).await;
+    let app = app();
+    let (status, body) = app.health("type=sideways").await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
 }
 
 #[tokio::test]
 async fn unknown_route_gets_the_404_envelope_and_security_headers() {
-    let response = client()
-        .get(api("/api/definitely/not/here"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let app = app();
+    let response = app.get("/api/definitely/not/here").send_once().await;
     assert_eq!(response.status(), 404);
     assert_security_headers(&response);
     let request_id = header(&response, "x-request-id").map(String::from);
@@ -100,13 +101,13 @@ async fn unknown_route_gets_the_404_envelope_and_security_headers() {
 
 #[tokio::test]
 async fn oversize_body_gets_the_413_envelope() {
-    let response = client()
-        .post(api("/api/health"))
+    let app = app();
+    let response = app
+        .post("/api/health")
         .header("content-type", "application/json")
         .body(vec![b' '; 1024 * 1024 + 1])
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .send_once()
+        .await;
     assert_eq!(response.status(), 413);
     assert_security_headers(&response);
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -115,11 +116,8 @@ async fn oversize_body_gets_the_413_envelope() {
 
 #[tokio::test]
 async fn wrong_method_gets_the_405_envelope() {
-    let response = client()
-        .delete(api("/api/health"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let app = app();
+    let response = app.delete("/api/health").send_once().await;
     assert_eq!(response.status(), 405);
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"]["code"], "METHOD_NOT_ALLOWED", "{body}");
@@ -127,11 +125,8 @@ async fn wrong_method_gets_the_405_envelope() {
 
 #[tokio::test]
 async fn security_headers_are_on_successful_responses() {
-    let response = client()
-        .get(api("/api/health?type=live"))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let app = app();
+    let response = app.get("/api/health?type=live").send_once().await;
     assert_eq!(response.status(), 200);
     assert_security_headers(&response);
     assert!(header(&response, "x-response-time").is_some_and(|v| v.ends_with("ms")));
@@ -139,17 +134,16 @@ async fn security_headers_are_on_successful_responses() {
 }
 
 async fn preflight(origin: &str) -> reqwest::Response {
-    client()
-        .request(reqwest::Method::OPTIONS, api("/api/health"))
+    let app = app();
+    app.http(reqwest::Method::OPTIONS, "/api/health")
         .header("origin", origin)
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
             "content-type,x-csrf-token",
         )
-        .send()
+        .send_once()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test]
@@ -179,15 +173,15 @@ async fn cors_preflight_from_an_allowed_origin_is_granted() {
 
 #[tokio::test]
 async fn cors_from_another_origin_gets_no_allow_origin() {
+    let app = app();
     let response = preflight("https://attacker.example").await;
     assert!(header(&response, "access-control-allow-origin").is_none());
 
-    let response = client()
-        .get(api("/api/health?type=live"))
+    let response = app
+        .get("/api/health?type=live")
         .header("origin", "https://attacker.example")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .send_once()
+        .await;
     assert_eq!(response.status(), 200);
     assert!(header(&response, "access-control-allow-origin").is_none());
     assert_security_headers(&response);
@@ -195,12 +189,12 @@ async fn cors_from_another_origin_gets_no_allow_origin() {
 
 #[tokio::test]
 async fn actual_request_from_an_allowed_origin_exposes_rate_limit_headers() {
-    let response = client()
-        .get(api("/api/health?type=live"))
+    let app = app();
+    let response = app
+        .get("/api/health?type=live")
         .header("origin", "http://localhost:3000")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .send_once()
+        .await;
     assert_eq!(
         header(&response, "access-control-allow-origin"),
         Some("http://localhost:3000")

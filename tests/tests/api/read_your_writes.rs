@@ -32,7 +32,8 @@ struct Written {
 }
 
 async fn write(method: Method, path: &str, token: &str, body: Option<Value>) -> Written {
-    let response = request(method, path, Some(token), body).await;
+    let app = app();
+    let response = app.request(method, path, Some(token), body).await;
     let header = response
         .headers()
         .get("x-consistency-token")
@@ -50,7 +51,8 @@ async fn write(method: Method, path: &str, token: &str, body: Option<Value>) -> 
 
 /// Reads `path` right after `written`, carrying the guarantee the `carrier` way.
 async fn read_back(path: &str, token: &str, written: &Written, carrier: Carrier) -> (u16, Value) {
-    let mut request = client().get(api(path));
+    let app = app();
+    let mut request = app.get(path);
     match carrier {
         Carrier::Bearer => request = request.bearer_auth(token),
         Carrier::Header => {
@@ -68,12 +70,13 @@ async fn read_back(path: &str, token: &str, written: &Written, carrier: Carrier)
             request = request.header("cookie", format!("__Host-bh_consistency={cookie}"));
         }
     }
-    status_json(send(request).await).await
+    status_json(request.send().await).await
 }
 
 async fn author() -> (Session, i64) {
-    let session = signup(&new_user()).await;
-    let profile = create_profile(&session.access_token, "Read Back").await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let profile = app.create_profile(&session.access_token, "Read Back").await;
     (session, profile)
 }
 
@@ -206,10 +209,11 @@ async fn an_author_finds_its_new_post_in_its_own_list() {
 
 #[tokio::test]
 async fn comments_profiles_and_accounts_read_back_at_once() {
+    let app = app();
     let (session, profile) = author().await;
     let token = session.access_token.as_str();
     let account = account_id(&session);
-    let post = create_post(token, profile, "Commented").await;
+    let post = app.create_post(token, profile, "Commented").await;
     // Profiles and accounts are not readable anonymously: the bearer carries it there.
     let bearer = [Carrier::Bearer];
     let all = [Carrier::Bearer, Carrier::Header, Carrier::Cookie];
@@ -292,6 +296,7 @@ async fn comments_profiles_and_accounts_read_back_at_once() {
 
 #[tokio::test]
 async fn tampered_expired_and_foreign_tokens_are_ignored_not_errors() {
+    let app = app();
     let (session, profile) = author().await;
     let written = write(
         Method::POST,
@@ -311,12 +316,11 @@ async fn tampered_expired_and_foreign_tokens_are_ignored_not_errors() {
         "x".repeat(4096),
     ];
     for bad in bad {
-        let response = send(
-            client()
-                .get(api(&format!("/api/posts/{id}")))
-                .header("x-consistency-token", &bad),
-        )
-        .await;
+        let response = app
+            .get(&format!("/api/posts/{id}"))
+            .header("x-consistency-token", &bad)
+            .send()
+            .await;
         let status = response.status().as_u16();
         assert!(status == 200 || status == 404, "{status} for {bad:.40}");
     }
@@ -342,18 +346,21 @@ async fn replica() -> sqlx::PgPool {
 /// Serial: counts statements on each server, which concurrent tests would disturb.
 #[tokio::test]
 async fn serial_the_author_reads_from_the_writer_and_everyone_else_from_the_replica() {
+    let app = app();
     let (writer, replica) = (database().await, replica().await);
     let (session, profile) = author().await;
     // Precondition: the posts function reads from the replica (after another test
     // stopped it, an instance re-probes it every READER_RETRY_AFTER_MS, by design).
-    let seed = create_post(&session.access_token, profile, "Seed").await;
+    let seed = app
+        .create_post(&session.access_token, profile, "Seed")
+        .await;
     replica_caught_up().await;
     eventually(
         "reads served by the replica",
         Duration::from_secs(30),
         || async {
             let before = post_reads_on(&replica).await;
-            get_json(&api(&format!("/api/posts/{seed}"))).await;
+            app.get_post(seed).await;
             (post_reads_on(&replica).await > before).then_some(())
         },
     )
@@ -381,7 +388,7 @@ async fn serial_the_author_reads_from_the_writer_and_everyone_else_from_the_repl
     // Another client, with neither token nor account: the replica serves it, whether or
     // not it has replayed the post yet (it replays 500 ms late).
     let (on_writer, on_replica) = (post_reads_on(&writer).await, post_reads_on(&replica).await);
-    let (status, _) = get_json(&api(&path)).await;
+    let (status, _) = app.get_post(id).await;
     assert!(status == 404 || status == 200, "{status}");
     assert_eq!(
         post_reads_on(&replica).await - on_replica,
@@ -392,7 +399,7 @@ async fn serial_the_author_reads_from_the_writer_and_everyone_else_from_the_repl
     // Another client's view is eventually consistent: it sees the post once the
     // replica has replayed it (the product promises no more to it).
     replica_caught_up().await;
-    assert_eq!(get_json(&api(&path)).await.0, 200);
+    assert_eq!(app.get_post(id).await.0, 200);
 
     // A forged token does not send reads to the writer.
     let forged = written
@@ -401,12 +408,11 @@ async fn serial_the_author_reads_from_the_writer_and_everyone_else_from_the_repl
         .unwrap_or_default()
         .replace('.', "x.");
     let on_writer = post_reads_on(&writer).await;
-    let response = send(
-        client()
-            .get(api(&path))
-            .header("x-consistency-token", forged),
-    )
-    .await;
+    let response = app
+        .get(&path)
+        .header("x-consistency-token", forged)
+        .send()
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         post_reads_on(&writer).await - on_writer,

@@ -4,18 +4,16 @@
 
 use std::time::Duration;
 
-use api_tests::{
-    Session, api, bearer_get, client, eventually, login, new_user, require_env, signup,
-};
+use api_tests::{Session, app, eventually, new_user, require_env};
 use key_rotation::rotate_all_steps;
 use serde_json::Value;
 
 async fn jwks_kids() -> Vec<String> {
-    let jwks: Value = client()
-        .get(api("/.well-known/jwks.json"))
-        .send()
+    let app = app();
+    let jwks: Value = app
+        .get("/.well-known/jwks.json")
+        .send_once()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
         .json()
         .await
         .unwrap_or(Value::Null);
@@ -35,8 +33,9 @@ fn kid(token: &str) -> Option<String> {
 
 #[tokio::test]
 async fn serial_key_rotation_keeps_earlier_tokens_valid() {
+    let app = app();
     let user = new_user();
-    let before = signup(&user).await;
+    let before = app.signup(&user).await;
     let old_kid = kid(&before.access_token);
 
     let config = shared::config::AwsConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
@@ -64,20 +63,13 @@ async fn serial_key_rotation_keeps_earlier_tokens_valid() {
     );
 
     assert_eq!(
-        bearer_get("/api/auth/me", &before.access_token)
-            .await
-            .status(),
+        app.me(&before.access_token).await.status(),
         200,
         "a pre-rotation token still works"
     );
-    let after = Session::from_response(login(&user.username, &user.password).await).await;
+    let after = Session::from_response(app.login(&user.username, &user.password).await).await;
     let new_kid = kid(&after.access_token);
     assert_ne!(new_kid, old_kid, "new tokens are signed with the new key");
     assert!(new_kid.as_ref().is_some_and(|new| kids.contains(new)));
-    assert_eq!(
-        bearer_get("/api/auth/me", &after.access_token)
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.me(&after.access_token).await.status(), 200);
 }

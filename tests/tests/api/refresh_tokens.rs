@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use api_tests::{
-    Session, api, bearer_get, client, cookie_post, database, new_user, refresh, signup,
-};
+use api_tests::{Session, app, database, new_user};
 use serde_json::Value;
 
 /// The server's reuse interval (its default when the variable is unset).
@@ -30,44 +28,42 @@ fn generation(session: &Session) -> u64 {
 
 #[tokio::test]
 async fn refresh_rotates_and_the_new_access_token_works() {
-    let first = signup(&new_user()).await;
-    let second = Session::from_response(refresh(&first).await).await;
+    let app = app();
+    let first = app.signup(&new_user()).await;
+    let second = Session::from_response(app.refresh(&first).await).await;
     assert_eq!((generation(&first), generation(&second)), (0, 1));
     assert_ne!(first.refresh, second.refresh);
-    assert_eq!(
-        bearer_get("/api/auth/me", &second.access_token)
-            .await
-            .status(),
-        200
-    );
-    let third = Session::from_response(refresh(&second).await).await;
+    assert_eq!(app.me(&second.access_token).await.status(), 200);
+    let third = Session::from_response(app.refresh(&second).await).await;
     assert_eq!(generation(&third), 2);
 }
 
 #[tokio::test]
 async fn the_parent_within_the_interval_gets_the_current_child() {
-    let parent = signup(&new_user()).await;
-    let child = Session::from_response(refresh(&parent).await).await;
-    let again = Session::from_response(refresh(&parent).await).await;
+    let app = app();
+    let parent = app.signup(&new_user()).await;
+    let child = Session::from_response(app.refresh(&parent).await).await;
+    let again = Session::from_response(app.refresh(&parent).await).await;
     assert_eq!(
         generation(&again),
         generation(&child),
         "no new generation for a parallel tab"
     );
     // Both tabs keep working: the family was not revoked.
-    assert_eq!(refresh(&child).await.status(), 200);
+    assert_eq!(app.refresh(&child).await.status(), 200);
 }
 
 #[tokio::test]
 async fn replay_after_the_interval_revokes_the_whole_family() {
-    let parent = signup(&new_user()).await;
-    let child = Session::from_response(refresh(&parent).await).await;
+    let app = app();
+    let parent = app.signup(&new_user()).await;
+    let child = Session::from_response(app.refresh(&parent).await).await;
     tokio::time::sleep(reuse_interval() + Duration::from_millis(1500)).await;
 
-    let replay = refresh(&parent).await;
+    let replay = app.refresh(&parent).await;
     assert_eq!(replay.status(), 401);
     assert_eq!(
-        refresh(&child).await.status(),
+        app.refresh(&child).await.status(),
         401,
         "the current child dies with its family"
     );
@@ -85,8 +81,9 @@ async fn replay_after_the_interval_revokes_the_whole_family() {
 
 #[tokio::test]
 async fn twenty_concurrent_refreshes_leave_every_caller_with_a_working_token() {
-    let session = signup(&new_user()).await;
-    let responses = futures_util::future::join_all((0..20).map(|_| refresh(&session))).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let responses = futures_util::future::join_all((0..20).map(|_| app.refresh(&session))).await;
     let mut sessions = Vec::new();
     for response in responses {
         sessions.push(Session::from_response(response).await);
@@ -98,15 +95,10 @@ async fn twenty_concurrent_refreshes_leave_every_caller_with_a_working_token() {
         "all callers hold the same, current generation"
     );
     for session in &sessions {
-        assert_eq!(
-            bearer_get("/api/auth/me", &session.access_token)
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(app.me(&session.access_token).await.status(), 200);
     }
     // The family is still usable from any of them.
-    assert_eq!(refresh(&sessions[7]).await.status(), 200);
+    assert_eq!(app.refresh(&sessions[7]).await.status(), 200);
 }
 
 async fn csrf_rejection(response: reqwest::Response) {
@@ -117,8 +109,9 @@ async fn csrf_rejection(response: reqwest::Response) {
 
 #[tokio::test]
 async fn refresh_without_a_valid_csrf_token_is_refused() {
-    let session = signup(&new_user()).await;
-    let other = signup(&new_user()).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let other = app.signup(&new_user()).await;
     let forged =
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let cases: [(Option<&str>, Option<&str>); 5] = [
@@ -129,102 +122,85 @@ async fn refresh_without_a_valid_csrf_token_is_refused() {
         (Some(&other.csrf), Some(&other.csrf)),   // ours, for another session
     ];
     for (cookie, header) in cases {
-        csrf_rejection(cookie_post("/api/auth/refresh", &session.refresh, cookie, header).await)
-            .await;
+        csrf_rejection(app.refresh_with(&session.refresh, cookie, header).await).await;
     }
-    let anonymous: Value = client()
-        .get(api("/api/csrf-token"))
-        .send()
+    let anonymous: Value = app
+        .get("/api/csrf-token")
+        .send_once()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
         .json()
         .await
         .unwrap_or(Value::Null);
     let anonymous = anonymous["csrfToken"].as_str().unwrap_or_default();
     csrf_rejection(
-        cookie_post(
-            "/api/auth/refresh",
-            &session.refresh,
-            Some(anonymous),
-            Some(anonymous),
-        )
-        .await,
+        app.refresh_with(&session.refresh, Some(anonymous), Some(anonymous))
+            .await,
     )
     .await;
     // Logout is cookie-authenticated too.
     csrf_rejection(
-        cookie_post(
-            "/api/auth/logout",
-            &session.refresh,
-            Some(&session.csrf),
-            None,
-        )
-        .await,
+        app.logout_with(&session.refresh, Some(&session.csrf), None)
+            .await,
     )
     .await;
     // None of that consumed the session.
-    assert_eq!(refresh(&session).await.status(), 200);
+    assert_eq!(app.refresh(&session).await.status(), 200);
 }
 
 #[tokio::test]
 async fn a_csrf_token_fetched_with_the_refresh_cookie_is_bound_to_that_session() {
-    let session = signup(&new_user()).await;
-    let response = client()
-        .get(api("/api/csrf-token"))
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let response = app
+        .get("/api/csrf-token")
         .header(
             "cookie",
             format!("{}={}", shared::auth::cookies::REFRESH, session.refresh),
         )
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .send_once()
+        .await;
     let body: Value = response.json().await.unwrap_or(Value::Null);
     let token = body["csrfToken"].as_str().unwrap_or_default();
-    let response = cookie_post(
-        "/api/auth/refresh",
-        &session.refresh,
-        Some(token),
-        Some(token),
-    )
-    .await;
+    let response = app
+        .refresh_with(&session.refresh, Some(token), Some(token))
+        .await;
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn a_missing_or_garbage_refresh_cookie_is_a_401() {
-    let session = signup(&new_user()).await;
-    let response = cookie_post(
-        "/api/auth/refresh",
-        "garbage",
-        Some(&session.csrf),
-        Some(&session.csrf),
-    )
-    .await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
+    let response = app
+        .refresh_with("garbage", Some(&session.csrf), Some(&session.csrf))
+        .await;
     assert_eq!(response.status(), 401);
 }
 
 #[tokio::test]
 async fn a_deleted_accounts_session_cannot_refresh() {
-    let session = signup(&new_user()).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
     let id = session.body["account"]["id"].as_i64().unwrap_or_default();
     sqlx::query("UPDATE accounts SET deleted = TRUE, deleted_at = now() WHERE id = $1")
         .bind(id)
         .execute(&database().await)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(refresh(&session).await.status(), 401);
+    assert_eq!(app.refresh(&session).await.status(), 401);
 }
 
 #[tokio::test]
 async fn a_role_change_applies_at_the_next_refresh() {
-    let session = signup(&new_user()).await;
+    let app = app();
+    let session = app.signup(&new_user()).await;
     let id = session.body["account"]["id"].as_i64().unwrap_or_default();
     sqlx::query("UPDATE accounts SET role_id = 3 WHERE id = $1")
         .bind(id)
         .execute(&database().await)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let refreshed = Session::from_response(refresh(&session).await).await;
+    let refreshed = Session::from_response(app.refresh(&session).await).await;
     let payload = refreshed.access_token.split('.').nth(1).unwrap_or_default();
     let claims: Value = serde_json::from_slice(
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)

@@ -2,10 +2,7 @@
 //! stepped-up admins write them, every write is audited as SETTINGS_CHANGED without
 //! the value; keys and values are validated.
 
-use api_tests::{
-    Admin, account_with_role, admin, bearer_delete, bearer_get, bearer_put, database, error_paths,
-    replica_caught_up, request, status_json,
-};
+use api_tests::{Admin, app, database, error_paths, replica_caught_up, status_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -20,11 +17,11 @@ fn path(key: &str) -> String {
 }
 
 async fn put(token: &str, key: &str, body: Value) -> (u16, Value) {
-    status_json(bearer_put(&path(key), token, body).await).await
+    status_json(app().put_setting(key, token, body).await).await
 }
 
 async fn get(token: &str, path: &str) -> (u16, Value) {
-    status_json(bearer_get(path, token).await).await
+    status_json(app().bearer_get(path, token).await).await
 }
 
 async fn audited(key: &str) -> Vec<(Option<i64>, String, Value)> {
@@ -40,9 +37,10 @@ async fn audited(key: &str) -> Vec<(Option<i64>, String, Value)> {
 
 #[tokio::test]
 async fn users_and_moderators_can_neither_read_nor_write_settings() {
+    let app = app();
     let key = fresh_key("forbidden");
     for role in [1, 3] {
-        let session = account_with_role(role).await;
+        let session = app.account_with_role(role).await;
         let token = &session.access_token;
         for (method, path, body) in [
             (Method::GET, "/api/admin/settings".to_owned(), None),
@@ -51,7 +49,7 @@ async fn users_and_moderators_can_neither_read_nor_write_settings() {
             (Method::DELETE, path(&key), None),
         ] {
             let (status, body) =
-                status_json(request(method.clone(), &path, Some(token), body).await).await;
+                status_json(app.request(method.clone(), &path, Some(token), body).await).await;
             assert_eq!(
                 (status, body["error"]["code"].as_str()),
                 (403, Some("AUTHORIZATION_ERROR")),
@@ -67,8 +65,11 @@ async fn users_and_moderators_can_neither_read_nor_write_settings() {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(denials, 4, "role {role}: every refusal is audited");
     }
-    let (status, _) =
-        status_json(request(Method::GET, "/api/admin/settings", None, None).await).await;
+    let (status, _) = status_json(
+        app.request(Method::GET, "/api/admin/settings", None, None)
+            .await,
+    )
+    .await;
     assert_eq!(status, 401);
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM system_settings WHERE key = $1")
         .bind(&key)
@@ -80,11 +81,12 @@ async fn users_and_moderators_can_neither_read_nor_write_settings() {
 
 #[tokio::test]
 async fn writes_need_step_up_and_reads_do_not() {
+    let app = app();
     let Admin {
         password_only,
         stepped_up,
         ..
-    } = admin().await;
+    } = app.admin().await;
     let key = fresh_key("step_up");
     let (status, body) = put(&password_only.access_token, &key, json!({"value": true})).await;
     assert_eq!(
@@ -94,7 +96,7 @@ async fn writes_need_step_up_and_reads_do_not() {
     );
     let (status, _) = put(&stepped_up.access_token, &key, json!({"value": true})).await;
     assert_eq!(status, 200);
-    let deleted = bearer_delete(&path(&key), &password_only.access_token).await;
+    let deleted = app.delete_setting(&key, &password_only.access_token).await;
     assert_eq!(deleted.status(), 403, "delete needs step-up too");
 
     replica_caught_up().await;
@@ -106,7 +108,8 @@ async fn writes_need_step_up_and_reads_do_not() {
 
 #[tokio::test]
 async fn a_stepped_up_admin_puts_reads_lists_and_deletes_a_setting() {
-    let admin = admin().await;
+    let app = app();
+    let admin = app.admin().await;
     let token = &admin.stepped_up.access_token;
     let key = fresh_key("site.banner");
     let value = json!({"text": "Harvest festival on Saturday", "colors": ["gold", "green"], "secret_like": "s3cr3t"});
@@ -155,7 +158,7 @@ async fn a_stepped_up_admin_puts_reads_lists_and_deletes_a_setting() {
         [Value::Null, json!([1, 2, 3])]
     );
 
-    let deleted = bearer_delete(&path(&key), token).await;
+    let deleted = app.delete_setting(&key, token).await;
     assert_eq!(deleted.status(), 204);
     replica_caught_up().await;
     let (status, body) = get(token, &path(&key)).await;
@@ -163,7 +166,7 @@ async fn a_stepped_up_admin_puts_reads_lists_and_deletes_a_setting() {
         (status, body["error"]["code"].as_str()),
         (404, Some("NOT_FOUND"))
     );
-    assert_eq!(bearer_delete(&path(&key), token).await.status(), 404);
+    assert_eq!(app.delete_setting(&key, token).await.status(), 404);
 
     let audit = audited(&key).await;
     let expected = [
@@ -190,7 +193,8 @@ async fn a_stepped_up_admin_puts_reads_lists_and_deletes_a_setting() {
 
 #[tokio::test]
 async fn bad_keys_and_values_are_400() {
-    let admin = admin().await;
+    let app = app();
+    let admin = app.admin().await;
     let token = &admin.stepped_up.access_token;
     for bad in [
         "Upper",
