@@ -40,7 +40,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     config::{DatabaseConfig, DatabaseEndpoints, ResilienceConfig, RetryPolicy},
-    resilience::{Breakers, CircuitBreaker, Guarded, retry},
+    resilience::{BreakerState, Breakers, CircuitBreaker, Guarded, retry},
 };
 
 pub mod consistency;
@@ -84,6 +84,9 @@ pub struct Db {
     reads: ReadCounts,
 }
 
+/// How long the replica probe waits for a writer connection to ask it the lag.
+const LAG_PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+
 /// What getting a writer connection can fail with: the breaker is open, or PostgreSQL
 /// (or the pool) refused.
 pub type WriterError = Guarded<sqlx::Error>;
@@ -123,16 +126,13 @@ impl Db {
             session_options(config, resilience, reader, "reader"),
         );
         let credentials = DbCredentials::new(config.auth.clone(), writer, reader, aws);
-        let (writer, reader) = retry(
-            &resilience.retry,
-            "read database credentials",
-            |error: &CredentialsError| match error {
-                CredentialsError::Secret(error) => error.is_unavailable(),
-                CredentialsError::Sign(_) => true,
-            },
-            || credentials.current(),
-        )
-        .await?;
+        // Without them (Secrets Manager unreachable at cold start) the instance starts
+        // anyway: the first connection is refused, which fetches them (`open`), and
+        // health can still report what is down.
+        let (writer, reader) = credentials.current().await.unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "database credentials unknown at start; fetched on first use");
+            credentials.without()
+        });
         Ok(Self {
             writer: pool(config, writer),
             reader: pool(config, reader),
@@ -387,9 +387,19 @@ impl Db {
 
     /// The replica's state: reachable and in recovery (asked of the reader), and its
     /// lag (asked of the writer, which an idle spell cannot fool).
+    ///
+    /// The writer is asked briefly, and not at all while its breaker is open: a writer
+    /// that is down must not make the replica look down too.
     pub async fn replica_status(&self) -> Result<ReplicaStatus, sqlx::Error> {
         let reader = self.open(|| self.reader.acquire());
-        let writer = self.open(|| self.writer.acquire());
+        let writer = async {
+            if self.writer_breaker.state() == BreakerState::Open {
+                return Err(sqlx::Error::PoolTimedOut);
+            }
+            tokio::time::timeout(LAG_PROBE_TIMEOUT, self.open(|| self.writer.acquire()))
+                .await
+                .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+        };
         let (reader, writer) = tokio::join!(reader, writer);
         replica::status(reader?, writer, &self.lag_source).await
     }

@@ -187,3 +187,74 @@ async fn test_secret_refuses_a_broken_pending_set() {
     };
     assert!(rotate(&client, &event, RETIRE_AFTER).await.is_err());
 }
+
+/// An instance whose cache still holds the key set from before a rotation (its cache
+/// lasts an hour here) verifies a token signed with the new key at once: the unknown
+/// `kid` makes it refetch the set, once, instead of refusing until the cache expires.
+#[tokio::test]
+async fn a_token_from_a_rotated_in_key_verifies_at_once_on_an_instance_holding_the_old_set() {
+    use axum::{Router, routing::get};
+    use shared::{AppState, auth::Principal, config::Config, store::families::Seen};
+    use tower::ServiceExt;
+
+    let client = client().await;
+    let id = new_secret(&client).await;
+    let config = Config::from_env_with(&[
+        ("SIGNING_KEYS_SECRET_ID", id.as_str()),
+        ("SECRETS_CACHE_TTL_SECONDS", "3600"),
+        ("SIGNING_KEYS_REFETCH_SECONDS", "1"),
+    ])
+    .unwrap_or_else(|e| panic!("{e} (run `make test`)"));
+    let state = AppState::from_config(config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = state
+        .secrets
+        .signing_keys()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // The scenario: a cache older than the refetch interval (every cache is, but in the
+    // first second after it was filled), still far from its one-hour expiry.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    rotate_fully(&client, &id, RETIRE_AFTER).await;
+    let after = ring(&client, &id).await;
+    assert_ne!(after.current_kid(), before.current_kid());
+    // The token must name a live session of an account nothing else touches: the
+    // identity layer checks both.
+    let mut subject = subject();
+    subject.account_id =
+        i64::try_from(uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000).unwrap_or(1) + 1_000_000;
+    let session = state
+        .families
+        .create(
+            subject.account_id,
+            &subject.amr,
+            Seen {
+                ip: None,
+                user_agent: None,
+                now: unix_now(),
+            },
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    subject.session_id = session.id;
+    let token = access::issue(&after, &subject, Duration::from_secs(900), unix_now())
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let routes = Router::new().route(
+        "/api/whoami",
+        get(|principal: Principal| async move { principal.account_id.to_string() }),
+    );
+    let request = http::Request::builder()
+        .uri("/api/whoami")
+        .header("authorization", format!("Bearer {token}"))
+        .body(lambda_http::Body::Empty)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = shared::http::function(routes.with_state(state.clone()), &state)
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    assert_eq!(response.status(), 200, "the new key was not fetched");
+}

@@ -19,6 +19,7 @@ mod cold_start;
 mod comments;
 mod failover;
 mod fault_injection;
+mod graceful_shutdown;
 mod key_rotation;
 mod log_scan;
 mod permission_matrix;
@@ -27,6 +28,7 @@ mod profiles;
 mod read_your_writes;
 mod refresh_tokens;
 mod reports;
+mod revocation;
 mod settings;
 mod two_factor;
 

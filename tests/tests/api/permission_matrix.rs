@@ -152,7 +152,8 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
     let throwaway = match (row, action, caller) {
         (Row::OwnAccount, 'D', Caller::User) => Some(app.account_with_role(1).await),
         (Row::OwnAccount, 'D', Caller::Moderator) => Some(app.account_with_role(3).await),
-        (Row::OwnAccount, 'D', Caller::Admin) => Some(app.account_with_role(2).await),
+        // Like every admin deletion, an admin's own needs step-up (as the world's admin has).
+        (Row::OwnAccount, 'D', Caller::Admin) => Some(app.admin().await.stepped_up),
         _ => None,
     };
     let session = throwaway.as_ref().or(world.session(caller));

@@ -373,7 +373,7 @@ async fn statements(pool: &sqlx::PgPool) -> i64 {
         "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
          WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_is_in_recovery%'
            AND query NOT LIKE '%pg_last_wal_replay_lsn%' AND query NOT LIKE '%pg_current_wal%'
-           AND query NOT LIKE '%pg_stat_replication%' AND query NOT LIKE '%aurora_replica_status%'",
+           AND query NOT LIKE '%pg_stat_replication%' AND query NOT LIKE '%to_regproc%'",
     )
     .fetch_one(pool)
     .await
