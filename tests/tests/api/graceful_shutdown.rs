@@ -5,11 +5,12 @@
 //! Extensions API, where lambda_runtime registers the extension that makes Lambda send
 //! SIGTERM), here a minimal one served by the test from the documented HTTP protocol,
 //! so the test controls when the invocation is handed out and when the signal comes.
-//! The request is made slow on purpose: its replica does not answer, so the read
-//! waits out the pool's acquire timeout (100 ms) before it falls back to the writer.
+//! The request is made slow on purpose: its replica closes every connection after
+//! 100 ms, so each read waits that long before it falls back to the writer. A first
+//! invocation warms the writer's connection, so the second (the one interrupted) is
+//! the replica's wait plus a query.
 
 use std::{
-    net::TcpListener,
     process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -29,10 +30,13 @@ use tokio::sync::Notify;
 /// What the function was handed and answered.
 #[derive(Default)]
 struct Runtime {
-    handed_out: Notify,
-    invocation_taken: Mutex<bool>,
+    /// Notified when the last invocation was handed out.
+    last_handed_out: Notify,
+    handed_out: Mutex<usize>,
     answers: Mutex<Vec<(String, Value)>>,
 }
+
+const INVOCATIONS: usize = 2;
 
 fn event() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../events/apigw-health.json");
@@ -47,17 +51,20 @@ fn event() -> Value {
 }
 
 async fn next_invocation(State(runtime): State<Arc<Runtime>>) -> impl IntoResponse {
-    let first = {
-        let mut taken = runtime
-            .invocation_taken
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        !std::mem::replace(&mut *taken, true)
+    // One at a time: the next only once the previous one was answered.
+    let number = loop {
+        let handed_out = *runtime.handed_out.lock().unwrap_or_else(|e| e.into_inner());
+        let answered = runtime.answers.lock().map(|a| a.len()).unwrap_or(0);
+        if handed_out == answered {
+            break handed_out + 1;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     };
-    if !first {
-        // One invocation only: the runtime waits for the next one until it is stopped.
+    if number > INVOCATIONS {
+        // No more: the runtime waits for the next one until it is stopped.
         std::future::pending::<()>().await;
     }
+    *runtime.handed_out.lock().unwrap_or_else(|e| e.into_inner()) = number;
     let deadline = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -65,7 +72,10 @@ async fn next_invocation(State(runtime): State<Arc<Runtime>>) -> impl IntoRespon
         + 30_000;
     let mut headers = HeaderMap::new();
     for (name, value) in [
-        ("lambda-runtime-aws-request-id", "invocation-1".to_owned()),
+        (
+            "lambda-runtime-aws-request-id",
+            format!("invocation-{number}"),
+        ),
         ("lambda-runtime-deadline-ms", deadline.to_string()),
         (
             "lambda-runtime-invoked-function-arn",
@@ -80,7 +90,9 @@ async fn next_invocation(State(runtime): State<Arc<Runtime>>) -> impl IntoRespon
             headers.insert(name, value);
         }
     }
-    runtime.handed_out.notify_one();
+    if number == INVOCATIONS {
+        runtime.last_handed_out.notify_one();
+    }
     (headers, event().to_string())
 }
 
@@ -109,11 +121,21 @@ async fn register_extension() -> impl IntoResponse {
     (headers, body.to_string())
 }
 
-/// A port that accepts connections and never answers: a replica that hangs.
-fn black_hole() -> (TcpListener, u16) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+/// A replica that takes every connection and drops it 100 ms later, unanswered.
+async fn slow_failing_replica() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    (listener, port)
+    tokio::spawn(async move {
+        while let Ok((connection, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                drop(connection);
+            });
+        }
+    });
+    port
 }
 
 fn binary(name: &str) -> std::path::PathBuf {
@@ -141,7 +163,7 @@ async fn sigterm_during_a_request_lets_it_finish_closes_the_pools_and_exits_zero
     let api = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     tokio::spawn(async move { axum::serve(listener, routes).await });
 
-    let (_hung, replica_port) = black_hole();
+    let replica_port = slow_failing_replica().await;
     let replica = api_tests::require_env("DATABASE_URL_REPLICA");
     let (head, tail) = replica
         .rsplit_once('@')
@@ -155,7 +177,8 @@ async fn sigterm_during_a_request_lets_it_finish_closes_the_pools_and_exits_zero
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("DATABASE_URL_REPLICA", hung_replica)
-        .env("DB_ACQUIRE_TIMEOUT_MS", "100")
+        // Every read tries the replica again (and waits for it), not only every 5 s.
+        .env("READER_RETRY_AFTER_MS", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -166,9 +189,9 @@ async fn sigterm_during_a_request_lets_it_finish_closes_the_pools_and_exits_zero
             )
         });
 
-    tokio::time::timeout(Duration::from_secs(60), runtime.handed_out.notified())
+    tokio::time::timeout(Duration::from_secs(60), runtime.last_handed_out.notified())
         .await
-        .unwrap_or_else(|_| panic!("the function never asked for an invocation"));
+        .unwrap_or_else(|_| panic!("the function did not ask for its invocations"));
     // Well inside the request's 100 ms wait for the replica.
     tokio::time::sleep(Duration::from_millis(30)).await;
     let signalled = Instant::now();
@@ -201,10 +224,14 @@ async fn sigterm_during_a_request_lets_it_finish_closes_the_pools_and_exits_zero
         .lock()
         .map(|a| a.clone())
         .unwrap_or_default();
-    let [(id, answer)] = answers.as_slice() else {
-        panic!("one answer expected, got {answers:?}; log: {log}");
+    let [(warm_up, first), (id, answer)] = answers.as_slice() else {
+        panic!("two answers expected, got {answers:?}; log: {log}");
     };
-    assert_eq!(id, "invocation-1");
+    assert_eq!(
+        (warm_up.as_str(), &first["statusCode"]),
+        ("invocation-1", &json!(200))
+    );
+    assert_eq!(id, "invocation-2");
     assert_eq!(answer["statusCode"], 200, "{answer}");
     let shutdown = log
         .lines()
