@@ -51,6 +51,13 @@ impl Decision {
     }
 }
 
+impl Decision {
+    /// The counter's key (tier, subject and window).
+    pub fn pk(&self) -> &str {
+        &self.pk
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Outcome {
     Decided(Decision),
