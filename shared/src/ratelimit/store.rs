@@ -46,15 +46,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn pk(&self) -> String {
-        format!("{}#{}", self.key, self.window)
-    }
-}
-
-impl Decision {
     /// The counter's key (tier, subject and window).
-    pub fn pk(&self) -> &str {
-        &self.pk
+    pub fn pk(&self) -> String {
+        format!("{}#{}", self.key, self.window)
     }
 }
 
