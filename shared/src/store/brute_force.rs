@@ -49,6 +49,14 @@ pub struct Block {
     pub offence: u32,
 }
 
+/// The `attempts` an update returned.
+fn counted(attributes: Option<&HashMap<String, AttributeValue>>) -> u32 {
+    attributes
+        .and_then(|a| number(a, "attempts"))
+        .and_then(|a| u32::try_from(a).ok())
+        .unwrap_or(u32::MAX)
+}
+
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -93,7 +101,8 @@ impl BackoffKey {
 pub enum Reservation {
     /// Go ahead and check the secret: this is attempt number `attempt` of the count.
     Granted { attempt: u32 },
-    /// Backing off: try again in this many seconds (nothing was counted).
+    /// Backing off: try again in this many seconds (nothing was counted; only a store
+    /// without isolated conditions may have counted a refused attempt).
     Wait { seconds: u64 },
 }
 
@@ -292,13 +301,16 @@ impl BruteForce {
                 .await;
             match free {
                 Ok(output) => {
-                    let attempt = output
-                        .attributes
-                        .as_ref()
-                        .and_then(|a| number(a, "attempts"))
-                        .and_then(|a| u32::try_from(a).ok())
-                        .unwrap_or(1);
-                    return Ok(Reservation::Granted { attempt });
+                    let attempt = counted(output.attributes.as_ref());
+                    // Never past the free attempts, whatever the store did: a count
+                    // above them means the condition did not hold (a store that
+                    // evaluates conditions without isolation, as moto does under load).
+                    if attempt <= policy.free {
+                        return Ok(Reservation::Granted { attempt });
+                    }
+                    return Ok(Reservation::Wait {
+                        seconds: policy.base.as_secs().max(1),
+                    });
                 }
                 Err(error) if !condition_failed(&error) => return Err(error.into()),
                 Err(_) => {}
