@@ -134,6 +134,9 @@ pub async fn foreign_profiles(
     account_id: i64,
     ids: &[i64],
 ) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     sqlx::query_scalar(
         "SELECT id FROM profiles WHERE id = ANY($1) AND account_id = $2 AND NOT deleted FOR SHARE",
     )
