@@ -371,6 +371,27 @@ async fn second_factor_guesses_are_limited_per_account_across_mfa_tokens() {
     assert_eq!(me.status, 200, "{}", me.body);
 }
 
+/// Waits until `request` from `ip` is refused as blocked. An instance that found the
+/// address unblocked a moment ago believes it for up to a second (the identity
+/// layer's memory of unblocked IPs, which saves a read per request), so another
+/// instance than the one that blocked it may serve one more request meanwhile.
+async fn blocked_soon<F, Fut>(ip: &str, request: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    api_tests::eventually(
+        &format!("{ip} to be blocked"),
+        Duration::from_secs(3),
+        || async {
+            let reply = request().await;
+            assert_ne!(reply.status / 100, 2, "{ip} served: {}", reply.body);
+            (reply.code() == "IP_BLOCKED").then_some(())
+        },
+    )
+    .await;
+}
+
 /// Item 3: one login name hammered from one address blocks the address, as hammering
 /// many names does, and the block is audited.
 #[tokio::test]
@@ -378,7 +399,7 @@ async fn hammering_one_name_from_one_address_blocks_the_address() {
     let (user, _, _) = victim().await;
     let attacker = fresh_ip();
     let mut statuses = Vec::new();
-    for _ in 0..7 {
+    for _ in 0..6 {
         statuses.push(login(&user.username, &wrong_password(), &attacker).await);
     }
     let codes: Vec<(u16, &str)> = statuses.iter().map(|r| (r.status, r.code())).collect();
@@ -391,12 +412,13 @@ async fn hammering_one_name_from_one_address_blocks_the_address() {
             (401, "AUTHENTICATION_ERROR"),
             (401, "AUTHENTICATION_ERROR"),
             (429, "RATE_LIMIT_EXCEEDED"),
-            (403, "IP_BLOCKED"),
         ]
     );
-    // Even the right password, and any other route, from that address.
-    let blocked = login(&user.username, &user.password, &attacker).await;
-    assert_eq!((blocked.status, blocked.code()), (403, "IP_BLOCKED"));
+    // The 6th was the offence: the address is blocked, even for the right password.
+    blocked_soon(&attacker, || {
+        login(&user.username, &user.password, &attacker)
+    })
+    .await;
     let health = call(Method::GET, "/api/auth/me", &attacker, None, None).await;
     assert_eq!(health.code(), "IP_BLOCKED");
     let events: Vec<Value> = sqlx::query_scalar(
@@ -561,8 +583,7 @@ async fn blocked_ips_are_listed_page_by_page() {
             )
             .await;
         }
-        let blocked = call(Method::GET, "/api/auth/me", ip, None, None).await;
-        assert_eq!(blocked.code(), "IP_BLOCKED", "{ip}");
+        blocked_soon(ip, || call(Method::GET, "/api/auth/me", ip, None, None)).await;
     }
     let Admin { password_only, .. } = app().admin().await;
     let admin_ip = fresh_ip();
