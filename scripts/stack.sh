@@ -252,10 +252,12 @@ cmd_up() {
 
 cmd_stop() {
   # A server from scripts/serve.sh --detach for this stack would outlive its data.
-  if [ -f "$STACK_DIR/watch.pid" ]; then
-    kill -- "-$(cat "$STACK_DIR/watch.pid")" 2>/dev/null || true
-    rm -f "$STACK_DIR/watch.pid"
-  fi
+  for pidfile in "$STACK_DIR/watch.pid" "$STACK_DIR/watch-defaults.pid"; do
+    if [ -f "$pidfile" ]; then
+      kill -- "-$(cat "$pidfile")" 2>/dev/null || true
+      rm -f "$pidfile"
+    fi
+  done
   moto_stop
   pg_stop "$REPLICA"
   pg_stop "$PRIMARY"

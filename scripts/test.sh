@@ -15,6 +15,7 @@ teardown() {
   status=$?
   step "tearing the test stack down"
   scripts/serve.sh --kill || true
+  BH_SERVE_NAME=watch-defaults scripts/serve.sh --kill || true
   scripts/stack.sh down || true
   exit "$status"
 }
@@ -40,6 +41,16 @@ scripts/lint-template.sh
 
 step "GitHub workflows: actionlint"
 scripts/lint-workflows.sh
+
+step "serving every function again with the default limits, for the attack suites"
+# tests/tests/api/account_security.rs attacks as an outsider would: the default rate
+# limits, backoffs and block ladder, several instances per function (as Lambda runs
+# them, so races between instances can show), and a client address per test through
+# X-Forwarded-For, believed from loopback only on this server.
+DEFAULTS_PORT=${BH_DEFAULTS_API_PORT:-$(( ${BH_API_PORT:-9010} + 1 ))}
+BH_SERVE_NAME=watch-defaults BH_API_PORT=$DEFAULTS_PORT BH_WATCH_CONCURRENCY=8 \
+  TRUSTED_PROXIES=127.0.0.1/32 scripts/serve.sh --detach
+export BH_DEFAULTS_API_URL=http://127.0.0.1:$DEFAULTS_PORT
 
 step "serving every function through cargo lambda watch"
 # A short reuse interval lets the replay test wait seconds, not the default 10.

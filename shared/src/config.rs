@@ -501,12 +501,34 @@ pub struct RateLimitConfig {
     /// (an offence: the auth tier rejecting an IP, i.e. more failures than it allows).
     pub block_ladder: Vec<Duration>,
     pub offence_window: Duration,
-    /// Failed logins for one login name before attempts back off (2^(n - this) s).
-    pub account_backoff_after: u32,
-    pub account_backoff_max: Duration,
     /// A lease (units an instance reserves at once) is at most a tier's limit divided
     /// by this; a divisor at least the limit makes every request its own write.
     pub lease_divisor: u32,
+    /// Passwords tried per account (login and re-authentication; a name no account
+    /// has counts by itself): 2^(n - free) s after `free` failures.
+    pub login_backoff: BackoffPolicy,
+    /// Second-factor codes tried per account, across MFA tokens.
+    pub second_factor_backoff: BackoffPolicy,
+}
+
+/// A backoff counter: `free` attempts, then each attempt waits `base × 2^(n - free)`
+/// after the previous one (at most `max`); a counter untouched for `forget_after`
+/// starts again from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffPolicy {
+    pub free: u32,
+    pub base: Duration,
+    pub max: Duration,
+    pub forget_after: Duration,
+}
+
+impl BackoffPolicy {
+    /// The wait before the next attempt once `attempts` were counted, if any.
+    pub fn wait_after(&self, attempts: u32) -> Option<Duration> {
+        let over = attempts.checked_sub(self.free)?;
+        let factor = 2_u32.checked_pow(over).unwrap_or(u32::MAX);
+        Some(self.base.saturating_mul(factor).min(self.max))
+    }
 }
 
 impl RateLimitConfig {
@@ -547,11 +569,20 @@ impl RateLimitConfig {
             offence_window: Duration::from_secs(
                 env.positive("BRUTE_FORCE_OFFENCE_WINDOW_SECONDS", 86_400)?,
             ),
-            account_backoff_after: env.positive("ACCOUNT_BACKOFF_AFTER_FAILURES", 5)?,
-            account_backoff_max: Duration::from_secs(
-                env.positive("ACCOUNT_BACKOFF_MAX_SECONDS", 900)?,
-            ),
             lease_divisor: env.positive("RATE_LIMIT_LEASE_DIVISOR", 16)?,
+            login_backoff: BackoffPolicy {
+                free: env.positive("ACCOUNT_BACKOFF_AFTER_FAILURES", 5)?,
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(env.positive("ACCOUNT_BACKOFF_MAX_SECONDS", 900)?),
+                // As long as a failed login was ever remembered (its item's TTL).
+                forget_after: Duration::from_secs(86_400),
+            },
+            second_factor_backoff: BackoffPolicy {
+                free: env.positive("MFA_ACCOUNT_MAX_FAILURES", 10)?,
+                base: Duration::from_secs(env.positive("MFA_ACCOUNT_BACKOFF_BASE_SECONDS", 5)?),
+                max: Duration::from_secs(env.positive("MFA_ACCOUNT_BACKOFF_MAX_SECONDS", 900)?),
+                forget_after: Duration::from_secs(env.positive("MFA_ACCOUNT_WINDOW_SECONDS", 900)?),
+            },
             global: tier(
                 "RATE_LIMIT_GLOBAL_MAX",
                 "RATE_LIMIT_GLOBAL_WINDOW_SECONDS",
@@ -704,11 +735,22 @@ mod tests {
         let ladder: Vec<u64> = limits.block_ladder.iter().map(Duration::as_secs).collect();
         assert_eq!(ladder, [60, 600, 3600, 86_400]);
         assert_eq!(
-            (
-                limits.account_backoff_after,
-                limits.account_backoff_max.as_secs()
-            ),
-            (5, 900)
+            limits.login_backoff,
+            BackoffPolicy {
+                free: 5,
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(900),
+                forget_after: Duration::from_secs(86_400),
+            }
+        );
+        assert_eq!(
+            limits.second_factor_backoff,
+            BackoffPolicy {
+                free: 10,
+                base: Duration::from_secs(5),
+                max: Duration::from_secs(900),
+                forget_after: Duration::from_secs(900),
+            }
         );
         match config.database.endpoints {
             DatabaseEndpoints::Urls { reader, .. } => {

@@ -21,6 +21,7 @@ pub enum ErrorCode {
     CsrfTokenInvalid,
     IpBlocked,
     StepUpRequired,
+    ReauthenticationRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -40,6 +41,7 @@ impl ErrorCode {
             Self::CsrfTokenInvalid => "CSRF_TOKEN_INVALID",
             Self::IpBlocked => "IP_BLOCKED",
             Self::StepUpRequired => "STEP_UP_REQUIRED",
+            Self::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
@@ -99,6 +101,16 @@ pub enum ApiError {
     CsrfTokenInvalid,
     #[error("This operation needs a sign-in with a one-time password in the last minutes")]
     StepUpRequired,
+    /// 403: a sensitive change without proof of the account's current secrets
+    /// (`auth::reauth`). `required` names the body field, `reason` is `missing` or
+    /// `incorrect`.
+    #[error(
+        "This change needs your current password, or a one-time code when two-factor auth is on"
+    )]
+    ReauthenticationRequired {
+        required: &'static str,
+        reason: &'static str,
+    },
     #[error("Your IP has been temporarily blocked due to suspicious activity")]
     IpBlocked { retry_after_seconds: u64 },
     #[error("{message}")]
@@ -178,6 +190,7 @@ impl ApiError {
             Self::Authorization(_)
             | Self::CsrfTokenInvalid
             | Self::StepUpRequired
+            | Self::ReauthenticationRequired { .. }
             | Self::IpBlocked { .. } => StatusCode::FORBIDDEN,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -196,6 +209,7 @@ impl ApiError {
             Self::Authorization(_) => ErrorCode::Authorization,
             Self::CsrfTokenInvalid => ErrorCode::CsrfTokenInvalid,
             Self::StepUpRequired => ErrorCode::StepUpRequired,
+            Self::ReauthenticationRequired { .. } => ErrorCode::ReauthenticationRequired,
             Self::IpBlocked { .. } => ErrorCode::IpBlocked,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimitExceeded,
@@ -226,6 +240,15 @@ impl ApiError {
                 code,
                 format!("Too many requests; retry after {retry_after_seconds} s"),
                 Some(serde_json::json!({ "tier": tier, "retryAfter": retry_after_seconds })),
+            ),
+            Self::ReauthenticationRequired { required, reason } => ErrorReport::new(
+                code,
+                if reason == "incorrect" {
+                    format!("{required} is incorrect")
+                } else {
+                    format!("This change needs {required} (or a step-up session)")
+                },
+                Some(serde_json::json!({ "required": required, "reason": reason })),
             ),
             other => {
                 let message = other.to_string();

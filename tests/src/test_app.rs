@@ -85,6 +85,15 @@ impl TestApp {
         }
     }
 
+    /// [`TestApp::http`] to another server of the run (`base_url`, e.g. the one with
+    /// the default limits that `scripts/test.sh` serves for the attack suites).
+    pub fn http_at(&self, base_url: &str, method: Method, path: &str) -> Request<'_> {
+        Request {
+            app: self,
+            builder: self.client.request(method, format!("{base_url}{path}")),
+        }
+    }
+
     pub fn get(&self, path: &str) -> Request<'_> {
         self.http(Method::GET, path)
     }

@@ -20,8 +20,9 @@ pub struct TwoFactor {
 }
 
 impl TestApp {
-    /// Setup then enable, with the code computed from the secret setup returned.
-    pub async fn enable_two_factor(&self, session: &crate::Session) -> TwoFactor {
+    /// Setup then enable, with the code computed from the secret setup returned, and the
+    /// account's password (enabling 2FA needs re-authentication).
+    pub async fn enable_two_factor(&self, session: &crate::Session, password: &str) -> TwoFactor {
         let setup: serde_json::Value = self
             .two_factor_setup(&session.access_token)
             .await
@@ -46,7 +47,7 @@ impl TestApp {
         assert_eq!(secret.len(), 20, "a 160-bit secret");
         let enabling_code = totp_code(&secret, 0);
         let enabled = self
-            .two_factor_enable(&session.access_token, &enabling_code)
+            .two_factor_enable(&session.access_token, &enabling_code, password)
             .await;
         assert_eq!(enabled.status(), 200);
         let body: serde_json::Value = enabled.json().await.unwrap_or(serde_json::Value::Null);

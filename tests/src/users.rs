@@ -75,7 +75,12 @@ impl TestApp {
     /// A new account with `role_id` set in the database, and a session refreshed after
     /// the change so its access token carries the role. 1 user, 2 admin, 3 moderator.
     pub async fn account_with_role(&self, role_id: i16) -> Session {
-        let first = self.signup(&new_user()).await;
+        self.account_with_role_as(&new_user(), role_id).await
+    }
+
+    /// [`TestApp::account_with_role`] for a given user (whose password the test keeps).
+    pub async fn account_with_role_as(&self, user: &User, role_id: i16) -> Session {
+        let first = self.signup(user).await;
         let id = first.body["account"]["id"].as_i64().unwrap_or_default();
         sqlx::query("UPDATE accounts SET role_id = $2 WHERE id = $1")
             .bind(id)
@@ -98,7 +103,7 @@ impl TestApp {
             .execute(&database().await)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let two_factor = self.enable_two_factor(&first).await;
+        let two_factor = self.enable_two_factor(&first, &user.password).await;
         let password_only = Session::from_response(self.refresh(&first).await).await;
         let challenge = self.mfa_challenge(&user).await;
         let stepped_up = Session::from_response(

@@ -14,6 +14,7 @@ use shared::{
         extract::ApiJson,
     },
     store::{
+        StoreError,
         accounts::{self, NewAccount},
         audit::{self, AuditEvent, EventType, Severity},
     },
@@ -76,7 +77,16 @@ pub async fn signup(
             last_name: last_name.as_ref(),
         },
     )
-    .await?;
+    .await
+    .map_err(|error| match error {
+        // One answer whichever is taken, so signup does not say which of a username
+        // and an email belongs to someone (README, "Auth").
+        StoreError::Conflict(_) => ApiError::Conflict {
+            message: "That username or email cannot be used".into(),
+            details: None,
+        },
+        other => other.into(),
+    })?;
     audit::insert(
         &mut tx,
         &context,

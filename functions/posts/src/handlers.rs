@@ -103,7 +103,8 @@ pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Value>, 
     Ok(Json(row.to_json()))
 }
 
-/// `POST /api/posts`: the primary author must be one of the caller's profiles.
+/// `POST /api/posts`: the primary author and every co-author must be the caller's own
+/// profiles (403, audited, otherwise; unknown ones included, so ids reveal nothing).
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreatePost>,
@@ -125,12 +126,10 @@ pub async fn create(
         }
         Some(_) => {}
     }
-    let missing = store::missing_profiles(&mut tx, &post.co_authors).await?;
-    if !missing.is_empty() {
-        return Err(ValidationErrors::one(
-            "coAuthors",
-            format!("no such profiles: {missing:?}"),
-        ));
+    let foreign = store::foreign_profiles(&mut tx, account_id, &post.co_authors).await?;
+    if !foreign.is_empty() {
+        let details = json!({ "resource": "Profile", "action": "CoAuthor", "profileIds": foreign });
+        return Err(caller.deny(details).await);
     }
     let row = store::insert(&mut tx, account_id, &post).await?;
     tx.commit().await?;

@@ -126,15 +126,25 @@ pub async fn profile_owner(
         .await
 }
 
-/// Of these profile ids, the ones that do not exist (or are deleted).
-pub async fn missing_profiles(tx: &mut PgConnection, ids: &[i64]) -> Result<Vec<i64>, sqlx::Error> {
+/// Of these profile ids, the ones that are not live profiles of `account_id`; the
+/// others are locked against deletion while the post is written. Co-authors are the
+/// caller's own profiles only: naming someone else's would put words in their mouth.
+pub async fn foreign_profiles(
+    tx: &mut PgConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     sqlx::query_scalar(
-        "SELECT wanted FROM unnest($1::bigint[]) AS wanted
-         WHERE NOT EXISTS (SELECT 1 FROM profiles WHERE id = wanted AND NOT deleted)",
+        "SELECT id FROM profiles WHERE id = ANY($1) AND account_id = $2 AND NOT deleted FOR SHARE",
     )
     .bind(ids)
+    .bind(account_id)
     .fetch_all(&mut *tx)
     .await
+    .map(|own: Vec<i64>| ids.iter().copied().filter(|id| !own.contains(id)).collect())
 }
 
 /// Failures a client caused: an unknown post type.

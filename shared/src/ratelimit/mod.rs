@@ -70,6 +70,12 @@ impl Tier {
         }
     }
 
+    /// The two auth counters (per IP, per IP and login name): a refusal by either is
+    /// a brute-force offence.
+    pub fn is_auth(self) -> bool {
+        matches!(self, Self::Auth | Self::AuthLogin)
+    }
+
     /// Successful requests give their unit back (the auth tier counts failures).
     pub fn refunds_success(self) -> bool {
         matches!(self, Self::Auth | Self::AuthLogin)

@@ -46,7 +46,8 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn pk(&self) -> String {
+    /// The counter's key (tier, subject and window).
+    pub fn pk(&self) -> String {
         format!("{}#{}", self.key, self.window)
     }
 }

@@ -61,6 +61,8 @@ pub enum EventType {
     ReportDeleted,
     SettingsChanged,
     PartitionMaintenanceRun,
+    /// A sensitive change refused for want of the account's current secrets.
+    ReauthenticationFailed,
 }
 
 impl EventType {
@@ -92,6 +94,7 @@ impl EventType {
             Self::ReportDeleted => "REPORT_DELETED",
             Self::SettingsChanged => "SETTINGS_CHANGED",
             Self::PartitionMaintenanceRun => "PARTITION_MAINTENANCE_RUN",
+            Self::ReauthenticationFailed => "REAUTHENTICATION_FAILED",
         }
     }
 }

@@ -23,6 +23,15 @@ impl TestApp {
             .await
     }
 
+    /// `DELETE /api/accounts/{id}` with a body (re-authentication).
+    pub async fn delete_account_with(&self, id: i64, token: &str, body: Value) -> Response {
+        self.http(reqwest::Method::DELETE, &format!("/api/accounts/{id}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+    }
+
     /// `PUT /api/accounts/{id}/role`.
     pub async fn put_role(&self, id: i64, token: &str, body: Value) -> Response {
         self.bearer_put(&format!("/api/accounts/{id}/role"), token, body)

@@ -90,10 +90,14 @@ impl TestApp {
             .await
     }
 
-    /// `POST /api/auth/2fa/enable`.
-    pub async fn two_factor_enable(&self, token: &str, code: &str) -> Response {
-        self.bearer_post("/api/auth/2fa/enable", token, json!({"code": code}))
-            .await
+    /// `POST /api/auth/2fa/enable`, re-authenticated with the account's password.
+    pub async fn two_factor_enable(&self, token: &str, code: &str, password: &str) -> Response {
+        self.bearer_post(
+            "/api/auth/2fa/enable",
+            token,
+            json!({"code": code, "currentPassword": password}),
+        )
+        .await
     }
 
     /// `POST /api/auth/2fa/disable`.

@@ -63,15 +63,7 @@ const FULL: [&str; 9] = [
     "twoFactorEnabled",
     "username",
 ];
-const PUBLIC: [&str; 7] = [
-    "createdAt",
-    "firstName",
-    "id",
-    "lastName",
-    "role",
-    "roleId",
-    "username",
-];
+const PUBLIC: [&str; 5] = ["createdAt", "firstName", "id", "lastName", "username"];
 
 #[tokio::test]
 async fn own_account_and_admins_see_everything_others_the_public_fields() {
@@ -96,7 +88,11 @@ async fn own_account_and_admins_see_everything_others_the_public_fields() {
     for viewer in [&other, &moderator] {
         let (status, public) = get(&path, &viewer.access_token).await;
         assert_eq!(status, 200);
-        assert_eq!(keys(&public), PUBLIC, "no email, no 2FA flag: {public}");
+        assert_eq!(
+            keys(&public),
+            PUBLIC,
+            "no email, 2FA flag or role: {public}"
+        );
         assert_eq!(public["username"], user.username);
     }
 
@@ -109,7 +105,8 @@ async fn own_account_and_admins_see_everything_others_the_public_fields() {
 #[tokio::test]
 async fn an_account_edits_itself_and_only_admins_edit_others() {
     let app = app();
-    let owner = app.signup(&new_user()).await;
+    let user = new_user();
+    let owner = app.signup(&user).await;
     let id = account_id(&owner);
     let fresh_email = format!("{}@example.org", new_user().username);
 
@@ -117,7 +114,8 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
         app.patch_account(
             id,
             &owner.access_token,
-            json!({"firstName": " Ada ", "lastName": "Lovelace", "email": fresh_email.to_uppercase()}),
+            json!({"firstName": " Ada ", "lastName": "Lovelace", "email": fresh_email.to_uppercase(),
+                   "currentPassword": user.password}),
         )
         .await,
     )
@@ -176,8 +174,12 @@ async fn an_account_edits_itself_and_only_admins_edit_others() {
     let taken = new_user();
     app.signup(&taken).await;
     let (status, body) = status_json(
-        app.patch_account(id, &owner.access_token, json!({"email": taken.email}))
-            .await,
+        app.patch_account(
+            id,
+            &owner.access_token,
+            json!({"email": taken.email, "currentPassword": user.password}),
+        )
+        .await,
     )
     .await;
     assert_eq!((status, code(&body)), (409, Some("CONFLICT")));
@@ -490,11 +492,17 @@ async fn deleting_an_account_cascades_and_ends_its_sessions() {
     let own_comment = comment(id, their_post).await;
     let their_comment = comment(account_id(&bystander), post).await;
 
-    let response = app.delete_account(id, &owner.access_token).await;
+    let response = app
+        .delete_account_with(
+            id,
+            &owner.access_token,
+            json!({"currentPassword": user.password}),
+        )
+        .await;
     assert_eq!(
         response.status(),
         204,
-        "an account deletes itself without step-up"
+        "an account deletes itself with its password, without step-up"
     );
 
     assert!(deleted("accounts", id).await);

@@ -234,7 +234,9 @@ async fn login_and_refresh_answer_the_token_that_works_next() {
 async fn two_factor_verify_answers_the_token_that_works_next() {
     let user = new_user();
     let app = app();
-    let two_factor = app.enable_two_factor(&app.signup(&user).await).await;
+    let two_factor = app
+        .enable_two_factor(&app.signup(&user).await, &user.password)
+        .await;
     let challenge = app.mfa_challenge(&user).await;
     let mut jar = Jar::default();
     let body = json!({"mfaToken": challenge, "code": two_factor.backup_codes[0]});

@@ -284,6 +284,11 @@ async fn final_scan_of_this_runs_log() {
             path.display()
         )
     });
+    // The second server of the run (the default limits: scripts/test.sh) logs beside it.
+    let text = match std::fs::read_to_string(path.with_file_name("watch-defaults.log")) {
+        Ok(more) if std::env::var("BH_LOG_FILE").is_err() => text + &more,
+        _ => text,
+    };
     let lines = text.lines().count();
     let access: Vec<Value> = text
         .lines()

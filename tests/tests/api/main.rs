@@ -9,6 +9,8 @@
 
 // End to end, through `cargo lambda watch`.
 mod access_tokens;
+// Through the second `cargo lambda watch`, with the default limits (scripts/test.sh).
+mod account_security;
 mod accounts;
 mod admin_operations;
 mod admin_security;

@@ -148,11 +148,17 @@ async fn comment(token: &str, post: i64) -> i64 {
 /// Does `action` on a fresh row of this kind; returns the status code.
 async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
     let app = app();
-    // Deleting one's own account ends that caller: use a throwaway one.
+    // Deleting one's own account ends that caller: use a throwaway one (whose password
+    // the deletion needs: it asks for re-authentication). Deleting an admin account,
+    // one's own included, needs step-up.
+    let throwaway_user = new_user();
     let throwaway = match (row, action, caller) {
-        (Row::OwnAccount, 'D', Caller::User) => Some(app.account_with_role(1).await),
-        (Row::OwnAccount, 'D', Caller::Moderator) => Some(app.account_with_role(3).await),
-        // Like every admin deletion, an admin's own needs step-up (as the world's admin has).
+        (Row::OwnAccount, 'D', Caller::User) => {
+            Some(app.account_with_role_as(&throwaway_user, 1).await)
+        }
+        (Row::OwnAccount, 'D', Caller::Moderator) => {
+            Some(app.account_with_role_as(&throwaway_user, 3).await)
+        }
         (Row::OwnAccount, 'D', Caller::Admin) => Some(app.admin().await.stepped_up),
         _ => None,
     };
@@ -179,7 +185,11 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
                 }
                 'R' => (Method::GET, path, None),
                 'U' => (Method::PATCH, path, Some(json!({"firstName": "Renamed"}))),
-                _ => (Method::DELETE, path, None),
+                _ => (
+                    Method::DELETE,
+                    path,
+                    Some(json!({"currentPassword": throwaway_user.password})),
+                ),
             }
         }
         Row::OwnProfile | Row::OtherProfile => {

@@ -24,7 +24,7 @@ fn post_body(title: &str, body: &str, profile_id: i64) -> Value {
 async fn a_post_is_created_with_its_authors_and_read_back_by_anyone() {
     let app = app();
     let (author, primary) = user_with_profile().await;
-    let (_other, co_author) = user_with_profile().await;
+    let co_author = app.create_profile(&author.access_token, "Writer").await;
     let body = json!({
         "content": {"title": "Harvest notes", "body": "<p>The <em>first</em> field is ready.</p>"},
         "postTypeId": 1, "profileId": primary, "coAuthors": [co_author],

@@ -150,7 +150,7 @@ async fn enabling_two_factor_ends_the_other_sessions_access_tokens() {
     let user = new_user();
     let first = app.signup(&user).await;
     let other = Session::from_response(app.login(&user.username, &user.password).await).await;
-    app.enable_two_factor(&first).await;
+    app.enable_two_factor(&first, &user.password).await;
     assert_eq!(app.me(&other.access_token).await.status(), 401);
     assert_eq!(app.me(&first.access_token).await.status(), 200);
 }

@@ -17,7 +17,7 @@ async fn enrolled() -> Enrolled {
     let app = app();
     let user = new_user();
     let session = app.signup(&user).await;
-    let two_factor = app.enable_two_factor(&session).await;
+    let two_factor = app.enable_two_factor(&session, &user.password).await;
     Enrolled {
         user,
         session,
@@ -72,9 +72,11 @@ async fn enabling_revokes_the_other_sessions() {
     let second = Session::from_response(app.login(&user.username, &user.password).await).await;
     let wrong = app.two_factor_setup(&first.access_token).await;
     assert_eq!(wrong.status(), 200);
-    let refused = app.two_factor_enable(&first.access_token, "000000").await;
+    let refused = app
+        .two_factor_enable(&first.access_token, "000000", &user.password)
+        .await;
     assert_eq!(refused.status(), 400);
-    app.enable_two_factor(&first).await;
+    app.enable_two_factor(&first, &user.password).await;
     assert_eq!(
         app.refresh(&second).await.status(),
         401,

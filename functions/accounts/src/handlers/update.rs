@@ -4,7 +4,7 @@ use axum::{Json, extract::Path};
 use serde_json::{Value, json};
 use shared::{
     ApiError,
-    http::extract::ApiJson,
+    auth::reauth::Reauth,
     permissions::{Action, Caller, Resource, Scope},
     store::{
         accounts::{self, DetailsChange},
@@ -15,16 +15,22 @@ use shared::{
 use super::not_found;
 use crate::request::UpdateAccount;
 
-/// The account as written. A taken email is a 409.
+/// The account as written. A taken email is a 409; an email change needs
+/// re-authentication (`currentPassword` or `currentCode` in the body, or step-up).
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<UpdateAccount>,
+    Reauth { body, proof }: Reauth<UpdateAccount>,
 ) -> Result<Json<Value>, ApiError> {
     // An account owns itself, so the scope comes from the path: a caller who may not
     // edit others is refused before learning whether the id exists.
     caller.may_on(Resource::Account, Action::Update, id).await?;
     let change = body.parse()?;
+    // The login email is a credential: changing it needs the current password (or a
+    // code, or step-up), whoever's account it is, so a stolen token cannot take it.
+    if change.email.is_some() {
+        caller.reauthenticate(&proof, "email-change").await?;
+    }
     let mut tx = caller.state().db.begin().await?;
     if caller.scope_of(id) == Scope::Other {
         caller.confirm(&mut tx).await?;
