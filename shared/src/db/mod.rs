@@ -243,7 +243,7 @@ impl Db {
         Fut: Future<Output = Result<T, E>>,
     {
         let requirement = consistency::requirement();
-        let own_write = requirement == Some(Requirement::OwnWrite);
+        let own_write = requirement == Some(Requirement::Writer);
         if !own_write && self.reader_usable().await {
             let on_reader = timed("reader", self.on_reader(requirement, &query));
             match self
