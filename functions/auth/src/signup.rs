@@ -64,7 +64,7 @@ pub async fn signup(
         .passwords
         .hash(password.expose())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     let mut tx = state.db.begin().await?;
     let account = accounts::insert(
         &mut *tx,

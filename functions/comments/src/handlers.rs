@@ -9,13 +9,14 @@ use shared::{
     ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
+    error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, AnyCaller, Caller, Resource, Scope},
 };
 
 use crate::{
     request::{CommentInput, ListQuery},
-    store::{self, WriteError},
+    store,
 };
 
 fn post_not_found() -> ApiError {
@@ -26,16 +27,15 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such comment".into())
 }
 
-impl From<WriteError> for ApiError {
-    fn from(error: WriteError) -> Self {
-        match error {
-            WriteError::BodyTooLong => ValidationErrors::one(
-                "body",
-                "body is too long once sanitized (at most 10000 characters)",
-            ),
-            WriteError::Store(e) => e.into(),
-        }
-    }
+/// Sanitizing can lengthen a body past the column's CHECK (escaping `<` as `&lt;`,
+/// `rel` added to links): the client's 400, not our 500.
+fn too_long_once_sanitized(constraint: &str) -> Option<ApiError> {
+    (constraint == "comments_body_check").then(|| {
+        ValidationErrors::one(
+            "body",
+            "body is too long once sanitized (at most 10000 characters)",
+        )
+    })
 }
 
 /// The post's existence and its page of comments, as one answer from one pool.
@@ -98,7 +98,9 @@ pub async fn create(
     let post_created_at = store::lock_post(&mut tx, post_id)
         .await?
         .ok_or_else(post_not_found)?;
-    let row = store::insert(&mut tx, post_id, post_created_at, account_id, &body).await?;
+    let row = store::insert(&mut tx, post_id, post_created_at, account_id, &body)
+        .await
+        .on_constraint(too_long_once_sanitized)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
@@ -118,7 +120,9 @@ pub async fn update(
         .moderation(&mut tx, Resource::Comment, Action::Update, owner, id)
         .await?;
     let body = input.parse()?;
-    let row = store::update(&mut tx, id, &body).await?;
+    let row = store::update(&mut tx, id, &body)
+        .await
+        .on_constraint(too_long_once_sanitized)?;
     tx.commit().await?;
     Ok(Json(row.to_json()))
 }

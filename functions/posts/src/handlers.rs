@@ -10,13 +10,14 @@ use shared::{
     ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
+    error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, AnyCaller, Caller, Resource, Scope},
 };
 
 use crate::{
     request::{CreatePost, UpdatePost},
-    store::{self, Filters, WriteError},
+    store::{self, Filters},
 };
 
 /// Longest `?q=` search accepted.
@@ -26,13 +27,10 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such post".into())
 }
 
-impl From<WriteError> for ApiError {
-    fn from(error: WriteError) -> Self {
-        match error {
-            WriteError::UnknownPostType => ValidationErrors::one("postTypeId", "no such post type"),
-            WriteError::Store(e) => e.into(),
-        }
-    }
+/// The post type is a foreign key: an unknown one is the client's 400.
+fn unknown_post_type(constraint: &str) -> Option<ApiError> {
+    (constraint == "posts_post_type_id_fkey")
+        .then(|| ValidationErrors::one("postTypeId", "no such post type"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,7 +129,9 @@ pub async fn create(
         let details = json!({ "resource": "Profile", "action": "CoAuthor", "profileIds": foreign });
         return Err(caller.deny(details).await);
     }
-    let row = store::insert(&mut tx, account_id, &post).await?;
+    let row = store::insert(&mut tx, account_id, &post)
+        .await
+        .on_constraint(unknown_post_type)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(row.to_json())))
 }
@@ -157,7 +157,9 @@ pub async fn update(
         )
         .await?;
     let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
-    let row = store::update(&mut tx, id, current.created_at, &content, post_type_id).await?;
+    let row = store::update(&mut tx, id, current.created_at, &content, post_type_id)
+        .await
+        .on_constraint(unknown_post_type)?;
     tx.commit().await?;
     Ok(Json(row.to_json()))
 }

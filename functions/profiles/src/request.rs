@@ -66,7 +66,7 @@ impl CreateProfile {
                 name,
                 details: match details {
                     Some(details) => details,
-                    None => ProfileDetails::parse(json!({})).map_err(ApiError::Internal)?,
+                    None => ProfileDetails::parse(json!({})).map_err(ApiError::internal)?,
                 },
             }),
             _ => Err(errors.into()),

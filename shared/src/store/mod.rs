@@ -101,7 +101,7 @@ impl From<StoreError> for ApiError {
                     details: None,
                 }
             }
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal(other),
         }
     }
 }
