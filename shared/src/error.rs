@@ -136,6 +136,11 @@ pub enum ApiError {
         retry_after_seconds: u64,
         details: Option<Value>,
     },
+    /// A write transaction the database rolled back to resolve a conflict with
+    /// another (serialization failure 40001, deadlock 40P01): nothing was written,
+    /// and running it again may well succeed (`Db::write` does, before answering).
+    #[error("the write conflicted with a concurrent one and was rolled back")]
+    TransactionAborted(#[source] sqlx::Error),
     /// Keeps its cause, logged once with the whole chain where the envelope is
     /// rendered; the client only ever sees a generic message.
     #[error("internal error: {0}")]
@@ -232,7 +237,9 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable { .. } | Self::TransactionAborted(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -251,7 +258,9 @@ impl ApiError {
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Self::ServiceUnavailable { .. } | Self::TransactionAborted(_) => {
+                ErrorCode::ServiceUnavailable
+            }
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -333,6 +342,11 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response = status.into_response();
         match &self {
+            Self::TransactionAborted(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1_u64));
+            }
             Self::ServiceUnavailable {
                 retry_after_seconds,
                 ..

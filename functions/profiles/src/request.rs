@@ -27,7 +27,7 @@ pub struct CreateProfile {
 
 /// PATCH: what is absent is kept; `details` replaces the whole object (no merge, so a
 /// client can remove keys).
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProfile {
     name: Option<String>,
