@@ -78,7 +78,7 @@ pub async fn put(
         .audit_in(
             &mut tx,
             EventType::SettingsChanged,
-            Severity::Warning,
+            Severity::Critical,
             json!({ "key": key.as_str(), "action": "put", "created": !exists }),
         )
         .await?;
@@ -105,7 +105,7 @@ pub async fn delete(
         .audit_in(
             &mut tx,
             EventType::SettingsChanged,
-            Severity::Warning,
+            Severity::Critical,
             json!({ "key": key.as_str(), "action": "delete" }),
         )
         .await?;
