@@ -31,6 +31,7 @@ mod read_your_writes;
 mod refresh_tokens;
 mod reports;
 mod revocation;
+mod security_alerts;
 mod settings;
 mod two_factor;
 
