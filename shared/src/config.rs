@@ -1215,9 +1215,12 @@ mod tests {
             .filter(|line| line.starts_with("| `"))
             .filter_map(|line| line.split('|').nth(1))
             .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+            // Whole names only, not `<SERVICE>` patterns or `_SUFFIX` fragments.
             .filter(|name| {
-                name.chars()
-                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
             })
             .collect();
         let proxy_form: Vec<_> = MINIMAL
