@@ -3,9 +3,11 @@
 
 `make dashboard` renders its widgets from a run's log lines into a static HTML page
 (target/dashboard/index.html; pygal, pinned in scripts/requirements.txt; no network):
-the functions' EMF lines for the stack's own namespace, their access-log lines standing
-in for API Gateway's Count/4xx/5xx/Latency. Widgets on other AWS metrics (RDS, DynamoDB,
-SQS) exist only in AWS and say so.
+the functions' EMF lines for the stack's own namespace, the template's metric filters
+applied to the lines as CloudWatch Logs would (SecurityEvents, HttpResponses,
+HttpServerErrors; scripts/cw_filters.py), and the access-log lines standing in for API
+Gateway's Count/4xx/5xx/Latency. Widgets on other AWS metrics (RDS, DynamoDB, SQS)
+exist only in AWS and say so.
 
 `--check` (make test) fails when a widget or an alarm names a metric nothing emits:
   - in the stack's namespace, a metric must be emitted by the Rust code (the names
@@ -30,6 +32,8 @@ import re
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+from cw_filters import metric_filters, selected
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_NAMESPACE = "BlueHarvest"  # METRICS_NAMESPACE's default; the template's is BlueHarvest/<Stage>
@@ -147,9 +151,10 @@ def parse_time(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def read_points(paths):
+def read_points(paths, filters=()):
     """[(namespace, metric, {dim: value}, seconds, value)], and per metric the
-    dimension sets the run declared."""
+    dimension sets the run declared. `filters`: the template's metric filters, which
+    turn matching lines into points as CloudWatch Logs would."""
     points, declared, lines = [], defaultdict(set), 0
     for path in paths:
         with open(path, encoding="utf-8", errors="replace") as handle:
@@ -164,6 +169,13 @@ def read_points(paths):
                     continue
                 if not isinstance(line, dict):
                     continue
+                for _name, pattern, transformation, _group in filters:
+                    if pattern.matches(line):
+                        dims = {d["Key"]: str(selected(line, d["Value"])) for d in transformation.get("Dimensions", [])}
+                        raw = str(transformation.get("MetricValue", "1"))
+                        value = selected(line, raw) if raw.startswith("$.") else raw
+                        seconds = parse_time(line["timestamp"]) if "timestamp" in line else 0
+                        points.append((OWN_NAMESPACE, transformation["MetricName"], dims, seconds, float(value or 0)))
                 emf = line.get("_aws")
                 if isinstance(emf, dict):
                     seconds = emf.get("Timestamp", 0) / 1000
@@ -414,7 +426,13 @@ def main():
         return
     if not logs:
         sys.exit("dashboard: no log to read: run make dev or make test first, or name the log files")
-    points, _declared, lines = read_points(logs)
+    # One filter per log group in AWS; locally every function's lines are in one file,
+    # so each distinct filter is applied once.
+    distinct = {}
+    for found in metric_filters(template):
+        key = (found[1].text, json.dumps(found[2], sort_keys=True))
+        distinct.setdefault(key, found)
+    points, _declared, lines = read_points(logs, list(distinct.values()))
     print(f"dashboard: read {lines} lines from {', '.join(map(str, logs))}")
     render(board, points, [os.path.relpath(p, ROOT) for p in logs], Path(args.out))
 
