@@ -154,7 +154,9 @@ def main():
         step("me with the refreshed token", me)
 
         def delete():
-            status, body = client.call("DELETE", f"/api/accounts/{account_id}", token=refreshed)
+            # Deleting one's own account needs re-authentication (the password here).
+            status, body = client.call("DELETE", f"/api/accounts/{account_id}",
+                                       {"currentPassword": password}, token=refreshed)
             expect("delete the account", status, body, 204)
 
         step("delete the smoke account", delete)
