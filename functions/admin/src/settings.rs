@@ -82,7 +82,7 @@ pub async fn put(
                 .audit_in(
                     &mut tx,
                     EventType::SettingsChanged,
-                    Severity::Warning,
+                    Severity::Critical,
                     json!({ "key": key.as_str(), "action": "put", "created": !exists }),
                 )
                 .await?;
@@ -115,7 +115,7 @@ pub async fn delete(
                 .audit_in(
                     &mut tx,
                     EventType::SettingsChanged,
-                    Severity::Warning,
+                    Severity::Critical,
                     json!({ "key": key.as_str(), "action": "delete" }),
                 )
                 .await?;

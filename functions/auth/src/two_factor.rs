@@ -15,7 +15,7 @@ use shared::{
         step_up::SteppedUp,
         totp,
     },
-    domain::ValidationErrors,
+    domain::{Role, ValidationErrors},
     http::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
@@ -159,13 +159,19 @@ pub async fn disable(
     }
     let mut tx = state.db.begin().await?;
     two_factor::disable(&mut tx, account.id).await?;
+    // An admin without a second factor is the account an attacker wants: that alerts.
+    let severity = if account.role_id == Role::Admin.id() {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
     session::revoke_others(
         &state,
         &mut tx,
         &context,
         &principal,
         EventType::TwoFactorDisabled,
-        Severity::Warning,
+        severity,
     )
     .await?;
     tx.commit().await?;

@@ -181,7 +181,8 @@ async fn a_stepped_up_admin_puts_reads_lists_and_deletes_a_setting() {
     assert!(
         audit
             .iter()
-            .all(|(account, severity, _)| *account == Some(admin.id) && severity == "warning")
+            // Critical: every settings change alerts (template.yaml's SecurityEvent filters).
+            .all(|(account, severity, _)| *account == Some(admin.id) && severity == "critical")
     );
     assert!(
         audit
