@@ -61,6 +61,16 @@ for row in by_group.get("pgbench posts list", []):
     print(f"| {level} | {tps:.0f} | {merged.get(level, '-')} | {share(merged.get(level))} "
           f"| {lambda_path.get(level, '-')} | {share(lambda_path.get(level))} |")
 
+print("\n### Read-your-writes under a 500 ms replica delay (Lambda path, `load mixed`)\n")
+print("| clients | writes | reads after own write | misses | other reads | replica share of reads "
+      "| token read p50 / p99 | other read p50 / p99 | write p50 / p99 | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for r in by_group.get("lambda mixed", []):
+    print(f"| {r['concurrency']} | {r['writes']} | {r['reads_after_write']} | {r['misses']} | {r['other_reads']} "
+          f"| {r['replica_share']:.1%} | {r['token_read_p50_ms']} / {r['token_read_p99_ms']} "
+          f"| {r['other_read_p50_ms']} / {r['other_read_p99_ms']} | {r['write_p50_ms']} / {r['write_p99_ms']} "
+          f"| {r['errors']} |")
+
 print("\n### Cold start (process start to first response, ms)\n")
 print("| function | median | min | max | status |")
 print("|---|---|---|---|---|")

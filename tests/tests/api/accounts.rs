@@ -74,6 +74,8 @@ async fn own_account_and_admins_see_everything_others_the_public_fields() {
     let other = app.signup(&new_user()).await;
     let moderator = app.account_with_role(3).await;
     let Admin { password_only, .. } = app.admin().await;
+    // Other clients (another user, a moderator, an admin) read the owner's account
+    // from the replica, eventually: the product's promise to them, so this test waits.
     replica_caught_up().await;
     let path = format!("/api/accounts/{id}");
 
@@ -211,6 +213,7 @@ async fn the_admin_list_pages_newest_first_and_returns_each_account_once() {
         mine.push(account_id(&app.signup(&new_user()).await));
     }
     let Admin { password_only, .. } = app.admin().await;
+    // The admin lists accounts other clients made: eventually, through the replica.
     replica_caught_up().await;
     let token = &password_only.access_token;
 
@@ -526,6 +529,7 @@ async fn deleting_an_account_cascades_and_ends_its_sessions() {
     );
     assert_eq!(events[0]["sessionsRevoked"], 1);
 
+    // A bystander sees another account's deletion eventually (replica).
     replica_caught_up().await;
     let viewer = &bystander.access_token;
     for path in [
