@@ -257,7 +257,10 @@ async fn mixed(concurrency: usize, seconds: u64) -> Result<(), Error> {
     for _ in 0..concurrency {
         clients.push(prepare(Kind::CreatePost).await);
     }
-    let before = (post_reads(&writer_url).await?, post_reads(&replica_url).await?);
+    let before = (
+        post_reads(&writer_url).await?,
+        post_reads(&replica_url).await?,
+    );
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let tasks: Vec<_> = clients
