@@ -25,6 +25,7 @@ pub mod account;
 pub mod csrf_token;
 pub mod jwks;
 pub mod login;
+mod outcome;
 pub mod refresh;
 mod session;
 pub mod sessions;
