@@ -25,6 +25,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod partitions;
 pub mod permissions;
 pub mod ratelimit;
 pub mod resilience;
