@@ -107,6 +107,21 @@ pub fn allows(role: Option<Role>, resource: Resource, action: Action, scope: Sco
         .is_some_and(|(_, _, letters)| letters[column(role)].contains(action.letter()))
 }
 
+/// With `REQUIRE_VERIFIED_EMAIL`, creating and editing posts and comments needs an
+/// access token whose `email_verified` claim is true (the default lets unverified
+/// accounts read and write; admins see `emailVerified` on every account).
+fn may_publish(
+    state: &AppState,
+    principal: &Principal,
+    resource: Resource,
+    action: Action,
+) -> bool {
+    !state.config.mail.require_verified_email
+        || principal.email_verified
+        || !matches!(resource, Resource::Post | Resource::Comment)
+        || !matches!(action, Action::Create | Action::Update)
+}
+
 /// Checks the matrix for this caller; a denial is audited.
 pub async fn authorize(
     state: &AppState,
@@ -118,7 +133,14 @@ pub async fn authorize(
 ) -> Result<(), ApiError> {
     let role = principal.and_then(|p| Role::from_id(p.role_id));
     if allows(role, resource, action, scope) {
-        return Ok(());
+        return match principal {
+            Some(principal) if !may_publish(state, principal, resource, action) => {
+                Err(ApiError::Authorization(
+                    "Verify your email address before posting (then refresh your token)",
+                ))
+            }
+            _ => Ok(()),
+        };
     }
     match principal {
         None => Err(ApiError::AUTHENTICATION_REQUIRED),
@@ -437,6 +459,7 @@ mod tests {
             session_id: "s".into(),
             issued_at: 0,
             auth_time: 0,
+            email_verified: false,
         }
     }
 
