@@ -78,6 +78,7 @@ pub async fn issue(
         amr: family.amr.clone(),
         session_id: family.id.clone(),
         auth_time: family.created_at,
+        email_verified: account.email_verified(),
     };
     let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
     let access_token =
