@@ -5,6 +5,7 @@ use std::{future::Future, path::PathBuf, process::Command, time::Duration};
 
 use shared::auth::cookies;
 
+pub mod mail;
 pub mod traffic;
 
 /// The API served by `cargo lambda watch` (set by `scripts/test.sh`).
