@@ -111,12 +111,12 @@ pub fn allows(role: Option<Role>, resource: Resource, action: Action, scope: Sco
 /// access token whose `email_verified` claim is true (the default lets unverified
 /// accounts read and write; admins see `emailVerified` on every account).
 fn may_publish(
-    state: &AppState,
+    require_verified: bool,
     principal: &Principal,
     resource: Resource,
     action: Action,
 ) -> bool {
-    !state.config.mail.require_verified_email
+    !require_verified
         || principal.email_verified
         || !matches!(resource, Resource::Post | Resource::Comment)
         || !matches!(action, Action::Create | Action::Update)
@@ -134,7 +134,14 @@ pub async fn authorize(
     let role = principal.and_then(|p| Role::from_id(p.role_id));
     if allows(role, resource, action, scope) {
         return match principal {
-            Some(principal) if !may_publish(state, principal, resource, action) => {
+            Some(principal)
+                if !may_publish(
+                    state.config.mail.require_verified_email,
+                    principal,
+                    resource,
+                    action,
+                ) =>
+            {
                 Err(ApiError::Authorization(
                     "Verify your email address before posting (then refresh your token)",
                 ))
@@ -436,6 +443,28 @@ mod tests {
             Action::Create,
             Scope::Other
         ));
+    }
+
+    #[test]
+    fn unverified_accounts_post_unless_configuration_requires_a_verified_address() {
+        let unverified = principal(7);
+        let verified = Principal {
+            email_verified: true,
+            ..principal(7)
+        };
+        for resource in [Resource::Post, Resource::Comment] {
+            for action in [Action::Create, Action::Update] {
+                assert!(may_publish(false, &unverified, resource, action));
+                assert!(!may_publish(true, &unverified, resource, action));
+                assert!(may_publish(true, &verified, resource, action));
+            }
+            for action in [Action::Read, Action::Delete] {
+                assert!(may_publish(true, &unverified, resource, action));
+            }
+        }
+        for resource in [Resource::Profile, Resource::Account, Resource::Report] {
+            assert!(may_publish(true, &unverified, resource, Action::Create));
+        }
     }
 
     #[test]

@@ -126,8 +126,15 @@ impl Mailer {
             .body
             .as_deref()
             .ok_or_else(|| MailError::Malformed("no body".into()))?;
-        let job: Job =
-            serde_json::from_str(body).map_err(|e| MailError::Malformed(e.to_string()))?;
+        // serde's message may quote the input (an address): only its class and place.
+        let job: Job = serde_json::from_str(body).map_err(|e| {
+            MailError::Malformed(format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ))
+        })?;
         if job.version != VERSION {
             return Err(MailError::Malformed(format!("version {}", job.version)));
         }
@@ -223,8 +230,13 @@ impl Mailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| {
-                MailError::Ses(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| match e.as_service_error() {
+                // SES's message may quote an address: its code only.
+                Some(refusal) => MailError::Ses(format!(
+                    "refused: {}",
+                    refusal.meta().code().unwrap_or("unknown error")
+                )),
+                None => MailError::Ses(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string()),
             })?;
         Ok(output.message_id().unwrap_or_default().to_owned())
     }
