@@ -125,6 +125,24 @@ def ses_identity(sender):
     print(f"  SES identity {domain}")
 
 
+def add_missing_indexes(client, name, props):
+    """A table made before the template gained an index (a dev stack kept across
+    changes) gets it, so code that queries the index works without `make clean`."""
+    existing = {
+        index["IndexName"]
+        for index in client.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    for index in props.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in existing:
+            continue
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=props["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        print(f"  table {name}: index {index['IndexName']} added")
+
+
 def create_tables(template_path, mappings):
     client = boto3.client("dynamodb")
     definitions = table_definitions(template_path)
@@ -142,6 +160,7 @@ def create_tables(template_path, mappings):
             if error.response["Error"]["Code"] != "ResourceInUseException":
                 raise
             print(f"  table {name} exists")
+            add_missing_indexes(client, name, props)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             client.update_time_to_live(

@@ -78,4 +78,4 @@ seed dev_moderator moderator
 say "log in as dev_admin (admin) or dev_moderator (moderator); passwords in $SEED_FILE"
 say "  e.g.: python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"dev_admin\"][\"password\"])' $SEED_FILE"
 say "step-up routes (role changes, deleting others' accounts, ...) need a sign-in with a"
-say "  one-time password: enable 2FA first (POST /api/auth/2fa/setup, then /api/auth/2fa/enable)"
+say "  one-time password: enable 2FA first (POST /api/auth/2fa/setup, then /api/auth/2fa/enable with {code, currentPassword})"

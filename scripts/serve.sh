@@ -10,6 +10,10 @@
 #   scripts/serve.sh --kill     stops a detached server
 #
 # The stack's env file must exist (scripts/stack.sh up). Port: BH_API_PORT.
+# A second server beside the first (make test serves one with the default limits):
+# BH_SERVE_NAME names its pid and log files ($BH_STACK_DIR/<name>.pid, .log; default
+# watch), BH_WATCH_CONCURRENCY the instances per function (default 1; Lambda runs
+# many, and races between them only show with more than one).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -18,7 +22,11 @@ ENV_FILE=$(scripts/stack.sh env)
 # shellcheck disable=SC1090
 . "$ENV_FILE"
 PORT=${BH_API_PORT:-$([ "$BH_STACK" = test ] && echo 9010 || echo 9000)}
-PIDFILE=$BH_STACK_DIR/watch.pid
+NAME=${BH_SERVE_NAME:-watch}
+PIDFILE=$BH_STACK_DIR/$NAME.pid
+LOG=$BH_STACK_DIR/$NAME.log
+# The mail poller and examples/web belong to the first server (a second one shares
+# its stack, queue and mail directory).
 POLLER_PIDFILE=$BH_STACK_DIR/mail-poller.pid
 WEB_PIDFILE=$BH_STACK_DIR/web.pid
 WEB_PORT=${BH_WEB_PORT:-3000}
@@ -33,8 +41,10 @@ kill_group() { # kill_group PIDFILE
 
 stop() {
   kill_group "$PIDFILE"
-  kill_group "$POLLER_PIDFILE"
-  kill_group "$WEB_PIDFILE"
+  if [ "$NAME" = watch ]; then
+    kill_group "$POLLER_PIDFILE"
+    kill_group "$WEB_PIDFILE"
+  fi
 }
 
 # The mail queue's event source and the outbox-relay schedule, against this server.
@@ -80,7 +90,7 @@ urls() {
 }
 
 # Its own CORS off: the functions' CORS is what is served and tested.
-watch=(cargo lambda watch --disable-cors --ignore-changes -A 127.0.0.1 -P "$PORT")
+watch=(cargo lambda watch --disable-cors --ignore-changes -A 127.0.0.1 -P "$PORT" --concurrency "${BH_WATCH_CONCURRENCY:-1}")
 
 case ${1:-} in
   --kill) stop ;;
@@ -91,18 +101,18 @@ case ${1:-} in
       exit 1
     fi
     build
-    setsid "${watch[@]}" >"$BH_STACK_DIR/watch.log" 2>&1 &
+    setsid "${watch[@]}" >"$LOG" 2>&1 &
     echo $! >"$PIDFILE"
     for _ in $(seq 1 300); do
       if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/api/health?type=live" 2>/dev/null; then
-        start_poller
+        [ "$NAME" != watch ] || start_poller
         urls
         exit 0
       fi
-      kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { cat "$BH_STACK_DIR/watch.log" >&2; exit 1; }
+      kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { cat "$LOG" >&2; exit 1; }
       sleep 1
     done
-    echo "error: the API did not answer within 300 s; see $BH_STACK_DIR/watch.log" >&2
+    echo "error: the API did not answer within 300 s; see $LOG" >&2
     exit 1
     ;;
   "")
@@ -113,5 +123,5 @@ case ${1:-} in
     urls
     "${watch[@]}"
     ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -277,14 +277,12 @@ cmd_up() {
 
 cmd_stop() {
   # A server from scripts/serve.sh --detach for this stack would outlive its data.
-  if [ -f "$STACK_DIR/watch.pid" ]; then
-    kill -- "-$(cat "$STACK_DIR/watch.pid")" 2>/dev/null || true
-    rm -f "$STACK_DIR/watch.pid"
-  fi
-  if [ -f "$STACK_DIR/mail-poller.pid" ]; then
-    kill -- "-$(cat "$STACK_DIR/mail-poller.pid")" 2>/dev/null || true
-    rm -f "$STACK_DIR/mail-poller.pid"
-  fi
+  for pidfile in "$STACK_DIR/watch.pid" "$STACK_DIR/watch-defaults.pid" "$STACK_DIR/mail-poller.pid"; do
+    if [ -f "$pidfile" ]; then
+      kill -- "-$(cat "$pidfile")" 2>/dev/null || true
+      rm -f "$pidfile"
+    fi
+  done
   moto_stop
   moto_stop moto-ses
   pg_stop "$REPLICA"

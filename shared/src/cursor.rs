@@ -75,6 +75,12 @@ pub fn single_page(items: impl IntoIterator<Item = Value>) -> Value {
     list(items, None)
 }
 
+/// The list response for a page whose cursor the caller made (a store paged by
+/// something other than `(created_at, id)`).
+pub fn page(items: impl IntoIterator<Item = Value>, next: Option<String>) -> Value {
+    list(items, next)
+}
+
 fn list(items: impl IntoIterator<Item = Value>, next: Option<String>) -> Value {
     json!({ "items": items.into_iter().collect::<Vec<_>>(), "nextCursor": next })
 }
@@ -162,6 +168,43 @@ mod tests {
             single_page([json!(1)]),
             json!({ "items": [1], "nextCursor": null })
         );
+    }
+
+    proptest::proptest! {
+        /// No text panics the decoder, and none decodes without our key's tag.
+        #[test]
+        fn any_text_is_refused_not_panicked_on(text in proptest::prelude::any::<String>()) {
+            proptest::prop_assert!(decode::<Value>(&key(1), &text).is_err());
+        }
+
+        /// Changing any one character of a real cursor makes it invalid.
+        #[test]
+        fn a_cursor_changed_anywhere_is_refused(
+            position in proptest::prelude::any::<(i64, i64)>(),
+            index in proptest::prelude::any::<proptest::sample::Index>(),
+            replacement in proptest::prelude::any::<char>(),
+        ) {
+            let cursor = encode(&key(1), &position);
+            proptest::prop_assert_eq!(decode::<(i64, i64)>(&key(1), &cursor).ok(), Some(position));
+            let mut chars: Vec<char> = cursor.chars().collect();
+            let at = index.index(chars.len());
+            proptest::prop_assume!(chars[at] != replacement);
+            chars[at] = replacement;
+            let changed: String = chars.into_iter().collect();
+            proptest::prop_assert!(decode::<(i64, i64)>(&key(1), &changed).is_err());
+        }
+
+        /// Any position a cursor can hold gives a keyset without panicking.
+        #[test]
+        fn any_signed_position_makes_a_keyset(position in proptest::prelude::any::<(i64, i64)>(), limit in proptest::prelude::any::<Option<i64>>()) {
+            let cursor = encode(&key(1), &position);
+            let page = Keyset::parse(&key(1), Some(&cursor), limit);
+            proptest::prop_assert!(page.is_ok());
+            if let Ok(page) = page {
+                proptest::prop_assert!((1..=1000).contains(&page.limit));
+                let _ = page.after_time();
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use sqlx::PgConnection;
 use crate::{
     AppState,
     auth::{
-        Principal,
+        Principal, reauth,
         roles::{AdminOnly, SteppedUpAdmin},
     },
     domain::Role,
@@ -255,7 +255,7 @@ fn request_context(parts: &Parts) -> Result<RequestContext, ApiError> {
         .extensions
         .get::<RequestContext>()
         .cloned()
-        .ok_or_else(|| ApiError::Internal("no RequestContext: route outside the HTTP stack".into()))
+        .ok_or_else(|| ApiError::internal("no RequestContext: route outside the HTTP stack"))
 }
 
 impl<P: Identity> Caller<P> {
@@ -302,6 +302,20 @@ impl<P: Identity> Caller<P> {
         match self.principal.as_principal() {
             Some(principal) => deny(&self.state, &self.context, principal, details).await,
             None => ApiError::AUTHENTICATION_REQUIRED,
+        }
+    }
+
+    /// [`reauth::require`]: the caller proves it knows its account's secrets now.
+    pub async fn reauthenticate(
+        &self,
+        proof: &reauth::Proof,
+        operation: &'static str,
+    ) -> Result<(), ApiError> {
+        match self.principal.as_principal() {
+            Some(principal) => {
+                reauth::require(&self.state, &self.context, principal, proof, operation).await
+            }
+            None => Err(ApiError::AUTHENTICATION_REQUIRED),
         }
     }
 

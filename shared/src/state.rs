@@ -64,7 +64,7 @@ impl AppState {
         let aws = aws_sdk_config(&config.aws).await;
         let breakers = Breakers::new(&config.resilience);
         let db = connect_db(&config.database, &config.resilience, &breakers, &aws).await?;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+        let dynamodb = dynamodb_client(&aws, &config.aws);
         let tables = &config.tables;
         let breaker = &breakers.dynamodb;
         let families = Families::new(dynamodb.clone(), breaker.clone(), &tables.token_families);
@@ -80,7 +80,7 @@ impl AppState {
             config.rate_limits.clone(),
         );
         let secrets = Secrets::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
+            secrets_manager_client(&aws, &config.aws),
             breakers.secrets.clone(),
             &config.secrets,
         );
@@ -107,15 +107,28 @@ impl AppState {
     }
 }
 
-/// Region and credentials come from the standard AWS variables; the endpoint from
-/// `AwsConfig` (`AWS_ENDPOINT_URL` points the clients at the local moto server).
+/// The DynamoDB client, at the endpoint the configuration names (see `AwsConfig`).
+pub fn dynamodb_client(aws: &SdkConfig, config: &AwsConfig) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(aws);
+    builder.set_endpoint_url(config.service_endpoint(&config.dynamodb_endpoint_url));
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}
+
+/// The Secrets Manager client, at the endpoint the configuration names.
+pub fn secrets_manager_client(
+    aws: &SdkConfig,
+    config: &AwsConfig,
+) -> aws_sdk_secretsmanager::Client {
+    let mut builder = aws_sdk_secretsmanager::config::Builder::from(aws);
+    builder.set_endpoint_url(config.service_endpoint(&config.secrets_manager_endpoint_url));
+    aws_sdk_secretsmanager::Client::from_conf(builder.build())
+}
+
+/// Region, credentials and endpoints come from the standard AWS variables, as the SDK
+/// reads them: `AWS_ENDPOINT_URL_<SERVICE>` before `AWS_ENDPOINT_URL` (nothing forces one
+/// endpoint for every service here, which would outrank the per-service variables).
 pub async fn aws_sdk_config(config: &AwsConfig) -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
-    let loader = match &config.endpoint_url {
-        Some(url) => loader.endpoint_url(url),
-        None => loader,
-    };
-    loader
+    aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(config.connect_timeout)

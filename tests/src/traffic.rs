@@ -232,7 +232,7 @@ impl Actor {
             || async {
                 let user = crate::new_user();
                 let body = json!({"username": user.username, "email": user.email, "password": user.password});
-                let response = crate::post_json("/api/auth/signup", body).await;
+                let response = crate::app().signup_with(body).await;
                 if response.status() != 201 {
                     return None;
                 }
@@ -242,7 +242,9 @@ impl Actor {
             },
         )
         .await;
-        let profile_id = crate::create_profile(&access_token, "Fault injector").await;
+        let profile_id = crate::app()
+            .create_profile(&access_token, "Fault injector")
+            .await;
         Arc::new(Actor {
             username: user.username,
             password: user.password,
@@ -265,7 +267,6 @@ impl Actor {
 
 struct Shared {
     actor: Arc<Actor>,
-    client: reqwest::Client,
     phase: AtomicU8,
     stop: AtomicBool,
     sequence: AtomicU64,
@@ -285,9 +286,6 @@ impl Shared {
     }
 }
 
-/// Per-request bound: API Gateway gives up at 30 s, so a client would too.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A pause between one worker's requests: a steady stream, not a saturation test.
 const PAUSE: Duration = Duration::from_millis(20);
 
@@ -303,13 +301,8 @@ impl Traffic {
         if mix.is_empty() {
             return Err("the traffic mix is empty".into());
         }
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let shared = Arc::new(Shared {
             actor,
-            client,
             phase: AtomicU8::new(Phase::Before as u8),
             stop: AtomicBool::new(false),
             sequence: AtomicU64::new(0),
@@ -400,17 +393,14 @@ async fn work(shared: Arc<Shared>, kind: Kind) {
     }
 }
 
-fn request(shared: &Shared, kind: Kind) -> (reqwest::RequestBuilder, Option<String>) {
-    let client = &shared.client;
+/// A request of `kind` on the tests' shared client (its timeout is
+/// [`crate::REQUEST_TIMEOUT`]), and the title of the post it writes, if any.
+fn request(shared: &Shared, kind: Kind) -> (crate::Request<'static>, Option<String>) {
+    let app = crate::app();
     let actor = &shared.actor;
     match kind {
-        Kind::AnonymousList => (client.get(crate::api("/api/posts?limit=20")), None),
-        Kind::BearerList => (
-            client
-                .get(crate::api("/api/posts"))
-                .bearer_auth(actor.token()),
-            None,
-        ),
+        Kind::AnonymousList => (app.get("/api/posts?limit=20"), None),
+        Kind::BearerList => (app.get("/api/posts").bearer_auth(actor.token()), None),
         Kind::CreatePost => {
             let n = shared.sequence.fetch_add(1, Ordering::SeqCst);
             let title = format!("Fault traffic {n} {}", uuid::Uuid::new_v4().simple());
@@ -418,15 +408,15 @@ fn request(shared: &Shared, kind: Kind) -> (reqwest::RequestBuilder, Option<Stri
                 "content": {"title": title, "body": "<p>Written while a dependency may be down.</p>"},
                 "postTypeId": 1, "profileId": actor.profile_id,
             });
-            let request = client
-                .post(crate::api("/api/posts"))
+            let request = app
+                .post("/api/posts")
                 .bearer_auth(actor.token())
                 .json(&body);
             (request, Some(title))
         }
         Kind::Login => {
             let body = json!({"login": actor.username, "password": actor.password});
-            (client.post(crate::api("/api/auth/login")).json(&body), None)
+            (app.post("/api/auth/login").json(&body), None)
         }
     }
 }
@@ -463,8 +453,9 @@ const EMULATOR: &str = "EMULATOR";
 /// function logged its 200; sometimes twice in a row.
 const EMULATOR_RETRIES: u32 = 2;
 
-/// Sends one request of `kind`, again if the emulator itself failed (the suite's `send`
-/// helper does the same); the answer and how many emulator failures it took.
+/// Sends one request of `kind`, again if the emulator itself failed (the suites'
+/// [`crate::Request::send`] does the same, once); the answer and how many emulator
+/// failures it took.
 async fn send(shared: &Shared, kind: Kind) -> (Reply, u32) {
     let mut reply = send_once(shared, kind).await;
     let mut retries = 0;
@@ -477,7 +468,7 @@ async fn send(shared: &Shared, kind: Kind) -> (Reply, u32) {
 
 async fn send_once(shared: &Shared, kind: Kind) -> Reply {
     let (request, title) = request(shared, kind);
-    let response = match request.send().await {
+    let response = match request.try_send().await {
         Ok(response) => response,
         Err(error) => return Reply::transport(&error),
     };

@@ -16,6 +16,7 @@ use shared::{
         unix_now_ms,
     },
     cursor,
+    domain::Window,
     http::context::RequestContext,
     http::extract::ApiQuery,
     store::audit::{self, AuditEvent, EventType, Severity},
@@ -29,16 +30,42 @@ fn timestamp(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `{items: [{ip, blockedUntil, offence}], nextCursor: null}`: the set is small and
-/// expires by itself, so it comes in one page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockedQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+/// `{items: [{ip, blockedUntil, offence}], nextCursor}`: blocks in force, the latest to
+/// end first, a Query of the `activeBlocks` index (no scan), paged with signed cursors
+/// holding `(blockedUntilMs, ip)` of the last block of the page.
 pub async fn blocked_ips(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
+    ApiQuery(query): ApiQuery<BlockedQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let blocks = state.brute_force.blocked(unix_now_ms()).await?;
-    Ok(Json(cursor::single_page(blocks.iter().map(|b| {
-        json!({"ip": b.ip, "blockedUntil": timestamp(b.blocked_until_ms / 1000), "offence": b.offence})
-    }))))
+    let keys = state.secrets.app_keys().await?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| cursor::decode::<(i64, String)>(&keys.cursor, c))
+        .transpose()?;
+    let limit = usize::try_from(cursor::page_size(query.limit)).unwrap_or(50);
+    let (blocks, more) = state
+        .brute_force
+        .blocked(unix_now_ms(), limit, after.as_ref())
+        .await?;
+    let next = blocks
+        .last()
+        .filter(|_| more)
+        .map(|b| cursor::encode(&keys.cursor, &(b.blocked_until_ms, &b.ip)));
+    Ok(Json(cursor::page(
+        blocks.iter().map(|b| {
+            json!({"ip": b.ip, "blockedUntil": timestamp(b.blocked_until_ms / 1000), "offence": b.offence})
+        }),
+        next,
+    )))
 }
 
 pub async fn unblock_ip(
@@ -57,9 +84,10 @@ pub async fn unblock_ip(
     audit::insert(
         &mut tx,
         &context,
+        // Critical: an unblock alerts (template.yaml's SecurityEvents alarms).
         AuditEvent::new(
             EventType::IpUnblocked,
-            Severity::Warning,
+            Severity::Critical,
             Some(admin.account_id),
         )
         .details(json!({ "ip": ip.to_string() })),
@@ -171,31 +199,18 @@ pub async fn events(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
-    window: Option<String>,
+    window: Option<Window>,
 }
 
-/// `24h`, `30m`, `7d` to seconds; at most 400 days.
-fn window_seconds(window: &str) -> Option<i64> {
-    let (number, unit) = window.split_at(window.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok().filter(|n| *n > 0)?;
-    let seconds = match unit {
-        "m" => n * 60,
-        "h" => n * 3_600,
-        "d" => n * 86_400,
-        _ => return None,
-    };
-    (seconds <= 400 * 86_400).then_some(seconds)
-}
-
-/// `GET /api/admin/security/stats?window=24h`: counts by type and by severity.
+/// `GET /api/admin/security/stats?window=24h`: counts by type and by severity. The
+/// window is a [`Window`]: digits and a unit, 1m to 400d, else 400.
 pub async fn stats(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
     ApiQuery(query): ApiQuery<StatsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let window = query.window.unwrap_or_else(|| "24h".into());
-    let seconds = window_seconds(&window)
-        .ok_or_else(|| ApiError::validation("window must look like 30m, 24h or 7d"))?;
+    let window = query.window.unwrap_or(Window::DEFAULT);
+    let seconds = window.duration().as_secs_f64();
     let rows: Vec<(String, String, i64)> = state
         .db
         .read(|mut conn| async move {
@@ -203,7 +218,7 @@ pub async fn stats(
                 "SELECT event_type, severity, count(*) FROM audit_log
                  WHERE created_at >= now() - make_interval(secs => $1) GROUP BY 1, 2",
             )
-            .bind(seconds as f64)
+            .bind(seconds)
             .fetch_all(&mut *conn)
             .await
         })
@@ -220,21 +235,6 @@ pub async fn stats(
     }
     let total: i64 = rows.iter().map(|(_, _, c)| c).sum();
     Ok(Json(
-        json!({ "window": window, "total": total, "byType": by_type, "bySeverity": by_severity }),
+        json!({ "window": window.to_string(), "total": total, "byType": by_type, "bySeverity": by_severity }),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_parse() {
-        assert_eq!(window_seconds("24h"), Some(86_400));
-        assert_eq!(window_seconds("30m"), Some(1_800));
-        assert_eq!(window_seconds("7d"), Some(604_800));
-        for bad in ["", "h", "0h", "-1h", "24", "1y", "999d"] {
-            assert_eq!(window_seconds(bad), None, "{bad}");
-        }
-    }
 }

@@ -21,6 +21,7 @@ use shared::{
     store::{
         accounts,
         audit::{self, AuditEvent, EventType, Severity},
+        brute_force::{BackoffKey, Reservation},
     },
 };
 
@@ -61,42 +62,35 @@ async fn attempt(
     facts: &RequestFacts,
     body: LoginRequest,
 ) -> Result<(&'static str, Response), ApiError> {
-    // Per login name, existing or not: after repeated failures, attempts wait
-    // (2^(n-5) s), and the answer is the same whether the account exists.
-    let name = body.login.trim().to_lowercase();
-    let limits = &state.limiter.config;
-    let now_ms = unix_now_ms();
-    let (account, wait) = tokio::join!(
-        // The writer: a login right after signup or a password change must see it.
-        async {
-            let mut writer = state.db.writer().await?;
-            accounts::find_by_login(&mut *writer, &body.login).await
-        },
-        state.brute_force.login_wait(
-            &name,
-            now_ms,
-            limits.account_backoff_after,
-            limits.account_backoff_max
-        ),
-    );
-    if let Some(seconds) = wait? {
+    // Per account, by whichever name (or per unknown name): after repeated failures
+    // attempts wait (2^(n-5) s). The attempt is counted before the password is
+    // checked, atomically, so concurrent attempts cannot all slip in before the first
+    // failure is written; a success clears the count. The answer is the same whether
+    // the account exists.
+    // The writer: a login right after signup or a password change must see it.
+    let account = {
+        let mut writer = state.db.writer().await?;
+        accounts::find_by_login(&mut *writer, &body.login).await?
+    };
+    let counter = match &account {
+        Some(account) => BackoffKey::LoginAccount(account.id),
+        None => BackoffKey::LoginName(BackoffKey::normalized_name(&body.login)),
+    };
+    let policy = &state.limiter.config.login_backoff;
+    if let Reservation::Wait { seconds } = state
+        .brute_force
+        .reserve(&counter, policy, unix_now_ms())
+        .await?
+    {
         return Err(ApiError::RateLimited {
             tier: "login-backoff",
             retry_after_seconds: seconds,
         });
     }
-    let account = account?;
     // An unknown account is verified against a dummy hash: same work, same answer.
     let hash = account.as_ref().map(|a| a.password_hash.as_str());
     let verified = state.passwords.verify(&body.password, hash).await;
     let Some(account) = account.filter(|_| verified) else {
-        if let Err(error) = state
-            .brute_force
-            .record_login_failure(&name, unix_now_ms())
-            .await
-        {
-            tracing::warn!(error = %error, "could not count a failed login");
-        }
         let login: String = body.login.chars().take(100).collect();
         audit::record(
             &state.db,
@@ -108,7 +102,7 @@ async fn attempt(
         return Err(ApiError::INVALID_CREDENTIALS);
     };
 
-    if let Err(error) = state.brute_force.clear_login_failures(&name).await {
+    if let Err(error) = state.brute_force.clear(&counter).await {
         tracing::warn!(error = %error, "could not reset failed logins");
     }
     if state.passwords.needs_rehash(&account.password_hash) {
@@ -119,7 +113,7 @@ async fn attempt(
         let keys = state.secrets.app_keys().await?;
         let auth = &state.config.auth;
         let mfa_token = mfa::issue(&keys.refresh, account.id, auth.mfa_token_ttl, unix_now())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(ApiError::internal)?;
         let reply = Json(json!({ "mfaRequired": true, "mfaToken": mfa_token }));
         return Ok(("mfa_required", reply.into_response()));
     }

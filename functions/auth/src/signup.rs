@@ -14,7 +14,9 @@ use shared::{
         extract::ApiJson,
     },
     mail::Outbox,
+    metrics,
     store::{
+        StoreError,
         accounts::{self, NewAccount},
         audit::{self, AuditEvent, EventType, Severity},
     },
@@ -64,7 +66,7 @@ pub async fn signup(
         .passwords
         .hash(password.expose())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     let mut tx = state.db.begin().await?;
     let account = accounts::insert(
         &mut *tx,
@@ -77,7 +79,16 @@ pub async fn signup(
             last_name: last_name.as_ref(),
         },
     )
-    .await?;
+    .await
+    .map_err(|error| match error {
+        // One answer whichever is taken, so signup does not say which of a username
+        // and an email belongs to someone (README, "Auth").
+        StoreError::Conflict(_) => ApiError::Conflict {
+            message: "That username or email cannot be used".into(),
+            details: None,
+        },
+        other => other.into(),
+    })?;
     audit::insert(
         &mut tx,
         &context,
@@ -93,6 +104,7 @@ pub async fn signup(
     // The address masked: enough to answer "did j***@example.com sign up?", never a
     // list of addresses in the logs.
     tracing::info!(accountId = account.id, email = %email.masked(), "account created");
+    metrics::count("Signups", &[]);
     let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
     Ok(tokens.respond(StatusCode::CREATED, json!({ "account": account.to_json() })))
 }

@@ -8,14 +8,19 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
-    auth::{Principal, mfa, step_up::SteppedUp, totp, unix_now},
-    domain::ValidationErrors,
+    auth::{
+        Principal, mfa,
+        reauth::{self, Reauth},
+        second_factor::{self, Method, accept_code},
+        step_up::SteppedUp,
+        totp,
+    },
+    domain::{Role, ValidationErrors},
     http::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
     },
     metrics,
-    secrets::AppKeys,
     store::{
         accounts::{self, Account},
         audit::{self, AuditEvent, EventType, Severity},
@@ -24,10 +29,6 @@ use shared::{
 };
 
 use crate::session;
-
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
-}
 
 fn already_enabled() -> ApiError {
     ApiError::Conflict {
@@ -40,41 +41,6 @@ async fn account(state: &AppState, id: i64) -> Result<Account, ApiError> {
     accounts::find_by_id(&mut *state.db.writer().await?, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
-    Totp,
-    BackupCode,
-}
-
-/// A TOTP code (each time step once) or, where allowed, an unused backup code.
-async fn accept_code(
-    state: &AppState,
-    keys: &AppKeys,
-    account_id: i64,
-    code: &str,
-    backup_allowed: bool,
-) -> Result<Option<Method>, ApiError> {
-    let Some((sealed, _)) = two_factor::secret(&mut *state.db.writer().await?, account_id).await?
-    else {
-        return Ok(None);
-    };
-    let secret = totp::open(&keys.totp, account_id, &sealed).map_err(internal)?;
-    let now = u64::try_from(unix_now()).unwrap_or(0);
-    if let Some(step) = totp::matching_step(&secret, code, now, state.config.auth.totp_skew_steps) {
-        // A code already accepted for its step is refused (RFC 6238 §5.2).
-        let fresh =
-            two_factor::accept_step(&mut *state.db.writer().await?, account_id, step).await?;
-        return Ok(fresh.then_some(Method::Totp));
-    }
-    if backup_allowed {
-        let hash = totp::backup_code_hash(&keys.backup_codes, code);
-        if two_factor::use_backup_code(&mut *state.db.writer().await?, account_id, &hash).await? {
-            return Ok(Some(Method::BackupCode));
-        }
-    }
-    Ok(None)
 }
 
 async fn audit_failure(state: &AppState, context: &RequestContext, account_id: i64, stage: &str) {
@@ -100,12 +66,12 @@ pub async fn setup(
         return Err(already_enabled());
     }
     let keys = state.secrets.app_keys().await?;
-    let secret = totp::new_secret().map_err(internal)?;
-    let sealed = totp::seal(&keys.totp, account.id, &secret).map_err(internal)?;
+    let secret = totp::new_secret().map_err(ApiError::internal)?;
+    let sealed = totp::seal(&keys.totp, account.id, &secret).map_err(ApiError::internal)?;
     if !two_factor::set_pending(&mut *state.db.writer().await?, account.id, &sealed).await? {
         return Err(already_enabled());
     }
-    let enrolment = totp::enrolment(&secret, &account.username).map_err(internal)?;
+    let enrolment = totp::enrolment(&secret, &account.username).map_err(ApiError::internal)?;
     Ok(Json(json!({
         "secret": enrolment.secret_base32,
         "otpauthUrl": enrolment.otpauth_url,
@@ -119,16 +85,19 @@ pub struct EnableRequest {
     code: String,
 }
 
+/// Needs the current password (`currentPassword`) beside the code: a stolen access
+/// token alone must not turn on a second factor the owner does not hold.
 pub async fn enable(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
     principal: Principal,
-    ApiJson(body): ApiJson<EnableRequest>,
+    Reauth { body, proof }: Reauth<EnableRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let account = account(&state, principal.account_id).await?;
     if account.two_factor_enabled {
         return Err(already_enabled());
     }
+    reauth::require(&state, &context, &principal, &proof, "2fa-enable").await?;
     let keys = state.secrets.app_keys().await?;
     if accept_code(&state, &keys, account.id, &body.code, false).await? != Some(Method::Totp) {
         audit_failure(&state, &context, account.id, "enable").await;
@@ -137,7 +106,7 @@ pub async fn enable(
             "is not a current code for the secret from setup",
         ));
     }
-    let codes = totp::new_backup_codes().map_err(internal)?;
+    let codes = totp::new_backup_codes().map_err(ApiError::internal)?;
     let hashes: Vec<String> = codes
         .iter()
         .map(|c| totp::backup_code_hash(&keys.backup_codes, c))
@@ -172,16 +141,13 @@ pub async fn disable(
     ApiJson(body): ApiJson<DisableRequest>,
 ) -> Result<StatusCode, ApiError> {
     let account = account(&state, principal.account_id).await?;
-    let keys = state.secrets.app_keys().await?;
     let mut errors = ValidationErrors::default();
-    if !state
-        .passwords
-        .verify(&body.password, Some(&account.password_hash))
-        .await
+    // Both on the account's counters, as a login and a 2FA verify would be.
+    if !reauth::password_matches(&state, account.id, &account.password_hash, &body.password).await?
     {
         errors.add("password", "is incorrect");
     }
-    if accept_code(&state, &keys, account.id, &body.code, true)
+    if second_factor::check(&state, &context, account.id, &body.code)
         .await?
         .is_none()
     {
@@ -193,13 +159,19 @@ pub async fn disable(
     }
     let mut tx = state.db.begin().await?;
     two_factor::disable(&mut tx, account.id).await?;
+    // An admin without a second factor is the account an attacker wants: that alerts.
+    let severity = if account.role_id == Role::Admin.id() {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
     session::revoke_others(
         &state,
         &mut tx,
         &context,
         &principal,
         EventType::TwoFactorDisabled,
-        Severity::Warning,
+        severity,
     )
     .await?;
     tx.commit().await?;
@@ -234,6 +206,7 @@ pub async fn verify(
             "mfa_success"
         }
         Err(ApiError::Authentication { .. }) => "mfa_failed",
+        Err(ApiError::RateLimited { .. }) => "mfa_backoff",
         Err(_) => "error",
     };
     metrics::count("Logins", &[("Outcome", outcome)]);
@@ -258,7 +231,9 @@ async fn verify_code(
         return Err(INVALID_CHALLENGE);
     }
     let account = account(state, account_id).await?;
-    let Some(method) = accept_code(state, &keys, account.id, &body.code, true).await? else {
+    // Counted per account across MFA tokens: fresh tokens (a right password each)
+    // buy no more guesses.
+    let Some(method) = second_factor::check(state, context, account.id, &body.code).await? else {
         audit_failure(state, context, account.id, "verify").await;
         return Err(INVALID_CHALLENGE);
     };

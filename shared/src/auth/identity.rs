@@ -176,6 +176,11 @@ async fn check(state: &AppState, identity: Identity, ip: &str) -> Identity {
             // Privileged writes re-check their actor on the writer regardless.
             tracing::warn!(error = %error, "request state unavailable; the token counts on its signature");
             metrics::count("RequestStateUnavailable", &[]);
+            // Its last write unknown, the caller reads from the writer (read-your-writes
+            // holds; the replica is spared again once DynamoDB answers).
+            if identity.principal().is_some() {
+                consistency::position_unknown();
+            }
             return identity;
         }
     };

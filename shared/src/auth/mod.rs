@@ -10,8 +10,10 @@ pub mod keyring;
 pub mod mfa;
 pub mod passwords;
 pub mod principal;
+pub mod reauth;
 pub mod refresh;
 pub mod roles;
+pub mod second_factor;
 pub mod step_up;
 pub mod totp;
 

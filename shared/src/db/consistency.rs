@@ -121,8 +121,9 @@ pub fn read_token(key: &HmacKey, token: &str, now_ms: i64) -> Option<WritePositi
 pub enum Requirement {
     /// A position the client was given (its own earlier write).
     After(WritePosition),
-    /// This request wrote already, and its position is not known until it ends.
-    OwnWrite,
+    /// Everything committed: this request wrote already (its position is not known
+    /// until it ends), or its client's last write could not be looked up.
+    Writer,
 }
 
 /// One request's consistency state: what its reads must see, and whether it wrote.
@@ -130,6 +131,8 @@ pub enum Requirement {
 pub struct RequestScope {
     read_after: Mutex<Option<WritePosition>>,
     wrote: AtomicBool,
+    /// What the client must see is unknown: read from the writer.
+    unknown: AtomicBool,
 }
 
 tokio::task_local! {
@@ -142,6 +145,7 @@ pub async fn scope<F: Future>(read_after: Option<WritePosition>, request: F) -> 
     let state = RequestScope {
         read_after: Mutex::new(read_after),
         wrote: AtomicBool::new(false),
+        unknown: AtomicBool::new(false),
     };
     REQUEST
         .scope(state, async {
@@ -156,8 +160,8 @@ pub async fn scope<F: Future>(read_after: Option<WritePosition>, request: F) -> 
 pub fn requirement() -> Option<Requirement> {
     REQUEST
         .try_with(|scope| {
-            if scope.wrote.load(Ordering::Relaxed) {
-                return Some(Requirement::OwnWrite);
+            if scope.wrote.load(Ordering::Relaxed) || scope.unknown.load(Ordering::Relaxed) {
+                return Some(Requirement::Writer);
             }
             let position = *scope
                 .read_after
@@ -182,6 +186,12 @@ pub fn raise(position: WritePosition) {
             None => position,
         });
     });
+}
+
+/// The client's last write cannot be looked up (DynamoDB did not answer): the
+/// request's reads go to the writer, which has every write.
+pub fn position_unknown() {
+    let _ = REQUEST.try_with(|scope| scope.unknown.store(true, Ordering::Relaxed));
 }
 
 /// Records that the current request wrote (a commit, or a writer session it held).
@@ -294,11 +304,17 @@ mod tests {
             raise(at(9, NOW - 5));
             assert_eq!(requirement(), Some(Requirement::After(at(9, NOW))));
             note_write();
-            assert_eq!(requirement(), Some(Requirement::OwnWrite));
+            assert_eq!(requirement(), Some(Requirement::Writer));
         })
         .await;
         assert!(wrote);
         let ((), wrote) = scope(None, async { assert_eq!(requirement(), None) }).await;
         assert!(!wrote);
+        let ((), wrote) = scope(Some(at(3, NOW)), async {
+            position_unknown();
+            assert_eq!(requirement(), Some(Requirement::Writer));
+        })
+        .await;
+        assert!(!wrote, "reading from the writer is not writing");
     }
 }

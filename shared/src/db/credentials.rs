@@ -78,7 +78,12 @@ impl DbCredentials {
             reader,
             secrets: aws_sdk_secretsmanager::Client::new(aws),
             aws: aws.clone(),
-            issued: Mutex::new(Instant::now()),
+            // Long enough ago that the first refusal refreshes at once.
+            issued: Mutex::new(
+                Instant::now()
+                    .checked_sub(REFRESH_MIN_INTERVAL)
+                    .unwrap_or_else(Instant::now),
+            ),
         }
     }
 
@@ -109,6 +114,11 @@ impl DbCredentials {
                 Ok((with(&self.writer).await?, with(&self.reader).await?))
             }
         }
+    }
+
+    /// The options without credentials (until they can be fetched).
+    pub fn without(&self) -> (PgConnectOptions, PgConnectOptions) {
+        (self.writer.clone(), self.reader.clone())
     }
 
     /// Before new connections are opened: IAM tokens close to expiry are replaced.

@@ -40,7 +40,8 @@ use tokio::sync::OnceCell;
 
 use crate::{
     config::{DatabaseConfig, DatabaseEndpoints, ResilienceConfig, RetryPolicy},
-    resilience::{Breakers, CircuitBreaker, Guarded, retry},
+    error::ApiError,
+    resilience::{BreakerState, Breakers, CircuitBreaker, Guarded, retry},
 };
 
 pub mod consistency;
@@ -84,6 +85,9 @@ pub struct Db {
     reads: ReadCounts,
 }
 
+/// How long the replica probe waits for a writer connection to ask it the lag.
+const LAG_PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+
 /// What getting a writer connection can fail with: the breaker is open, or PostgreSQL
 /// (or the pool) refused.
 pub type WriterError = Guarded<sqlx::Error>;
@@ -123,16 +127,13 @@ impl Db {
             session_options(config, resilience, reader, "reader"),
         );
         let credentials = DbCredentials::new(config.auth.clone(), writer, reader, aws);
-        let (writer, reader) = retry(
-            &resilience.retry,
-            "read database credentials",
-            |error: &CredentialsError| match error {
-                CredentialsError::Secret(error) => error.is_unavailable(),
-                CredentialsError::Sign(_) => true,
-            },
-            || credentials.current(),
-        )
-        .await?;
+        // Without them (Secrets Manager unreachable at cold start) the instance starts
+        // anyway: the first connection is refused, which fetches them (`open`), and
+        // health can still report what is down.
+        let (writer, reader) = credentials.current().await.unwrap_or_else(|error| {
+            tracing::warn!(error = %error, "database credentials unknown at start; fetched on first use");
+            credentials.without()
+        });
         Ok(Self {
             writer: pool(config, writer),
             reader: pool(config, reader),
@@ -191,6 +192,26 @@ impl Db {
         Ok(Held::new(transaction, "writer"))
     }
 
+    /// Runs a write — a whole transaction, from `begin` to `commit` — and runs it again
+    /// when the database rolled it back to resolve a conflict (40001, 40P01), with the
+    /// usual backoff, attempts and deadline: the transaction left nothing behind.
+    /// `body` builds the transaction's future anew each time; it opens its own
+    /// transaction with [`Db::begin`].
+    pub async fn write<T, Fut>(&self, mut body: impl FnMut() -> Fut) -> Result<T, ApiError>
+    where
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        retry(
+            &self.retry,
+            "write transaction",
+            |error: &ApiError| matches!(error, ApiError::TransactionAborted(_)),
+            // Boxed: a handler's whole transaction is a deep future, and each caller
+            // would otherwise inline it into its own.
+            || Box::pin(body()),
+        )
+        .await
+    }
+
     /// Opens a writer session under the writer's breaker. Nothing has been sent yet,
     /// so a transient failure here (a reset connection, a server restarting) is
     /// retried; sqlx has already retried refused connections until its acquire timeout.
@@ -243,7 +264,7 @@ impl Db {
         Fut: Future<Output = Result<T, E>>,
     {
         let requirement = consistency::requirement();
-        let own_write = requirement == Some(Requirement::OwnWrite);
+        let own_write = requirement == Some(Requirement::Writer);
         if !own_write && self.reader_usable().await {
             let on_reader = timed("reader", self.on_reader(requirement, &query));
             match self
@@ -387,9 +408,19 @@ impl Db {
 
     /// The replica's state: reachable and in recovery (asked of the reader), and its
     /// lag (asked of the writer, which an idle spell cannot fool).
+    ///
+    /// The writer is asked briefly, and not at all while its breaker is open: a writer
+    /// that is down must not make the replica look down too.
     pub async fn replica_status(&self) -> Result<ReplicaStatus, sqlx::Error> {
         let reader = self.open(|| self.reader.acquire());
-        let writer = self.open(|| self.writer.acquire());
+        let writer = async {
+            if self.writer_breaker.state() == BreakerState::Open {
+                return Err(sqlx::Error::PoolTimedOut);
+            }
+            tokio::time::timeout(LAG_PROBE_TIMEOUT, self.open(|| self.writer.acquire()))
+                .await
+                .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+        };
         let (reader, writer) = tokio::join!(reader, writer);
         replica::status(reader?, writer, &self.lag_source).await
     }
@@ -595,6 +626,15 @@ fn record_time(pool: &'static str, since: Instant) {
         since.elapsed().as_secs_f64() * 1000.0,
         &[("Pool", pool)],
     );
+}
+
+/// The writer rolled a transaction back to resolve a conflict: a serialization
+/// failure (40001) or a deadlock (40P01). Running it again is safe and may succeed.
+pub fn is_write_conflict(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40001" || code == "40P01")
 }
 
 /// Errors that mean "this server cannot answer now", as opposed to "this query is wrong".

@@ -2,12 +2,14 @@
 //! everything past the handler can rely on them.
 
 pub mod content;
+pub mod duration;
 mod email;
 mod names;
 mod password;
 mod role;
 mod username;
 
+pub use duration::Window;
 pub use email::Email;
 pub use names::PersonName;
 pub use password::NewPassword;

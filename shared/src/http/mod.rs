@@ -163,14 +163,15 @@ async fn on_sigterm(state: Arc<crate::AppState>) {
 
 /// Of the 500 ms Lambda allows between SIGTERM and SIGKILL: requests still running
 /// may finish, then the pools close.
-const SHUTDOWN_DRAIN_BUDGET: Duration = Duration::from_millis(250);
-const SHUTDOWN_CLOSE_BUDGET: Duration = Duration::from_millis(150);
+const SHUTDOWN_DRAIN_BUDGET: Duration = Duration::from_millis(330);
+const SHUTDOWN_CLOSE_BUDGET: Duration = Duration::from_millis(100);
 /// Once the last request's response is made, the runtime still posts it to the
 /// Runtime API; the process must not exit under it.
 const SHUTDOWN_POST_GRACE: Duration = Duration::from_millis(20);
 
 /// Runs on SIGTERM (the runtime exits the process when it returns).
 async fn shutdown(state: Arc<crate::AppState>) {
+    let in_flight = in_flight::REQUESTS.count();
     let drained = tokio::time::timeout(SHUTDOWN_DRAIN_BUDGET, in_flight::REQUESTS.drained())
         .await
         .is_ok();
@@ -181,6 +182,7 @@ async fn shutdown(state: Arc<crate::AppState>) {
     // time out; bounded, as a request still running would hold its connection.
     let closing = tokio::time::timeout(SHUTDOWN_CLOSE_BUDGET, state.db.close()).await;
     tracing::info!(
+        requestsInFlight = in_flight,
         requestsDrained = drained,
         poolsClosed = closing.is_ok(),
         "shutting down"

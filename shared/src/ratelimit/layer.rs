@@ -110,6 +110,7 @@ async fn block_ip(state: &AppState, context: &RequestContext, ip: &str) {
         .await
     {
         Ok(block) => {
+            state.request_states.forget(ip);
             metrics::count("BruteForceDetected", &[]);
             audit::record(
                 &state.db,
@@ -235,12 +236,28 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
         .max_by_key(|d| d.reset_after)
     {
         metrics::count("RateLimitRejected", &[("Tier", rejected.tier.name())]);
+        // A refusal by either auth counter (per IP, or per IP and login name) is a
+        // brute-force offence: the first refusal of each counter's window blocks the
+        // IP on the ladder. Checking only the refusal reported to the client let one
+        // name hammered from one address (the per-name counter, reported because it
+        // resets last) go on forever without a block.
+        let auth_refusals = decisions
+            .iter()
+            .filter(|d| !d.allowed && d.tier.is_auth() && d.pk() != rejected.pk());
+        let mut offence = false;
+        for refusal in auth_refusals {
+            offence |= state.limiter.first_rejection(refusal).await;
+        }
+        let first = state.limiter.first_rejection(rejected).await;
+        offence |= first && rejected.tier.is_auth();
         if let Some(context) = &context
-            && state.limiter.first_rejection(rejected).await
+            && offence
         {
-            if rejected.tier == Tier::Auth {
-                block_ip(state, context, &ip).await;
-            }
+            block_ip(state, context, &ip).await;
+        }
+        if let Some(context) = &context
+            && first
+        {
             audit::record(
                 &state.db,
                 context,

@@ -9,6 +9,7 @@
 //! matters (the auth tier's 15 minutes), and every tier stays exact.
 
 mod layer;
+mod leases;
 mod store;
 
 pub use layer::limited;
@@ -77,6 +78,12 @@ impl Tier {
                 _ => config.post_create_user,
             },
         }
+    }
+
+    /// The two auth counters (per IP, per IP and login name): a refusal by either is
+    /// a brute-force offence.
+    pub fn is_auth(self) -> bool {
+        matches!(self, Self::Auth | Self::AuthLogin)
     }
 
     /// Successful requests give their unit back (the auth tier counts failures).

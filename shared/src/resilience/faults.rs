@@ -33,6 +33,12 @@ pub fn is_aws_fault<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) 
     }
 }
 
+/// The service shed load (on DynamoDB: often one hot key, not the table).
+pub fn is_throttling<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    matches!(error, SdkError::ServiceError(service)
+        if service.err().code().is_some_and(|code| THROTTLING.contains(&code)))
+}
+
 /// `.send().through(&breaker)`: an AWS call made under a dependency's breaker.
 pub trait ThroughBreaker<T, E: ProvideErrorMetadata>:
     Future<Output = Result<T, SdkError<E, HttpResponse>>> + Sized

@@ -109,18 +109,22 @@ impl AccountStates {
         account_id: i64,
         position: WritePosition,
     ) -> Result<(), StoreError> {
-        let mut update = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(account_id)))
-            .condition_expression("attribute_not_exists(lastWriteAtMs) OR lastWriteAtMs < :at")
             .expression_attribute_values(":at", AttributeValue::N(position.at_ms.to_string()));
-        update = match position.lsn {
+        // Ordered by WAL position where there is one (two writes can share a
+        // millisecond), else by time.
+        let update = match position.lsn {
             Some(Lsn(lsn)) => update
                 .update_expression("SET lastWriteAtMs = :at, lastWriteLsn = :lsn")
+                .condition_expression("attribute_not_exists(lastWriteLsn) OR lastWriteLsn < :lsn")
                 .expression_attribute_values(":lsn", AttributeValue::N(lsn.to_string())),
-            None => update.update_expression("SET lastWriteAtMs = :at REMOVE lastWriteLsn"),
+            None => update
+                .update_expression("SET lastWriteAtMs = :at REMOVE lastWriteLsn")
+                .condition_expression("attribute_not_exists(lastWriteAtMs) OR lastWriteAtMs < :at"),
         };
         match update.send().through(&self.breaker).await {
             Ok(_) => Ok(()),

@@ -47,13 +47,12 @@ impl Account {
     }
 
     /// What any signed-in caller may see of another's account: no email, nor whether
-    /// 2FA is on (that would tell an attacker which accounts are easier targets).
+    /// 2FA is on (that would tell an attacker which accounts are easier targets), nor
+    /// the role (which accounts are the admins and moderators worth attacking).
     pub fn to_public_json(&self) -> Value {
         json!({
             "id": self.id,
             "username": self.username,
-            "roleId": self.role_id,
-            "role": Role::from_id(self.role_id).map(Role::as_str),
             "firstName": self.first_name,
             "lastName": self.last_name,
             "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),

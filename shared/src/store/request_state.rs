@@ -2,9 +2,15 @@
 //! access token, its session (the refresh-token family its `sid` names) and its
 //! account item (`account_state`), in one BatchGetItem. Three guarantees for one round
 //! trip: a blocked IP is refused, a revoked session or changed role stops the token
-//! at once, and the account's last write is read back by every client of it.
+//! at once, and the account's last write is read back by every client of it. An
+//! anonymous request from an IP found not blocked within the last second makes no
+//! call at all.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use aws_sdk_dynamodb::{
     Client,
@@ -45,7 +51,15 @@ pub struct RequestStates {
     client: Client,
     breaker: Arc<CircuitBreaker>,
     tables: Tables,
+    /// IPs found not blocked, and when: an anonymous request from one of them within
+    /// [`NOT_BLOCKED_FOR`] needs no call at all (a new block takes effect within it).
+    not_blocked: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long "this IP is not blocked" is believed without asking again.
+pub const NOT_BLOCKED_FOR: Duration = Duration::from_secs(1);
+/// IPs remembered at once; beyond it, stale ones are dropped.
+const MAX_REMEMBERED_IPS: usize = 10_000;
 
 fn block_key(ip: &str) -> Item {
     HashMap::from([("pk".to_owned(), AttributeValue::S(format!("block#{ip}")))])
@@ -68,7 +82,37 @@ impl RequestStates {
             client,
             breaker,
             tables,
+            not_blocked: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn recently_not_blocked(&self, ip: &str) -> bool {
+        let remembered = self
+            .not_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        remembered
+            .get(ip)
+            .is_some_and(|seen| seen.elapsed() < NOT_BLOCKED_FOR)
+    }
+
+    /// The IP was just blocked from this instance: believe nothing remembered of it.
+    pub fn forget(&self, ip: &str) {
+        self.not_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(ip);
+    }
+
+    fn remember_not_blocked(&self, ip: &str) {
+        let mut remembered = self
+            .not_blocked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if remembered.len() >= MAX_REMEMBERED_IPS {
+            remembered.retain(|_, seen| seen.elapsed() < NOT_BLOCKED_FOR);
+        }
+        remembered.insert(ip.to_owned(), Instant::now());
     }
 
     /// Reads it all in one call. Strongly consistent when there is a caller: a
@@ -80,6 +124,9 @@ impl RequestStates {
         caller: Option<Claimed<'_>>,
         now_ms: i64,
     ) -> Result<RequestState, StoreError> {
+        if caller.is_none() && self.recently_not_blocked(ip) {
+            return Ok(RequestState::default());
+        }
         let consistent = caller.is_some();
         let mut security = vec![block_key(ip)];
         let mut items = HashMap::from([(self.tables.rate_limits.clone(), Vec::new())]);
@@ -106,7 +153,11 @@ impl RequestStates {
             }
             request = output.unprocessed_keys.unwrap_or_default();
             if request.is_empty() {
-                return Ok(self.parse(&items, ip, caller, now_ms));
+                let found = self.parse(&items, ip, caller, now_ms);
+                if found.blocked_until_ms.is_none() {
+                    self.remember_not_blocked(ip);
+                }
+                return Ok(found);
             }
         }
         Err(StoreError::DynamoDb {

@@ -11,9 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use api_tests::{
-    Session, api, client, create_post, create_profile, new_user, send, set_cookie, signup,
-};
+use api_tests::{Session, app, new_client, new_user, send, set_cookie};
 use serde_json::json;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -50,9 +48,9 @@ struct ClientState {
 
 async fn prepare(kind: Kind) -> ClientState {
     let user = new_user();
-    let session = signup(&user).await;
+    let session = app().signup(&user).await;
     let profile = match kind {
-        Kind::CreatePost => Some(create_profile(&session.access_token, "Load").await),
+        Kind::CreatePost => Some(app().create_profile(&session.access_token, "Load").await),
         _ => None,
     };
     ClientState {
@@ -66,10 +64,10 @@ async fn prepare(kind: Kind) -> ClientState {
 /// Sends one request; true when the answer was 2xx.
 async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bool {
     let response = match kind {
-        Kind::PostsAnonymous => send(http.get(api("/api/posts?limit=20"))).await,
+        Kind::PostsAnonymous => send(http.get(app().url("/api/posts?limit=20"))).await,
         Kind::PostsBearer => {
             send(
-                http.get(api("/api/posts?limit=20"))
+                http.get(app().url("/api/posts?limit=20"))
                     .bearer_auth(&state.session.access_token),
             )
             .await
@@ -80,7 +78,7 @@ async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bo
                 "postTypeId": 1, "profileId": state.profile,
             });
             send(
-                http.post(api("/api/posts"))
+                http.post(app().url("/api/posts"))
                     .bearer_auth(&state.session.access_token)
                     .json(&body),
             )
@@ -95,7 +93,7 @@ async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bo
                 state.session.csrf
             );
             let response = send(
-                http.post(api("/api/auth/refresh"))
+                http.post(app().url("/api/auth/refresh"))
                     .header("cookie", cookie)
                     .header("x-csrf-token", &state.session.csrf),
             )
@@ -110,7 +108,7 @@ async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bo
         }
         Kind::Login => {
             let body = json!({"login": state.username, "password": state.password});
-            send(http.post(api("/api/auth/login")).json(&body)).await
+            send(http.post(app().url("/api/auth/login")).json(&body)).await
         }
     };
     response.status().is_success()
@@ -127,7 +125,7 @@ async fn run(kind: Kind, concurrency: usize, seconds: u64) -> Result<(), Error> 
         .into_iter()
         .map(|mut state| {
             tokio::spawn(async move {
-                let http = client();
+                let http = new_client();
                 let mut latencies = Vec::new();
                 let mut errors = 0_u64;
                 while Instant::now() < deadline {
@@ -170,10 +168,12 @@ async fn run(kind: Kind, concurrency: usize, seconds: u64) -> Result<(), Error> 
 }
 
 async fn seed(posts: usize) {
-    let author = signup(&new_user()).await;
-    let profile = create_profile(&author.access_token, "Seed").await;
+    let app = app();
+    let author = app.signup(&new_user()).await;
+    let profile = app.create_profile(&author.access_token, "Seed").await;
     for i in 0..posts {
-        create_post(&author.access_token, profile, &format!("Seeded post {i}")).await;
+        app.create_post(&author.access_token, profile, &format!("Seeded post {i}"))
+            .await;
     }
     println!("{}", json!({ "seeded": posts }));
 }

@@ -6,7 +6,10 @@ use http::StatusCode;
 use serde_json::json;
 use shared::{
     ApiError,
-    auth::{step_up, unix_now},
+    auth::{
+        reauth::{NoFields, Reauth},
+        step_up, unix_now,
+    },
     domain::Role,
     permissions::{Action, Caller, Resource, Scope},
     store::{
@@ -20,14 +23,22 @@ use crate::store;
 
 /// Answers 204. The account itself, or an admin with a recent one-time password:
 /// removing someone else's account, or an admin account (one's own included), cannot
-/// be undone from the API. The last admin cannot be deleted (409).
-pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+/// be undone from the API. The last admin cannot be deleted (409). A user deleting its
+/// own account re-authenticates (`currentPassword` or `currentCode` in the body, or
+/// step-up).
+pub async fn delete(
+    caller: Caller,
+    Path(id): Path<i64>,
+    Reauth { proof, .. }: Reauth<NoFields>,
+) -> Result<StatusCode, ApiError> {
     let scope = caller.scope_of(id);
     caller.may(Resource::Account, Action::Delete, scope).await?;
     let state = caller.state();
     let actor_is_admin = Role::from_id(caller.principal.role_id) == Some(Role::Admin);
     if scope != Scope::Own || actor_is_admin {
         step_up::require(&caller.principal, state)?;
+    } else {
+        caller.reauthenticate(&proof, "account-delete").await?;
     }
 
     let mut tx = state.db.begin().await?;

@@ -4,6 +4,7 @@ use axum::{Json, extract::Path};
 use serde_json::{Value, json};
 use shared::{
     ApiError,
+    auth::reauth::Reauth,
     http::extract::ApiJson,
     mail::{Outbox, email_change},
     permissions::{Action, Caller, Resource, Scope},
@@ -17,16 +18,22 @@ use super::not_found;
 use crate::request::UpdateAccount;
 
 /// The account as written. A new email is pending (`pendingEmail`) until the link
-/// mailed to it is used; a taken one is a 409.
+/// mailed to it is used; a taken one is a 409. An email change needs re-authentication
+/// (`currentPassword` or `currentCode` in the body, or step-up).
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
-    ApiJson(body): ApiJson<UpdateAccount>,
+    Reauth { body, proof }: Reauth<UpdateAccount>,
 ) -> Result<Json<Value>, ApiError> {
     // An account owns itself, so the scope comes from the path: a caller who may not
     // edit others is refused before learning whether the id exists.
     caller.may_on(Resource::Account, Action::Update, id).await?;
     let change = body.parse()?;
+    // The login email is a credential: changing it needs the current password (or a
+    // code, or step-up), whoever's account it is, so a stolen token cannot take it.
+    if change.email.is_some() {
+        caller.reauthenticate(&proof, "email-change").await?;
+    }
     let mut tx = caller.state().db.begin().await?;
     if caller.scope_of(id) == Scope::Other {
         caller.confirm(&mut tx).await?;
