@@ -39,7 +39,7 @@ pub(crate) async fn send_verification(
     outbox: &mut Outbox,
 ) -> Result<(), ApiError> {
     let email = Email::parse(&account.email)
-        .map_err(|e| ApiError::Internal(format!("stored address does not parse: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("stored address does not parse: {e}")))?;
     let keys = state.secrets.app_keys().await?;
     let ttl = state.config.mail.email_link_ttl;
     let token = tokens::issue(

@@ -161,7 +161,7 @@ pub async fn reset(
         .passwords
         .hash(password.expose())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
 
     let mut tx = state.db.begin().await?;
     // The link is spent here, once: of concurrent resets with one token, one finds it

@@ -191,7 +191,7 @@ fn new_id() -> String {
 
 impl From<SealError> for crate::error::ApiError {
     fn from(error: SealError) -> Self {
-        crate::error::ApiError::Internal(error.to_string())
+        crate::error::ApiError::internal(error)
     }
 }
 

@@ -73,7 +73,7 @@ pub struct RandomError;
 
 impl From<RandomError> for ApiError {
     fn from(error: RandomError) -> Self {
-        ApiError::Internal(error.to_string())
+        ApiError::internal(error)
     }
 }
 

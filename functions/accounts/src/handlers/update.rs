@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 use shared::{
     ApiError,
     auth::reauth::Reauth,
-    http::extract::ApiJson,
     mail::{Outbox, email_change},
     permissions::{Action, Caller, Resource, Scope},
     store::{
