@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{api, client, eventually, require_env};
+use crate::{app, eventually, require_env};
 
 /// How long a mail may take from its request to SES: the poller long-polls the queue
 /// a second at a time; on a loaded two-core machine a batch can take seconds.
@@ -27,12 +27,13 @@ pub struct SentMail {
 /// Every mail SES has accepted so far.
 pub async fn sent_mails() -> Vec<SentMail> {
     let endpoint = require_env("AWS_ENDPOINT_URL_SESV2");
-    let data: Value = client()
-        .get(format!(
-            "{}/moto-api/data.json",
-            endpoint.trim_end_matches('/')
-        ))
-        .send()
+    let data: Value = app()
+        .http_at(
+            endpoint.trim_end_matches('/'),
+            reqwest::Method::GET,
+            "/moto-api/data.json",
+        )
+        .try_send()
         .await
         .unwrap_or_else(|e| panic!("cannot read SES's sent mail: {e}"))
         .json()
@@ -114,12 +115,12 @@ pub async fn sqs() -> aws_sdk_sqs::Client {
 }
 
 /// Invokes the mailer as the SQS event source does (cargo lambda watch's Lambda invoke
-/// API), with `event`; answers its response (`batchItemFailures`).
+/// API), with `event`, exactly once; answers its response (`batchItemFailures`).
 pub async fn invoke_mailer(event: &Value) -> Value {
-    let response = client()
-        .post(api("/2015-03-31/functions/mailer/invocations"))
+    let response = app()
+        .post("/2015-03-31/functions/mailer/invocations")
         .json(event)
-        .send()
+        .try_send()
         .await
         .unwrap_or_else(|e| panic!("cannot invoke the mailer: {e}"));
     response

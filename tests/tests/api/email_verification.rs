@@ -3,12 +3,12 @@
 //! poller and the mail read back from SES (moto).
 
 use api_tests::{
-    Session, bearer_get, bearer_patch, bearer_post, database, login,
+    Session, account_id, app, database,
     mail::{
         CHANGE_NOTICE_SUBJECT, CHANGE_SUBJECT, VERIFY_SUBJECT, WELCOME_SUBJECT, link_token,
         mails_to, wait_for_mail, wait_for_mails,
     },
-    new_user, post_json, refresh, signup, status_json, token_claims,
+    new_user, status_json, token_claims,
 };
 use serde_json::{Value, json};
 use shared::{
@@ -17,19 +17,20 @@ use shared::{
 };
 
 async fn verify(token: &str) -> (u16, Value) {
-    status_json(post_json("/api/auth/email/verify", json!({ "token": token })).await).await
+    status_json(app().verify_email(token).await).await
 }
 
 async fn me(session: &Session) -> Value {
-    let (status, body) = status_json(bearer_get("/api/auth/me", &session.access_token).await).await;
+    let (status, body) = status_json(app().me(&session.access_token).await).await;
     assert_eq!(status, 200, "{body}");
     body["account"].clone()
 }
 
 #[tokio::test]
 async fn signup_mails_a_verification_link_and_verifying_sends_a_welcome() {
+    let app = app();
     let user = new_user();
-    let session = signup(&user).await;
+    let session = app.signup(&user).await;
     assert_eq!(session.body["account"]["emailVerified"], false);
     assert_eq!(token_claims(&session.access_token)["email_verified"], false);
 
@@ -46,7 +47,7 @@ async fn signup_mails_a_verification_link_and_verifying_sends_a_welcome() {
     );
     assert_eq!(me(&session).await["emailVerified"], true);
     // The claim comes with the next token.
-    let refreshed = Session::from_response(refresh(&session).await).await;
+    let refreshed = Session::from_response(app.refresh(&session).await).await;
     assert_eq!(
         token_claims(&refreshed.access_token)["email_verified"],
         true
@@ -57,22 +58,14 @@ async fn signup_mails_a_verification_link_and_verifying_sends_a_welcome() {
 
     let (status, body) = verify(&link_token(&mail, "verify")).await;
     assert_eq!(status, 400, "the link used again: {body}");
-    let (status, body) = status_json(
-        bearer_post(
-            "/api/auth/email/verify/resend",
-            &refreshed.access_token,
-            json!({}),
-        )
-        .await,
-    )
-    .await;
+    let (status, body) = status_json(app.resend_verification(&refreshed.access_token).await).await;
     assert_eq!(status, 409, "already verified: {body}");
 
     let db = database().await;
     let events: Vec<String> = sqlx::query_scalar(
         "SELECT event_type FROM audit_log WHERE account_id = $1 AND event_type = 'EMAIL_VERIFIED'",
     )
-    .bind(api_tests::account_id(&session))
+    .bind(account_id(&session))
     .fetch_all(&db)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
@@ -83,36 +76,37 @@ async fn signup_mails_a_verification_link_and_verifying_sends_a_welcome() {
 
 #[tokio::test]
 async fn resend_sends_a_new_link_and_retires_the_old_one() {
+    let app = app();
     let user = new_user();
-    let session = signup(&user).await;
+    let session = app.signup(&user).await;
     let first = link_token(&wait_for_mail(&user.email, VERIFY_SUBJECT).await, "verify");
-    let response = bearer_post(
-        "/api/auth/email/verify/resend",
-        &session.access_token,
-        json!({}),
-    )
-    .await;
+    let response = app.resend_verification(&session.access_token).await;
     assert_eq!(response.status(), 202);
     let mails = wait_for_mails(&user.email, VERIFY_SUBJECT, 2).await;
     let second = link_token(&mails[1], "verify");
     assert_ne!(first, second);
     assert_eq!(verify(&first).await.0, 400, "the retired link");
     assert_eq!(verify(&second).await.0, 200);
-    let anonymous = post_json("/api/auth/email/verify/resend", json!({})).await;
+    let anonymous = app
+        .post_json("/api/auth/email/verify/resend", json!({}))
+        .await;
     assert_eq!(anonymous.status(), 401);
 }
 
 #[tokio::test]
 async fn an_email_change_takes_effect_only_through_the_link_to_the_new_address() {
+    let app = app();
     let user = new_user();
-    let session = signup(&user).await;
-    let id = api_tests::account_id(&session);
+    let session = app.signup(&user).await;
+    let id = account_id(&session);
     let new_email = new_user().email;
+    // An email change re-authenticates with the current password.
     let (status, body) = status_json(
-        bearer_patch(
-            &format!("/api/accounts/{id}"),
+        app.patch_account(
+            id,
             &session.access_token,
-            json!({ "email": new_email.to_uppercase(), "firstName": "Ada" }),
+            json!({ "email": new_email.to_uppercase(), "firstName": "Ada",
+                    "currentPassword": user.password }),
         )
         .await,
     )
@@ -150,7 +144,7 @@ async fn an_email_change_takes_effect_only_through_the_link_to_the_new_address()
     );
 
     let link = wait_for_mail(&new_email, CHANGE_SUBJECT).await;
-    assert_eq!(login(&new_email, &user.password).await.status(), 401);
+    assert_eq!(app.login(&new_email, &user.password).await.status(), 401);
 
     let (status, body) = verify(&link_token(&link, "verify")).await;
     assert_eq!(status, 200, "{body}");
@@ -166,8 +160,8 @@ async fn an_email_change_takes_effect_only_through_the_link_to_the_new_address()
         ),
         (Some(new_email.as_str()), Some(true))
     );
-    assert_eq!(login(&new_email, &user.password).await.status(), 200);
-    assert_eq!(login(&user.email, &user.password).await.status(), 401);
+    assert_eq!(app.login(&new_email, &user.password).await.status(), 200);
+    assert_eq!(app.login(&user.email, &user.password).await.status(), 401);
 
     let db = database().await;
     let events: Vec<(String, Value)> = sqlx::query_as(
@@ -191,15 +185,16 @@ async fn an_email_change_takes_effect_only_through_the_link_to_the_new_address()
 
 #[tokio::test]
 async fn an_email_change_to_a_taken_address_is_a_conflict_and_mails_nothing() {
+    let app = app();
     let (owner, other) = (new_user(), new_user());
-    signup(&owner).await;
-    let session = signup(&other).await;
-    let id = api_tests::account_id(&session);
+    app.signup(&owner).await;
+    let session = app.signup(&other).await;
+    let id = account_id(&session);
     let (status, body) = status_json(
-        bearer_patch(
-            &format!("/api/accounts/{id}"),
+        app.patch_account(
+            id,
             &session.access_token,
-            json!({ "email": owner.email }),
+            json!({ "email": owner.email, "currentPassword": other.password }),
         )
         .await,
     )
@@ -217,14 +212,15 @@ async fn an_email_change_to_a_taken_address_is_a_conflict_and_mails_nothing() {
 
 #[tokio::test]
 async fn a_signup_that_rolls_back_leaves_no_mail_job() {
+    let app = app();
     let taken = new_user();
-    signup(&taken).await;
+    app.signup(&taken).await;
     let second = new_user();
-    let response = post_json(
-        "/api/auth/signup",
-        json!({ "username": taken.username, "email": second.email, "password": second.password }),
-    )
-    .await;
+    let response = app
+        .signup_with(
+            json!({ "username": taken.username, "email": second.email, "password": second.password }),
+        )
+        .await;
     assert_eq!(response.status(), 409);
     let db = database().await;
     let jobs: i64 = sqlx::query_scalar(
@@ -277,7 +273,7 @@ async fn verify_refuses_forged_malformed_and_missing_tokens() {
             "This link is invalid or has expired"
         );
     }
-    let (status, body) = status_json(post_json("/api/auth/email/verify", json!({})).await).await;
+    let (status, body) = status_json(app().verify_email_with(json!({})).await).await;
     assert_eq!(status, 400, "{body}");
     let message = body["error"]["details"]["errors"][0]["message"].to_string();
     assert!(message.contains("missing field `token`"), "{body}");
@@ -285,15 +281,13 @@ async fn verify_refuses_forged_malformed_and_missing_tokens() {
 
 #[tokio::test]
 async fn a_reset_link_does_not_verify_and_a_verification_link_does_not_reset() {
+    let app = app();
     let user = new_user();
-    signup(&user).await;
+    app.signup(&user).await;
     let verification = link_token(&wait_for_mail(&user.email, VERIFY_SUBJECT).await, "verify");
     let (status, _) = status_json(
-        post_json(
-            "/api/auth/password/reset",
-            json!({ "token": verification, "newPassword": new_user().password }),
-        )
-        .await,
+        app.reset_password(&verification, &new_user().password)
+            .await,
     )
     .await;
     assert_eq!(status, 400);

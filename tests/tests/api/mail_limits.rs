@@ -2,9 +2,9 @@
 //! stack (the served API runs with raised limits), on the local stack's DynamoDB: each
 //! test picks its own client IPs and addresses, so counters are its own.
 
-mod support;
-
 use serde_json::json;
+
+use crate::auth_in_process as support;
 use support::{CHEAP_ARGON2, post, state};
 
 /// Low limits; the forgot floor off (these tests are about counting, not timing).

@@ -8,27 +8,17 @@
 use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use api_tests::{
-    Session, api, bearer_delete, bearer_get, client, database, login,
-    mail::{RESET_SUBJECT, link_token, mails_to, wait_for_mail},
-    new_user, post_json, refresh, send, signup, status_json,
+    Session, User, account_id, app, database, error_paths,
+    mail::{RESET_SUBJECT, link_token, mails_to, wait_for_mail, wait_for_mails},
+    new_user, status_json,
 };
 use serde_json::{Value, json};
 use shared::{AppState, config::Config};
-use tower::ServiceExt;
 
-async fn forgot(email: &str) -> reqwest::Response {
-    post_json("/api/auth/password/forgot", json!({ "email": email })).await
-}
+use crate::auth_in_process as support;
 
 async fn reset(token: &str, new_password: &str) -> (u16, Value) {
-    status_json(
-        post_json(
-            "/api/auth/password/reset",
-            json!({ "token": token, "newPassword": new_password }),
-        )
-        .await,
-    )
-    .await
+    status_json(app().reset_password(token, new_password).await).await
 }
 
 const GENERIC: &str = "This link is invalid or has expired";
@@ -40,20 +30,22 @@ fn assert_generic(status: u16, body: &Value, what: &str) {
 }
 
 /// A fresh user, signed up, with the token of a reset link mailed to it.
-async fn user_with_reset_link() -> (api_tests::User, Session, String) {
+async fn user_with_reset_link() -> (User, Session, String) {
+    let app = app();
     let user = new_user();
-    let session = signup(&user).await;
-    assert_eq!(forgot(&user.email).await.status(), 202);
+    let session = app.signup(&user).await;
+    assert_eq!(app.forgot_password(&user.email).await.status(), 202);
     let mail = wait_for_mail(&user.email, RESET_SUBJECT).await;
     (user, session, link_token(&mail, "reset"))
 }
 
 #[tokio::test]
 async fn a_mailed_link_resets_the_password_once_and_ends_every_session() {
+    let app = app();
     let user = new_user();
-    let first = signup(&user).await;
-    let second = Session::from_response(login(&user.username, &user.password).await).await;
-    let response = forgot(&user.email.to_uppercase()).await;
+    let first = app.signup(&user).await;
+    let second = Session::from_response(app.login(&user.username, &user.password).await).await;
+    let response = app.forgot_password(&user.email.to_uppercase()).await;
     assert_eq!(response.status(), 202, "the address is matched in any case");
     let mail = wait_for_mail(&user.email, RESET_SUBJECT).await;
     let token = link_token(&mail, "reset");
@@ -82,30 +74,32 @@ async fn a_mailed_link_resets_the_password_once_and_ends_every_session() {
     // A password the policy refuses leaves the link working.
     let (status, body) = reset(&token, "password").await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(api_tests::error_paths(&body), ["newPassword"], "{body}");
+    assert_eq!(error_paths(&body), ["newPassword"], "{body}");
 
     let new_password = new_user().password;
     let (status, body) = reset(&token, &new_password).await;
     assert_eq!(status, 204, "{body}");
 
-    assert_eq!(login(&user.username, &user.password).await.status(), 401);
-    let session = Session::from_response(login(&user.email, &new_password).await).await;
     assert_eq!(
-        bearer_get("/api/auth/me", &session.access_token)
-            .await
-            .status(),
-        200
+        app.login(&user.username, &user.password).await.status(),
+        401
     );
+    let session = Session::from_response(app.login(&user.email, &new_password).await).await;
+    assert_eq!(app.me(&session.access_token).await.status(), 200);
     for old in [&first, &second] {
-        assert_eq!(refresh(old).await.status(), 401, "old session refreshed");
-        let me = bearer_get("/api/auth/me", &old.access_token).await;
+        assert_eq!(
+            app.refresh(old).await.status(),
+            401,
+            "old session refreshed"
+        );
+        let me = app.me(&old.access_token).await;
         assert_eq!(me.status(), 401, "old access token accepted");
     }
 
     let (status, body) = reset(&token, &new_user().password).await;
     assert_generic(status, &body, "the link used again");
 
-    let id = api_tests::account_id(&first);
+    let id = account_id(&first);
     let (events, revoked): (i64, Option<i64>) = sqlx::query_as(
         "SELECT count(*), max((details->>'sessionsRevoked')::bigint) FROM audit_log
          WHERE event_type = 'PASSWORD_RESET' AND account_id = $1",
@@ -127,8 +121,8 @@ async fn a_mailed_link_resets_the_password_once_and_ends_every_session() {
 #[tokio::test]
 async fn only_the_latest_link_works() {
     let (user, _, first) = user_with_reset_link().await;
-    assert_eq!(forgot(&user.email).await.status(), 202);
-    let mails = api_tests::mail::wait_for_mails(&user.email, RESET_SUBJECT, 2).await;
+    assert_eq!(app().forgot_password(&user.email).await.status(), 202);
+    let mails = wait_for_mails(&user.email, RESET_SUBJECT, 2).await;
     let second = link_token(&mails[1], "reset");
     assert_ne!(first, second);
     let (status, body) = reset(&first, &new_user().password).await;
@@ -138,11 +132,12 @@ async fn only_the_latest_link_works() {
 
 #[tokio::test]
 async fn an_unknown_address_gets_the_same_answer_and_no_mail() {
+    let app = app();
     let user = new_user();
-    signup(&user).await;
+    app.signup(&user).await;
     let nobody = new_user().email;
-    let known = forgot(&user.email).await;
-    let unknown = forgot(&nobody).await;
+    let known = app.forgot_password(&user.email).await;
+    let unknown = app.forgot_password(&nobody).await;
     assert_eq!(
         (known.status().as_u16(), unknown.status().as_u16()),
         (202, 202)
@@ -203,7 +198,7 @@ async fn an_unknown_address_gets_the_same_answer_and_no_mail() {
 
 /// Server-side duration (`X-Response-Time`) of one forgot request, in ms.
 async fn forgot_ms(email: &str) -> f64 {
-    let response = forgot(email).await;
+    let response = app().forgot_password(email).await;
     assert_eq!(response.status(), 202);
     response
         .headers()
@@ -235,7 +230,7 @@ async fn serial_forgot_takes_the_same_time_whether_or_not_the_address_has_an_acc
         .as_secs_f64()
         * 1000.0;
     let user = new_user();
-    signup(&user).await;
+    app().signup(&user).await;
     let nobody = new_user().email;
     // Warm both paths (connections, cached keys) before measuring.
     forgot_ms(&user.email).await;
@@ -275,7 +270,7 @@ async fn serial_forgot_takes_the_same_time_whether_or_not_the_address_has_an_acc
         "medians {median_known:.1} ms (known) and {median_unknown:.1} ms (unknown) differ by more than {noise} ms"
     );
     // Every known request did send a link (so the known path ran each time).
-    api_tests::mail::wait_for_mails(&user.email, RESET_SUBJECT, TRIES + 1).await;
+    wait_for_mails(&user.email, RESET_SUBJECT, TRIES + 1).await;
 }
 
 #[tokio::test]
@@ -309,14 +304,17 @@ async fn concurrent_resets_with_one_link_let_exactly_one_through() {
 
 #[tokio::test]
 async fn a_link_of_a_deleted_account_is_refused() {
-    let (_, session, token) = user_with_reset_link().await;
-    let id = api_tests::account_id(&session);
-    assert_eq!(
-        bearer_delete(&format!("/api/accounts/{id}"), &session.access_token)
-            .await
-            .status(),
-        204
-    );
+    let (user, session, token) = user_with_reset_link().await;
+    let id = account_id(&session);
+    // Deleting an account re-authenticates with its password.
+    let deleted = app()
+        .delete_account_with(
+            id,
+            &session.access_token,
+            json!({ "currentPassword": user.password }),
+        )
+        .await;
+    assert_eq!(deleted.status(), 204);
     let (status, body) = reset(&token, &new_user().password).await;
     assert_generic(status, &body, "a deleted account's link");
 }
@@ -330,39 +328,28 @@ async fn forged_malformed_and_missing_tokens_are_refused() {
         let (status, body) = reset(token, &password).await;
         assert_generic(status, &body, token);
     }
+    let app = app();
     let (status, body) = status_json(
-        post_json(
-            "/api/auth/password/reset",
-            json!({ "newPassword": password }),
-        )
-        .await,
+        app.reset_password_with(json!({ "newPassword": password }))
+            .await,
     )
     .await;
     assert_eq!(status, 400, "{body}");
     let message = body["error"]["details"]["errors"][0]["message"].to_string();
     assert!(message.contains("missing field `token`"), "{body}");
     let (status, body) = status_json(
-        post_json(
-            "/api/auth/password/reset",
-            json!({ "token": 42, "newPassword": password }),
-        )
-        .await,
+        app.reset_password_with(json!({ "token": 42, "newPassword": password }))
+            .await,
     )
     .await;
     assert_eq!(status, 400, "{body}");
 
-    for (path, body) in [
-        (
-            "/api/auth/password/forgot",
-            json!({ "email": "not an address" }),
-        ),
-        (
-            "/api/auth/password/forgot",
-            json!({ "email": "a@example.com", "extra": 1 }),
-        ),
-        ("/api/auth/password/forgot", json!({})),
+    for body in [
+        json!({ "email": "not an address" }),
+        json!({ "email": "a@example.com", "extra": 1 }),
+        json!({}),
     ] {
-        let (status, reply) = status_json(post_json(path, body.clone()).await).await;
+        let (status, reply) = status_json(app.forgot_password_with(body.clone()).await).await;
         assert_eq!(status, 400, "{body}: {reply}");
     }
 }
@@ -375,13 +362,12 @@ async fn oversized_bodies_are_refused_before_any_work() {
         "/api/auth/password/reset",
         "/api/auth/email/verify",
     ] {
-        let response = send(
-            client()
-                .post(api(path))
-                .header("content-type", "application/json")
-                .body(format!(r#"{{"email": "{huge}", "token": "{huge}"}}"#)),
-        )
-        .await;
+        let response = app()
+            .post(path)
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"email": "{huge}", "token": "{huge}"}}"#))
+            .send()
+            .await;
         let (status, body) = status_json(response).await;
         assert_eq!(status, 413, "{path}: {body}");
         assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE", "{path}");
@@ -391,43 +377,28 @@ async fn oversized_bodies_are_refused_before_any_work() {
 /// The auth function in-process with a one-second link lifetime (the served API keeps
 /// the default), sending through the real queue to the served mailer.
 async fn short_lived_links() -> Arc<AppState> {
-    let config = Config::from_env_with(&[
+    support::state(&[
         ("PASSWORD_RESET_TTL_SECONDS", "1"),
         ("PASSWORD_FORGOT_RESPONSE_MS", "0"),
     ])
-    .unwrap_or_else(|e| panic!("{e}"));
-    AppState::from_config(config)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-async fn in_process_forgot(state: &Arc<AppState>, email: &str) -> u16 {
-    let template = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../events/apigw-auth-login.json"
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut event: Value = serde_json::from_str(&template).unwrap_or_else(|e| panic!("{e}"));
-    let path = "/api/auth/password/forgot";
-    event["rawPath"] = json!(path);
-    event["requestContext"]["http"]["path"] = json!(path);
-    event["body"] = json!(json!({ "email": email }).to_string());
-    let request =
-        lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|e| panic!("{e}"));
-    let app = shared::http::function(auth::router(state.clone()), state);
-    let response = app
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|never| match never {});
-    response.status().as_u16()
+    .await
 }
 
 #[tokio::test]
 async fn an_expired_link_is_refused() {
     let state = short_lived_links().await;
     let user = new_user();
-    signup(&user).await;
-    assert_eq!(in_process_forgot(&state, &user.email).await, 202);
+    app().signup(&user).await;
+    // From the event template's client address (the served API's limits are raised,
+    // and so are this process's: the same environment).
+    let (status, body) = support::post(
+        &state,
+        "/api/auth/password/forgot",
+        json!({ "email": user.email }),
+        "203.0.113.10",
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
     let mail = wait_for_mail(&user.email, RESET_SUBJECT).await;
     assert!(mail.body.contains("within 1 minute"), "{}", mail.body);
     let token = link_token(&mail, "reset");
@@ -446,5 +417,8 @@ async fn an_expired_link_is_refused() {
         .await;
     let (status, body) = reset(&token, &new_user().password).await;
     assert_generic(status, &body, "an expired link");
-    assert_eq!(login(&user.username, &user.password).await.status(), 200);
+    assert_eq!(
+        app().login(&user.username, &user.password).await.status(),
+        200
+    );
 }
