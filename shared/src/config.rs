@@ -883,6 +883,15 @@ pub const REGISTRY: &[Setting] = &[
     setting("POSTS_RETENTION_MONTHS", Some("none"), Exposure::Plain),
     setting("PARTITION_KEEP_DETACHED", Some("false"), Exposure::Plain),
     setting("AWS_REGION", None, Exposure::Plain),
+    // Read by the mailer (MailerConfig) and the outbox relay (OutboxRelayConfig), not
+    // by Config::load.
+    setting("MAIL_FROM", None, Exposure::Plain),
+    setting("MAIL_LINK_BASE_URL", None, Exposure::Url),
+    setting("MAIL_DELIVERIES_TABLE", None, Exposure::Plain),
+    setting("MAIL_RETRY_BASE_SECONDS", Some("30"), Exposure::Plain),
+    setting("MAIL_RETRY_MAX_SECONDS", Some("900"), Exposure::Plain),
+    setting("AWS_ENDPOINT_URL_SESV2", None, Exposure::Url),
+    setting("OUTBOX_RELAY_AFTER_SECONDS", Some("60"), Exposure::Plain),
 ];
 
 /// Where a setting's value comes from.
