@@ -52,9 +52,10 @@ fn keys(object: &Value) -> Vec<&str> {
     keys
 }
 
-const FULL: [&str; 9] = [
+const FULL: [&str; 10] = [
     "createdAt",
     "email",
+    "emailVerified",
     "firstName",
     "id",
     "lastName",
