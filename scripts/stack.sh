@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The local stack, without Docker: a PostgreSQL 15 primary and a streaming hot-standby
-# replica from the system binaries, and moto for DynamoDB and Secrets Manager.
+# replica from the system binaries, moto for DynamoDB, Secrets Manager and SQS, and a
+# second moto for SES alone (what it sent is readable at /moto-api/data.json, which on
+# the main moto would dump every DynamoDB item too).
 #
 #   scripts/stack.sh up [--fresh]   start (create on first use, or anew with --fresh),
 #                                   provision tables and secrets, migrate, write the env file
@@ -11,7 +13,8 @@
 #   scripts/stack.sh {stop,start}-{writer,replica,moto}   for failover tests
 #
 # BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
-# running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT.
+# running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT,
+# BH_MOTO_SES_PORT (default BH_MOTO_PORT + 1); BH_API_PORT names the API in mailed links.
 # BH_REPLICA_APPLY_DELAY_MS: the replica replays each commit this long after the primary
 # made it (recovery_min_apply_delay; set when the replica is created): 500 on the test
 # and bench stacks, so no test passes by luck of timing; 0 on the dev stack.
@@ -31,6 +34,8 @@ STACK_DIR=${BH_STACK_DIR:-$ROOT/.stack/$STACK}
 PG_PORT=${BH_PG_PORT:-$((base + 2))}
 REPLICA_PORT=${BH_PG_REPLICA_PORT:-$((base + 3))}
 MOTO_PORT=${BH_MOTO_PORT:-$((base + 4))}
+SES_PORT=${BH_MOTO_SES_PORT:-$((MOTO_PORT + 1))}
+API_PORT=${BH_API_PORT:-$([ "$STACK" = test ] && echo 9010 || echo 9000)}
 PG_BIN=${BH_PG_BIN:-/usr/lib/postgresql/15/bin}
 VENV=$ROOT/.venv
 ENV_FILE=$STACK_DIR/env
@@ -134,33 +139,39 @@ primary_conninfo = 'host=127.0.0.1 port=$PG_PORT user=replicator password=$(pass
 EOF
 }
 
-moto_running() { [ -f "$STACK_DIR/moto.pid" ] && kill -0 "$(cat "$STACK_DIR/moto.pid")" 2>/dev/null; }
+# moto_running [NAME]: NAME is moto (DynamoDB, Secrets Manager, SQS) or moto-ses (SES).
+moto_running() {
+  local name=${1:-moto}
+  [ -f "$STACK_DIR/$name.pid" ] && kill -0 "$(cat "$STACK_DIR/$name.pid")" 2>/dev/null
+}
 
-moto_start() {
-  if moto_running; then return; fi
-  if curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" 2>/dev/null; then
-    die "port $MOTO_PORT is already in use (another stack?); set BH_MOTO_PORT or stop it"
+moto_start() { # moto_start [NAME PORT]
+  local name=${1:-moto} port=${2:-$MOTO_PORT}
+  if moto_running "$name"; then return; fi
+  if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+    die "port $port is already in use (another stack?); set BH_MOTO_PORT/BH_MOTO_SES_PORT or stop it"
   fi
   for attempt in 1 2; do
-    say "starting moto on 127.0.0.1:$MOTO_PORT"
-    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
-    echo $! >"$STACK_DIR/moto.pid"
+    say "starting $name on 127.0.0.1:$port"
+    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$STACK_DIR/$name.log" 2>&1 &
+    echo $! >"$STACK_DIR/$name.pid"
     for _ in $(seq 1 150); do
-      curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>/dev/null && return
-      moto_running || break
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null && return
+      moto_running "$name" || break
       sleep 0.1
     done
     # Show why: the log is removed with the stack on teardown.
-    say "moto did not come up (attempt $attempt); its log:"
-    tail -n 20 "$STACK_DIR/moto.log" >&2 || true
-    moto_stop
+    say "$name did not come up (attempt $attempt); its log:"
+    tail -n 20 "$STACK_DIR/$name.log" >&2 || true
+    moto_stop "$name"
   done
-  die "moto did not start on port $MOTO_PORT"
+  die "$name did not start on port $port"
 }
 
-moto_stop() {
-  if moto_running; then kill "$(cat "$STACK_DIR/moto.pid")" 2>/dev/null || true; fi
-  rm -f "$STACK_DIR/moto.pid"
+moto_stop() { # moto_stop [NAME]
+  local name=${1:-moto}
+  if moto_running "$name"; then kill "$(cat "$STACK_DIR/$name.pid")" 2>/dev/null || true; fi
+  rm -f "$STACK_DIR/$name.pid"
 }
 
 write_env() {
@@ -184,6 +195,15 @@ export APP_KEYS_SECRET_ID=blue-harvest/local/app-keys
 # URLs' password serves the tests and tools); rotating it is tested.
 export DB_SECRET_ID=blue-harvest/local/db
 export ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:3000,https://app.blueharvest.test
+# Mail: the job queue and its dead-letter queue (made from template.yaml), the mailer's
+# sent markers, SES on its own moto, and where mailed links point (examples/web's
+# account page, served by make dev on :3000, talking to this stack's API).
+export MAIL_QUEUE_URL=http://127.0.0.1:$MOTO_PORT/123456789012/blue-harvest-mail
+export MAIL_DLQ_URL=http://127.0.0.1:$MOTO_PORT/123456789012/blue-harvest-mail-dlq
+export MAIL_DELIVERIES_TABLE=blue-harvest-mail-deliveries
+export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$SES_PORT
+export MAIL_FROM="Blue Harvest <no-reply@blueharvest.test>"
+export MAIL_LINK_BASE_URL="http://127.0.0.1:3000/account.html?api=http://127.0.0.1:$API_PORT"
 EOF
   chmod 600 "$ENV_FILE"
 }
@@ -192,9 +212,13 @@ EOF
 provision_aws() {
   # shellcheck disable=SC1090
   . "$ENV_FILE"
-  say "provisioning DynamoDB tables and secrets"
+  say "provisioning DynamoDB tables, SQS queues, secrets and the SES identity"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" tables "$ROOT/template.yaml" \
-    "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE"
+    "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE" \
+    "MailDeliveriesTable=$MAIL_DELIVERIES_TABLE"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" queues "$ROOT/template.yaml" \
+    "MailDeadLetterQueue=${MAIL_DLQ_URL##*/}" "MailQueue=${MAIL_QUEUE_URL##*/}"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" ses-identity "$MAIL_FROM"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" db-secret "$DB_SECRET_ID" "$DB_USER" "$STACK_DIR/pg-password"
 }
@@ -222,7 +246,7 @@ reserve_ports() {
   local file=/proc/sys/net/ipv4/ip_local_reserved_ports ports
   [ "$(id -u)" = 0 ] && [ -w "$file" ] || return 0
   ports=$(cat "$file")
-  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT"; do
+  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT" "$SES_PORT"; do
     ports=${ports:+$ports,}$port
   done
   echo "$ports" >"$file" 2>/dev/null || true
@@ -244,21 +268,23 @@ cmd_up() {
   pg_start "$REPLICA" replica
   wait_for_replica
   moto_start
+  moto_start moto-ses "$SES_PORT"
   write_env
   provision_aws
   migrate
-  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), moto :$MOTO_PORT; env in $ENV_FILE"
+  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), moto :$MOTO_PORT, SES moto :$SES_PORT; env in $ENV_FILE"
 }
 
 cmd_stop() {
   # A server from scripts/serve.sh --detach for this stack would outlive its data.
-  for pidfile in "$STACK_DIR/watch.pid" "$STACK_DIR/watch-defaults.pid"; do
+  for pidfile in "$STACK_DIR/watch.pid" "$STACK_DIR/watch-defaults.pid" "$STACK_DIR/mail-poller.pid"; do
     if [ -f "$pidfile" ]; then
       kill -- "-$(cat "$pidfile")" 2>/dev/null || true
       rm -f "$pidfile"
     fi
   done
   moto_stop
+  moto_stop moto-ses
   pg_stop "$REPLICA"
   pg_stop "$PRIMARY"
   say "stopped"
@@ -281,6 +307,8 @@ cmd_status() {
   done
   if moto_running; then state=running; else state=stopped; fi
   say "moto (port $MOTO_PORT): $state"
+  if moto_running moto-ses; then state=running; else state=stopped; fi
+  say "SES moto (port $SES_PORT): $state"
 }
 
 case ${1:-} in

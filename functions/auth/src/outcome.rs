@@ -1,6 +1,6 @@
-//! What `Logins` and `Refreshes` count by (`Outcome`, as the dashboard's "by outcome"
-//! widgets show them): one named value per way a login, a second factor or a
-//! refresh ends.
+//! What `Logins`, `Refreshes` and `PasswordResetRequests` count by (`Outcome`, as the
+//! dashboard's "by outcome" widgets show them): one named value per way a login, a
+//! second factor, a refresh or a forgotten-password request ends.
 
 use shared::metrics;
 
@@ -66,5 +66,29 @@ impl Refresh {
 
     pub fn count(self) {
         metrics::count("Refreshes", &[("Outcome", self.name())]);
+    }
+}
+
+/// A forgotten-password request: the answer is the same 202 for all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordReset {
+    /// The address has an account: a link was issued.
+    Sent,
+    Unknown,
+    /// The account was found but the link could not be issued.
+    Error,
+}
+
+impl PasswordReset {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Unknown => "unknown",
+            Self::Error => "error",
+        }
+    }
+
+    pub fn count(self) {
+        metrics::count("PasswordResetRequests", &[("Outcome", self.name())]);
     }
 }
