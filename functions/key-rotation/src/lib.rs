@@ -16,9 +16,13 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::{Client, error::DisplayErrorContext};
 use serde::Deserialize;
 use shared::{
-    auth::{access, keyring, keyring::KeyRing, unix_now},
+    auth::{
+        access,
+        keyring::{self, KeyRing, KeyStatus, SigningKey, SigningKeySet},
+        unix_now,
+    },
     config::AuthConfig,
-    secrets::{FromSecret, KeyStatus, SecretsError, SigningKey, SigningKeySet},
+    secrets::{FromSecret, SecretsError},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,7 +1,9 @@
-//! The RS256 signing keys, parsed once per fetch of the key-set secret: the current
-//! key signs, every key (current and previous) verifies, and the JWKS is pre-rendered.
+//! The RS256 signing keys: the key-set secret's types ([`SigningKeySet`] of
+//! [`SigningKey`]s, checked when fetched), and the [`KeyRing`] parsed once per fetch:
+//! the current key signs, every key (current and previous) verifies, and the JWKS is
+//! pre-rendered.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aws_lc_rs::{
     digest,
@@ -12,9 +14,106 @@ use aws_lc_rs::{
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::secrets::{FromSecret, KeyStatus, SecretsError, SigningKeySet};
+use crate::secrets::parse::{FromSecret, SecretsError, malformed};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Signs new tokens.
+    Current,
+    /// Only verifies tokens signed before the last rotation.
+    Previous,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKey {
+    pub kid: String,
+    pub private_key_pem: SecretString,
+    pub status: KeyStatus,
+    /// Unix seconds; absent in sets made by hand.
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// When the key stopped signing (status previous), in Unix seconds.
+    #[serde(default)]
+    pub retired_at: Option<i64>,
+}
+
+impl SigningKey {
+    /// The secret's JSON form of the key (the only place a private key is serialized).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kid": self.kid,
+            "privateKeyPem": self.private_key_pem.expose_secret(),
+            "status": self.status,
+            "createdAt": self.created_at,
+            "retiredAt": self.retired_at,
+        })
+    }
+}
+
+/// The RS256 key set: exactly one current key, any number of previous ones.
+#[derive(Debug)]
+pub struct SigningKeySet {
+    keys: Vec<SigningKey>,
+}
+
+impl SigningKeySet {
+    pub fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": self.keys.iter().map(SigningKey::to_json).collect::<Vec<_>>() })
+    }
+}
+
+impl FromSecret for SigningKeySet {
+    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            keys: Vec<SigningKey>,
+        }
+        let Raw { keys } = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
+        Self::from_keys(id, keys)
+    }
+}
+
+impl SigningKeySet {
+    /// A set of keys, checked: exactly one current key, unique non-empty kids, PEM.
+    pub fn from_keys(id: &str, keys: Vec<SigningKey>) -> Result<Self, SecretsError> {
+        let current = keys
+            .iter()
+            .filter(|k| k.status == KeyStatus::Current)
+            .count();
+        if current != 1 {
+            return Err(malformed(
+                id,
+                format!("{current} current keys; exactly one is required"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        for key in &keys {
+            if key.kid.trim().is_empty() || !seen.insert(key.kid.as_str()) {
+                return Err(malformed(
+                    id,
+                    format!("kid {:?} is empty or repeated", key.kid),
+                ));
+            }
+            if !key
+                .private_key_pem
+                .expose_secret()
+                .starts_with("-----BEGIN")
+            {
+                return Err(malformed(id, format!("key {} is not PEM", key.kid)));
+            }
+        }
+        Ok(Self { keys })
+    }
+}
 
 /// RSA moduli below this are refused (NIST SP 800-131A).
 const MIN_MODULUS_BITS: usize = 2048;
@@ -213,5 +312,37 @@ mod tests {
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
         )]);
         assert!(KeyRing::parse("sk", &secret).is_err());
+    }
+
+    fn key(kid: &str, status: &str) -> serde_json::Value {
+        serde_json::json!({"kid": kid, "privateKeyPem": "-----BEGIN PRIVATE KEY-----\n...", "status": status})
+    }
+
+    #[test]
+    fn signing_key_set_needs_exactly_one_current_key() {
+        let one = serde_json::json!({"keys": [key("a", "current"), key("b", "previous")]});
+        let set = SigningKeySet::parse("sk", &one.to_string());
+        assert_eq!(set.map(|s| s.keys().len()).ok(), Some(2));
+
+        let two = serde_json::json!({"keys": [key("a", "current"), key("b", "current")]});
+        assert!(SigningKeySet::parse("sk", &two.to_string()).is_err());
+        let none = serde_json::json!({"keys": [key("a", "previous")]});
+        assert!(SigningKeySet::parse("sk", &none.to_string()).is_err());
+    }
+
+    #[test]
+    fn signing_key_ids_are_unique() {
+        let dup = serde_json::json!({"keys": [key("a", "current"), key("a", "previous")]});
+        assert!(SigningKeySet::parse("sk", &dup.to_string()).is_err());
+    }
+
+    #[test]
+    fn debug_output_redacts_private_keys() -> Result<(), SecretsError> {
+        let set = SigningKeySet::parse(
+            "sk",
+            &serde_json::json!({"keys": [key("a", "current")]}).to_string(),
+        )?;
+        assert!(!format!("{set:?}").contains("BEGIN PRIVATE KEY"));
+        Ok(())
     }
 }

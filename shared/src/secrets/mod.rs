@@ -8,7 +8,6 @@
 //! of times ([`Secrets::warm`]).
 
 use std::{
-    collections::HashSet,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -19,63 +18,16 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
+pub(crate) mod parse;
+
+use parse::malformed;
+pub use parse::{FromSecret, MIN_KEY_BYTES, SecretsError};
+
 use crate::{
     auth::keyring::KeyRing,
     config::{RetryPolicy, SecretsConfig},
     resilience::{CircuitBreaker, Guarded, faults::is_aws_fault, retry},
 };
-
-/// HMAC keys shorter than this are refused (RFC 2104: at least the hash output size).
-pub const MIN_KEY_BYTES: usize = 32;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SecretsError {
-    /// `unavailable`: Secrets Manager timed out, was unreachable or failed (worth a
-    /// retry), as opposed to refusing (no such secret, access denied).
-    #[error("cannot read secret {id}: {reason}")]
-    Fetch {
-        id: String,
-        reason: String,
-        unavailable: bool,
-    },
-    #[error("secret {id} is malformed: {reason}")]
-    Malformed { id: String, reason: String },
-    #[error("secret {id} field {field} is {bytes} bytes; at least {MIN_KEY_BYTES} are required")]
-    WeakKey {
-        id: String,
-        field: &'static str,
-        bytes: usize,
-    },
-}
-
-/// Without its keys an instance cannot sign or verify: the caller should retry.
-impl From<SecretsError> for crate::error::ApiError {
-    fn from(error: SecretsError) -> Self {
-        tracing::error!(error = %error, "secrets unavailable");
-        Self::ServiceUnavailable {
-            message: "The service is temporarily unavailable".into(),
-            retry_after_seconds: 5,
-            details: None,
-        }
-    }
-}
-
-/// A secret's typed form, checked when it is fetched rather than when it is used.
-pub trait FromSecret: Sized {
-    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError>;
-}
-
-impl SecretsError {
-    pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            SecretsError::Fetch {
-                unavailable: true,
-                ..
-            }
-        )
-    }
-}
 
 pub struct Secrets {
     client: aws_sdk_secretsmanager::Client,
@@ -248,13 +200,6 @@ impl<T: FromSecret> SecretCell<T> {
     }
 }
 
-fn malformed(id: &str, reason: impl ToString) -> SecretsError {
-    SecretsError::Malformed {
-        id: id.to_owned(),
-        reason: reason.to_string(),
-    }
-}
-
 /// An HMAC key of at least [`MIN_KEY_BYTES`]; never printed.
 pub struct HmacKey(SecretSlice<u8>);
 
@@ -332,102 +277,6 @@ impl FromSecret for AppKeys {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyStatus {
-    /// Signs new tokens.
-    Current,
-    /// Only verifies tokens signed before the last rotation.
-    Previous,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SigningKey {
-    pub kid: String,
-    pub private_key_pem: SecretString,
-    pub status: KeyStatus,
-    /// Unix seconds; absent in sets made by hand.
-    #[serde(default)]
-    pub created_at: Option<i64>,
-    /// When the key stopped signing (status previous), in Unix seconds.
-    #[serde(default)]
-    pub retired_at: Option<i64>,
-}
-
-impl SigningKey {
-    /// The secret's JSON form of the key (the only place a private key is serialized).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "kid": self.kid,
-            "privateKeyPem": self.private_key_pem.expose_secret(),
-            "status": self.status,
-            "createdAt": self.created_at,
-            "retiredAt": self.retired_at,
-        })
-    }
-}
-
-/// The RS256 key set: exactly one current key, any number of previous ones.
-#[derive(Debug)]
-pub struct SigningKeySet {
-    keys: Vec<SigningKey>,
-}
-
-impl SigningKeySet {
-    pub fn keys(&self) -> &[SigningKey] {
-        &self.keys
-    }
-
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": self.keys.iter().map(SigningKey::to_json).collect::<Vec<_>>() })
-    }
-}
-
-impl FromSecret for SigningKeySet {
-    fn parse(id: &str, raw: &str) -> Result<Self, SecretsError> {
-        #[derive(Deserialize)]
-        struct Raw {
-            keys: Vec<SigningKey>,
-        }
-        let Raw { keys } = serde_json::from_str(raw).map_err(|e| malformed(id, e))?;
-        Self::from_keys(id, keys)
-    }
-}
-
-impl SigningKeySet {
-    /// A set of keys, checked: exactly one current key, unique non-empty kids, PEM.
-    pub fn from_keys(id: &str, keys: Vec<SigningKey>) -> Result<Self, SecretsError> {
-        let current = keys
-            .iter()
-            .filter(|k| k.status == KeyStatus::Current)
-            .count();
-        if current != 1 {
-            return Err(malformed(
-                id,
-                format!("{current} current keys; exactly one is required"),
-            ));
-        }
-        let mut seen = HashSet::new();
-        for key in &keys {
-            if key.kid.trim().is_empty() || !seen.insert(key.kid.as_str()) {
-                return Err(malformed(
-                    id,
-                    format!("kid {:?} is empty or repeated", key.kid),
-                ));
-            }
-            if !key
-                .private_key_pem
-                .expose_secret()
-                .starts_with("-----BEGIN")
-            {
-                return Err(malformed(id, format!("key {} is not PEM", key.kid)));
-            }
-        }
-        Ok(Self { keys })
-    }
-}
-
 /// The RDS-managed database secret (only the fields used).
 impl FromSecret for crate::db::Credentials {
     fn parse(id: &str, raw: &str) -> Result<Self, SecretsError> {
@@ -485,37 +334,5 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("refreshKey is not base64"), "{err}");
         assert!(!err.contains("c2VjcmV0"), "{err}");
-    }
-
-    fn key(kid: &str, status: &str) -> serde_json::Value {
-        serde_json::json!({"kid": kid, "privateKeyPem": "-----BEGIN PRIVATE KEY-----\n...", "status": status})
-    }
-
-    #[test]
-    fn signing_key_set_needs_exactly_one_current_key() {
-        let one = serde_json::json!({"keys": [key("a", "current"), key("b", "previous")]});
-        let set = SigningKeySet::parse("sk", &one.to_string());
-        assert_eq!(set.map(|s| s.keys().len()).ok(), Some(2));
-
-        let two = serde_json::json!({"keys": [key("a", "current"), key("b", "current")]});
-        assert!(SigningKeySet::parse("sk", &two.to_string()).is_err());
-        let none = serde_json::json!({"keys": [key("a", "previous")]});
-        assert!(SigningKeySet::parse("sk", &none.to_string()).is_err());
-    }
-
-    #[test]
-    fn signing_key_ids_are_unique() {
-        let dup = serde_json::json!({"keys": [key("a", "current"), key("a", "previous")]});
-        assert!(SigningKeySet::parse("sk", &dup.to_string()).is_err());
-    }
-
-    #[test]
-    fn debug_output_redacts_private_keys() -> Result<(), SecretsError> {
-        let set = SigningKeySet::parse(
-            "sk",
-            &serde_json::json!({"keys": [key("a", "current")]}).to_string(),
-        )?;
-        assert!(!format!("{set:?}").contains("BEGIN PRIVATE KEY"));
-        Ok(())
     }
 }
