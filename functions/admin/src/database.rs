@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Instant};
 
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
-use shared::{ApiError, AppState, auth::roles::AdminOnly, db::PgPool};
+use shared::{ApiError, AppState, auth::caller::AdminOnly, db::PgPool};
 
 async fn reachability(pool: &PgPool) -> Value {
     let started = Instant::now();

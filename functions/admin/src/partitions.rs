@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::partitions::{self as maintenance, MaintenanceConfig};
 use shared::{
     ApiError, AppState,
-    auth::roles::{AdminOnly, SteppedUpAdmin},
+    auth::caller::{AdminOnly, SteppedUpAdmin},
     cursor,
     http::context::RequestContext,
     store::audit::{self, AuditEvent, EventType, Severity},

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
     auth::{
-        roles::{AdminOnly, SteppedUpAdmin},
+        caller::{AdminOnly, SteppedUpAdmin},
         unix_now_ms,
     },
     cursor,

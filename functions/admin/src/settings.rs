@@ -10,10 +10,10 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use shared::{
     ApiError,
-    auth::roles::SteppedUpAdmin,
+    auth::caller::{Caller, SteppedUpAdmin},
     cursor,
     http::extract::ApiJson,
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::audit::{EventType, Severity},
 };
 

@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, fmt::Write, sync::Arc};
 
 use axum::{Json, extract::State};
 use serde_json::{Value, json};
-use shared::{ApiError, AppState, auth::roles::AdminOnly, config};
+use shared::{ApiError, AppState, auth::caller::AdminOnly, config};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// `{function, settings: [{name, value, source, default, redacted}]}` as this function

@@ -7,11 +7,12 @@ use http::StatusCode;
 use serde_json::Value;
 use shared::{
     ApiError,
+    auth::caller::{AnyCaller, Caller},
     cursor::Keyset,
     domain::ValidationErrors,
     error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
-    permissions::{Action, AnyCaller, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
 };
 
 use crate::{

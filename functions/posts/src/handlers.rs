@@ -8,11 +8,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
     ApiError,
+    auth::caller::{AnyCaller, Caller},
     cursor::Keyset,
     domain::ValidationErrors,
     error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
-    permissions::{Action, AnyCaller, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
 };
 
 use crate::{

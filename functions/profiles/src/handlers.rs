@@ -8,9 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::{
     ApiError,
+    auth::caller::Caller,
     cursor::Keyset,
     http::extract::{ApiJson, ApiQuery},
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
 };
 
 use crate::{

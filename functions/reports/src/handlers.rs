@@ -7,10 +7,11 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use shared::{
     ApiError,
+    auth::caller::Caller,
     cursor::Keyset,
     domain::ValidationErrors,
     http::extract::{ApiJson, ApiQuery},
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::audit::{EventType, Severity},
 };
 

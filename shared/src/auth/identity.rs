@@ -214,14 +214,10 @@ mod tests {
 
     fn principal(role_id: i16) -> Principal {
         Principal {
-            account_id: 7,
-            username: "u".into(),
             role_id,
-            amr: vec!["pwd".into()],
-            session_id: "s".into(),
             issued_at: NOW - 10,
             auth_time: NOW - 10,
-            email_verified: false,
+            ..Principal::for_tests(7)
         }
     }
 

@@ -1,7 +1,8 @@
-//! Authentication: passwords, access and refresh tokens, CSRF, cookies, and the
-//! `Principal` extractor.
+//! Authentication: passwords, access and refresh tokens, CSRF, cookies, the
+//! `Principal` extractor, and the `Caller` and role extractors (`caller`).
 
 pub mod access;
+pub mod caller;
 pub mod cookies;
 pub mod csrf;
 pub mod hmac_jwt;
@@ -12,7 +13,6 @@ pub mod passwords;
 pub mod principal;
 pub mod reauth;
 pub mod refresh;
-pub mod roles;
 pub mod second_factor;
 pub mod step_up;
 pub mod totp;

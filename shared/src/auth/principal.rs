@@ -26,6 +26,24 @@ pub struct Principal {
     pub email_verified: bool,
 }
 
+/// A principal for unit tests: a user (role 1) signed in with a password, session
+/// "s", issued at 0; struct update syntax changes what a test needs.
+#[cfg(test)]
+impl Principal {
+    pub(crate) fn for_tests(account_id: i64) -> Self {
+        Self {
+            account_id,
+            username: "u".into(),
+            role_id: 1,
+            amr: vec!["pwd".into()],
+            session_id: "s".into(),
+            issued_at: 0,
+            auth_time: 0,
+            email_verified: false,
+        }
+    }
+}
+
 impl From<AccessClaims> for Principal {
     fn from(claims: AccessClaims) -> Self {
         Self {

@@ -51,14 +51,11 @@ mod tests {
 
     fn principal(amr: &[&str], auth_time: i64) -> Principal {
         Principal {
-            account_id: 1,
-            username: "a".into(),
             role_id: 2,
             amr: amr.iter().map(|m| m.to_string()).collect(),
-            session_id: "s".into(),
             issued_at: auth_time,
             auth_time,
-            email_verified: false,
+            ..Principal::for_tests(1)
         }
     }
 

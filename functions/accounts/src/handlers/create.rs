@@ -5,10 +5,11 @@ use http::StatusCode;
 use serde_json::{Value, json};
 use shared::{
     ApiError,
+    auth::caller::Caller,
     auth::step_up,
     domain::Role,
     http::extract::ApiJson,
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::{
         accounts::{self, NewAccount},
         audit::{EventType, Severity},

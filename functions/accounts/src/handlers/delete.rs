@@ -6,12 +6,13 @@ use http::StatusCode;
 use serde_json::json;
 use shared::{
     ApiError,
+    auth::caller::Caller,
     auth::{
         reauth::{NoFields, Reauth},
         step_up, unix_now,
     },
     domain::Role,
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::{
         accounts,
         audit::{EventType, Severity},

@@ -5,11 +5,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::{
     ApiError,
-    auth::roles::AdminOnly,
+    auth::caller::{AdminOnly, Caller},
     cursor::Keyset,
     domain::Role,
     http::extract::ApiQuery,
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::accounts::{self, Account},
 };
 

@@ -10,10 +10,10 @@ use axum::{Json, extract::Path};
 use serde_json::{Value, json};
 use shared::{
     ApiError,
-    auth::roles::SteppedUpAdmin,
+    auth::caller::{Caller, SteppedUpAdmin},
     domain::{Role, ValidationErrors},
     http::extract::ApiJson,
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::{
         accounts,
         audit::{EventType, Severity},

@@ -4,9 +4,10 @@ use axum::{Json, extract::Path};
 use serde_json::{Value, json};
 use shared::{
     ApiError,
+    auth::caller::Caller,
     auth::reauth::Reauth,
     mail::{Outbox, email_change},
-    permissions::{Action, Caller, Resource, Scope},
+    permissions::{Action, Resource, Scope},
     store::{
         accounts::{self, DetailsChange},
         audit::{EventType, Severity},
