@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # The local stack, without Docker: a PostgreSQL 15 primary and a streaming hot-standby
-# replica from the system binaries, and moto for DynamoDB and Secrets Manager.
+# replica from the system binaries, dynalite for DynamoDB (LevelDB on disk, so the
+# stack's tables, sessions and counters survive a restart) and moto for Secrets Manager.
 #
 #   scripts/stack.sh up [--fresh]   start (create on first use, or anew with --fresh),
 #                                   provision tables and secrets, migrate, write the env file
-#   scripts/stack.sh stop           stop every process, keep the data
+#   scripts/stack.sh stop           stop every process (waiting until each has exited),
+#                                   keep the data
 #   scripts/stack.sh down           stop and delete the data
 #   scripts/stack.sh status         what is running
 #   scripts/stack.sh env            print the env file's path (source it to reach the stack)
-#   scripts/stack.sh {stop,start}-{writer,replica,moto}   for failover tests
+#   scripts/stack.sh {stop,start}-{writer,replica,moto,dynamodb,aws}   for failover tests
+#                                   (aws: DynamoDB and moto together)
 #
 # BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
-# running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT.
+# running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT,
+# BH_DYNAMODB_PORT. BH_LOCAL_DYNAMODB=moto serves DynamoDB from moto instead of dynalite
+# (in memory, ~10x slower; for comparisons).
+#
+# Key material (the signing key set, the app keys) is made once per stack and kept in
+# $BH_STACK_DIR/keys/ (mode 0600); moto is provisioned with it whenever it starts, and
+# the secrets' current values are saved there before it stops (a rotated key set
+# survives too). Sessions and TOTP secrets sealed with those keys stay usable.
 # BH_REPLICA_APPLY_DELAY_MS: the replica replays each commit this long after the primary
 # made it (recovery_min_apply_delay; set when the replica is created): 500 on the test
 # and bench stacks, so no test passes by luck of timing; 0 on the dev stack.
@@ -31,6 +41,10 @@ STACK_DIR=${BH_STACK_DIR:-$ROOT/.stack/$STACK}
 PG_PORT=${BH_PG_PORT:-$((base + 2))}
 REPLICA_PORT=${BH_PG_REPLICA_PORT:-$((base + 3))}
 MOTO_PORT=${BH_MOTO_PORT:-$((base + 4))}
+DYNAMODB_PORT=${BH_DYNAMODB_PORT:-$((base + 6))}
+LOCAL_DYNAMODB=${BH_LOCAL_DYNAMODB:-dynalite}
+DYNALITE=$ROOT/scripts/dynalite
+KEYS_DIR=$STACK_DIR/keys
 PG_BIN=${BH_PG_BIN:-/usr/lib/postgresql/15/bin}
 VENV=$ROOT/.venv
 ENV_FILE=$STACK_DIR/env
@@ -134,7 +148,29 @@ primary_conninfo = 'host=127.0.0.1 port=$PG_PORT user=replicator password=$(pass
 EOF
 }
 
-moto_running() { [ -f "$STACK_DIR/moto.pid" ] && kill -0 "$(cat "$STACK_DIR/moto.pid")" 2>/dev/null; }
+# A process of the stack, by its pid file: running, and stopped (SIGTERM, then waiting
+# until it has exited, SIGKILL after 10 s), so its port is free once stop returns.
+proc_running() { [ -f "$STACK_DIR/$1.pid" ] && kill -0 "$(cat "$STACK_DIR/$1.pid")" 2>/dev/null; }
+
+proc_stop() {
+  local name=$1 pid
+  if proc_running "$name"; then
+    pid=$(cat "$STACK_DIR/$name.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name (pid $pid) did not exit within 10 s of SIGTERM; killing it"
+      kill -9 "$pid" 2>/dev/null || true
+      while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    fi
+  fi
+  rm -f "$STACK_DIR/$name.pid"
+}
+
+moto_running() { proc_running moto; }
 
 moto_start() {
   if moto_running; then return; fi
@@ -159,9 +195,50 @@ moto_start() {
 }
 
 moto_stop() {
-  if moto_running; then kill "$(cat "$STACK_DIR/moto.pid")" 2>/dev/null || true; fi
-  rm -f "$STACK_DIR/moto.pid"
+  # Its secrets as they are now (a rotation may have changed them) are what the next
+  # start provisions.
+  if moto_running && [ -f "$ENV_FILE" ]; then save_secrets || say "could not save the secrets before stopping moto"; fi
+  proc_stop moto
 }
+
+# dynalite: DynamoDB on LevelDB in $STACK_DIR/dynamodb (kept across restarts), from
+# scripts/dynalite (npm ci of its lock file on first use).
+dynamodb_running() { proc_running dynalite; }
+
+dynalite_install() {
+  [ -f "$DYNALITE/node_modules/dynalite/cli.js" ] && return
+  command -v node >/dev/null && command -v npm >/dev/null \
+    || die "node and npm are needed for the local DynamoDB (dynalite). Install them with: apt-get install nodejs npm"
+  say "installing dynalite into scripts/dynalite/node_modules (npm ci, first use only)"
+  (cd "$DYNALITE" && npm ci --no-audit --no-fund --silent) || die "npm ci in scripts/dynalite failed"
+}
+
+dynamodb_start() {
+  [ "$LOCAL_DYNAMODB" = dynalite ] || return 0
+  if dynamodb_running; then return; fi
+  if curl -s -o /dev/null "http://127.0.0.1:$DYNAMODB_PORT/" 2>/dev/null; then
+    die "port $DYNAMODB_PORT is already in use (another stack?); set BH_DYNAMODB_PORT or stop it"
+  fi
+  dynalite_install
+  mkdir -p "$STACK_DIR/dynamodb"
+  say "starting dynalite (DynamoDB) on 127.0.0.1:$DYNAMODB_PORT, data in $STACK_DIR/dynamodb"
+  # Tables are ACTIVE at once (no CREATING/UPDATING pause to wait out).
+  nohup node "$DYNALITE/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$DYNAMODB_PORT" \
+    --path "$STACK_DIR/dynamodb" --createTableMs 0 --updateTableMs 0 --deleteTableMs 0 \
+    >>"$STACK_DIR/dynalite.log" 2>&1 &
+  echo $! >"$STACK_DIR/dynalite.pid"
+  for _ in $(seq 1 150); do
+    # Any HTTP answer (400 for an unsigned request) means it listens.
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DYNAMODB_PORT/" 2>/dev/null)" != 000 ] && return
+    dynamodb_running || break
+    sleep 0.1
+  done
+  tail -n 20 "$STACK_DIR/dynalite.log" >&2 || true
+  proc_stop dynalite
+  die "dynalite did not start on port $DYNAMODB_PORT"
+}
+
+dynamodb_stop() { proc_stop dynalite; }
 
 write_env() {
   local pw; pw=$(password)
@@ -172,6 +249,7 @@ export BH_STACK_DIR=$STACK_DIR
 export DATABASE_URL=postgres://$DB_USER:$pw@127.0.0.1:$PG_PORT/$DB_NAME
 export DATABASE_URL_REPLICA=postgres://$DB_USER:$pw@127.0.0.1:$REPLICA_PORT/$DB_NAME
 export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
+$([ "$LOCAL_DYNAMODB" = dynalite ] && echo "export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT")
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION=us-east-1
@@ -188,15 +266,35 @@ EOF
   chmod 600 "$ENV_FILE"
 }
 
-# moto keeps everything in memory: tables and secrets are made on every start.
-provision_aws() {
+# Tables: dynalite keeps them (created once, kept as they are); moto keeps nothing, so
+# its secrets are made on every start, from the stack's key files.
+provision_tables() {
   # shellcheck disable=SC1090
   . "$ENV_FILE"
-  say "provisioning DynamoDB tables and secrets"
+  say "provisioning DynamoDB tables"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" tables "$ROOT/template.yaml" \
     "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE"
-  "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID"
+}
+
+provision_secrets() {
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  say "provisioning secrets (key material from $KEYS_DIR)"
+  (umask 077 && mkdir -p "$KEYS_DIR")
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID" "$KEYS_DIR"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" db-secret "$DB_SECRET_ID" "$DB_USER" "$STACK_DIR/pg-password"
+}
+
+save_secrets() {
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  (umask 077 && mkdir -p "$KEYS_DIR")
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" save-secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID" "$KEYS_DIR"
+}
+
+provision_aws() {
+  provision_tables
+  provision_secrets
 }
 
 migrate() {
@@ -222,7 +320,7 @@ reserve_ports() {
   local file=/proc/sys/net/ipv4/ip_local_reserved_ports ports
   [ "$(id -u)" = 0 ] && [ -w "$file" ] || return 0
   ports=$(cat "$file")
-  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT"; do
+  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT" "$DYNAMODB_PORT"; do
     ports=${ports:+$ports,}$port
   done
   echo "$ports" >"$file" 2>/dev/null || true
@@ -243,11 +341,16 @@ cmd_up() {
   [ -d "$REPLICA" ] || init_replica
   pg_start "$REPLICA" replica
   wait_for_replica
+  dynamodb_start
   moto_start
   write_env
   provision_aws
   migrate
-  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), moto :$MOTO_PORT; env in $ENV_FILE"
+  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), $(dynamodb_where), moto :$MOTO_PORT; env in $ENV_FILE"
+}
+
+dynamodb_where() {
+  if [ "$LOCAL_DYNAMODB" = dynalite ]; then echo "dynalite (DynamoDB) :$DYNAMODB_PORT"; else echo "DynamoDB on moto"; fi
 }
 
 cmd_stop() {
@@ -259,6 +362,7 @@ cmd_stop() {
     fi
   done
   moto_stop
+  dynamodb_stop
   pg_stop "$REPLICA"
   pg_stop "$PRIMARY"
   say "stopped"
@@ -279,6 +383,10 @@ cmd_status() {
     if [ -d "$dir" ] && pg_running "$dir"; then state=running; elif [ -d "$dir" ]; then state=stopped; else state=absent; fi
     say "postgres $name (port $port): $state"
   done
+  if [ "$LOCAL_DYNAMODB" = dynalite ]; then
+    if dynamodb_running; then state=running; else state=stopped; fi
+    say "dynalite, DynamoDB (port $DYNAMODB_PORT): $state"
+  fi
   if moto_running; then state=running; else state=stopped; fi
   say "moto (port $MOTO_PORT): $state"
 }
@@ -294,6 +402,10 @@ case ${1:-} in
   stop-replica) pg_stop "$REPLICA" ;;
   start-replica) pg_start "$REPLICA" replica ;;
   stop-moto) moto_stop ;;
-  start-moto) moto_start && provision_aws ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  start-moto) moto_start && provision_secrets && { [ "$LOCAL_DYNAMODB" = dynalite ] || provision_tables; } ;;
+  stop-dynamodb) if [ "$LOCAL_DYNAMODB" = dynalite ]; then dynamodb_stop; else moto_stop; fi ;;
+  start-dynamodb) if [ "$LOCAL_DYNAMODB" = dynalite ]; then dynamodb_start; else moto_start && provision_secrets; fi && provision_tables ;;
+  stop-aws) moto_stop; dynamodb_stop ;;
+  start-aws) dynamodb_start && moto_start && provision_aws ;;
+  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
