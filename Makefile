@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
-.PHONY: dev test stop status clean lint-template deny bench build lint-workflows
+.PHONY: dev test stop status clean lint-template deny bench build lint-workflows dashboard smoke
 
 ## make dev: bring the local stack up, seed an admin and a moderator (once per stack),
 ## and serve the whole API on http://127.0.0.1:9000
@@ -42,3 +42,14 @@ build:
 
 lint-workflows:
 	scripts/lint-workflows.sh
+
+## make dashboard: template.yaml's CloudWatch dashboard drawn from a local run's EMF and
+## access-log lines (the newest .stack/*/watch.log, or LOGS="file ..."), in
+## target/dashboard/index.html
+dashboard:
+	scripts/venv.sh
+	.venv/bin/python scripts/dashboard.py $(LOGS)
+
+## make smoke: the post-deploy smoke test against a running API (BH_API_URL, default make dev's)
+smoke:
+	python3 scripts/smoke-test.py

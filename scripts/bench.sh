@@ -124,10 +124,11 @@ for exe in health auth admin accounts profiles posts comments reports partitions
   record "size x86_64" "{\"function\": \"$exe\", \"bytes\": $(stat -c %s "target/release/$exe")}"
 done
 if [ "${BENCH_ARM64:-0}" = 1 ]; then
-  step "arm64 release bootstraps (cargo lambda build --arm64)"
-  cargo lambda build --release --arm64 --quiet
-  for exe in health auth admin accounts profiles posts comments reports partitions migrate key-rotation; do
-    record "size arm64" "{\"function\": \"$exe\", \"bytes\": $(stat -c %s "target/lambda/$exe/bootstrap")}"
+  step "arm64 release bootstraps (scripts/build.sh: every function, one cargo lambda build)"
+  scripts/build.sh
+  for boot in "${CARGO_TARGET_DIR:-target}"/lambda/*/bootstrap; do
+    exe=$(basename "$(dirname "$boot")")
+    record "size arm64" "{\"function\": \"$exe\", \"bytes\": $(stat -c %s "$boot")}"
   done
 fi
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make build`: release bootstraps of every Lambda function for arm64 (Graviton),
-# cross-linked with zig, in target/lambda/<function>/bootstrap; prints each one's size.
+# cross-linked with zig, in one cargo invocation, in target/lambda/<function>/bootstrap
+# (under CARGO_TARGET_DIR when set); prints each one's size.
 #
 # The functions are the packages under functions/. The tests crate's binaries (the
 # load generator and the merged server) are not Lambda functions and are not built.
@@ -44,27 +45,25 @@ else
   functions=("${all[@]}")
 fi
 
-n=${#functions[@]}
-i=0
+# One cargo invocation for all of them: one dependency graph built once, in parallel,
+# in the shared target directory (CARGO_TARGET_DIR, else target/).
+OUT=${CARGO_TARGET_DIR:-$ROOT/target}
+packages=()
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+echo "[build] ${#functions[@]} functions: cargo lambda build --release --arm64 ${packages[*]}"
 start=$SECONDS
-for f in "${functions[@]}"; do
-  i=$((i + 1))
-  echo "[build] ($i/$n) $f: cargo lambda build --release --arm64 -p $f"
-  t0=$SECONDS
-  cargo lambda build --release --arm64 -p "$f" || die "building $f failed"
-  echo "[build] ($i/$n) $f: done in $((SECONDS - t0)) s"
-done
+cargo lambda build --release --arm64 "${packages[@]}" || die "cargo lambda build failed"
 
 echo
 echo "Lambda bootstraps (arm64, provided.al2023), built in $((SECONDS - start)) s:"
 missing=0
 for f in "${functions[@]}"; do
-  boot=target/lambda/$f/bootstrap
+  boot=$OUT/lambda/$f/bootstrap
   if [ -f "$boot" ]; then
     bytes=$(stat -c %s "$boot")
-    printf '  %-48s %8s  (%s bytes)\n' "$boot" "$(numfmt --to=iec --suffix=B "$bytes")" "$bytes"
+    printf '  %-16s %8s  (%s bytes)  %s\n' "$f" "$(numfmt --to=iec --suffix=B "$bytes")" "$bytes" "$boot"
   else
-    printf '  %-48s MISSING\n' "$boot"
+    printf '  %-16s MISSING  %s\n' "$f" "$boot"
     missing=1
   fi
 done

@@ -3,7 +3,7 @@
 checks a default against its AllowedPattern and resolves Refs to defaults) lints the
 template as deployed with those values, e.g. with the optional custom domain on.
 
-Usage: template-defaults.py TEMPLATE OUTPUT_JSON NAME=VALUE...
+Usage: template-defaults.py TEMPLATE OUTPUT_JSON [NAME=VALUE...]
 """
 
 import json
@@ -26,6 +26,6 @@ def main(source, target, assignments):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2], sys.argv[3:])

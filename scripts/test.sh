@@ -36,7 +36,7 @@ scripts/stack.sh up --fresh
 # shellcheck disable=SC1090
 . "$(scripts/stack.sh env)"
 
-step "template.yaml: cfn-lint, as written and after SAM translation"
+step "template.yaml: cfn-lint (every documented parameter combination, as written and translated), then checkov"
 scripts/lint-template.sh
 
 step "GitHub workflows: actionlint"
@@ -71,9 +71,16 @@ step "cargo lambda invoke with events/apigw-health.json"
 cargo lambda invoke health -A 127.0.0.1 -P "$API_PORT" --data-file events/apigw-health.json -o json \
   | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, status", json.loads(r["body"])["status"])'
 
+step "cargo lambda invoke health with events/apigw-health-ready.json (what the pre-traffic hook sends a new version)"
+cargo lambda invoke health -A 127.0.0.1 -P "$API_PORT" --data-file events/apigw-health-ready.json -o json \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["statusCode"]==200, r; print("  invoke: 200, ready")'
+
 step "cargo lambda invoke partitions with events/scheduled-partitions.json"
 cargo lambda invoke partitions -A 127.0.0.1 -P "$API_PORT" --data-file events/scheduled-partitions.json -o json \
-  | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r.get("skipped") is None and "created" in r, r; print("  partitions:", r["created"], "default rows:", r["rowsInDefault"])'
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r.get("skipped") is None and "created" in r and isinstance(r.get("activeAccounts"), int), r; print("  partitions:", r["created"], "default rows:", r["rowsInDefault"], "active accounts:", r["activeAccounts"])'
+
+step "post-deploy smoke test against the served API (scripts/smoke-test.py, as deploy.yml runs it on a stage)"
+python3 scripts/smoke-test.py "$BH_API_URL"
 
 # Every integration and end-to-end suite is one test binary, `api` (tests/tests/api/),
 # run in steps by test name.
@@ -94,3 +101,10 @@ cargo test -p api-tests --test api -- serial_fault_ --test-threads=1 --nocapture
 
 step "log scan: no secrets, tokens, cookies or unmasked emails in the logs of this run"
 cargo test -p api-tests --test api -- final_ --nocapture
+
+step "alerts: template.yaml's metric filters over this run's log; every critical event of the run matched, each type alarmed"
+python scripts/check-alerts.py "$BH_STACK_DIR/watch.log"
+
+step "dashboard: every widget and alarm names an emitted metric (sources and this run's EMF lines); rendered to target/dashboard/"
+python scripts/dashboard.py --check "$BH_STACK_DIR/watch.log"
+python scripts/dashboard.py --out target/dashboard/index.html "$BH_STACK_DIR/watch.log"

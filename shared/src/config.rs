@@ -4,11 +4,12 @@
 //! name deployment resources. A missing or malformed value stops the function at start
 //! with an error naming the variable, so a bad deploy fails loudly instead of serving.
 
-use std::{net::IpAddr, str::FromStr, time::Duration};
+use std::{cell::RefCell, fmt::Display, net::IpAddr, str::FromStr, time::Duration};
 
 use http::HeaderValue;
 use ipnet::IpNet;
 use secrecy::SecretString;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -19,17 +20,37 @@ pub enum ConfigError {
 }
 
 /// Where configuration values come from: the process environment in production, a map
-/// in unit tests.
+/// in unit tests. It also notes every variable it is asked for, with the default the
+/// caller would use, which is how [`settings`] knows every setting without a list
+/// kept by hand.
 pub struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// (variable, default shown) in the order first read.
+    read: RefCell<Vec<(&'static str, Option<String>)>>,
 }
 
 impl<'a> Env<'a> {
     pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
-        Self { lookup }
+        Self {
+            lookup,
+            read: RefCell::default(),
+        }
     }
 
-    fn get(&self, var: &str) -> Option<String> {
+    fn note(&self, var: &'static str, default: Option<String>) {
+        let mut read = self.read.borrow_mut();
+        match read.iter_mut().find(|(name, _)| *name == var) {
+            Some((_, known)) => {
+                if known.is_none() {
+                    *known = default;
+                }
+            }
+            None => read.push((var, default)),
+        }
+    }
+
+    fn get(&self, var: &'static str) -> Option<String> {
+        self.note(var, None);
         (self.lookup)(var).filter(|value| !value.trim().is_empty())
     }
 
@@ -37,10 +58,15 @@ impl<'a> Env<'a> {
         self.get(var).ok_or(ConfigError::Missing(var))
     }
 
-    fn parsed_or<T: FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    fn parsed_or<T: FromStr + Display>(
+        &self,
+        var: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError>
     where
         T::Err: std::fmt::Display,
     {
+        self.note(var, Some(default.to_string()));
         match self.get(var) {
             None => Ok(default),
             Some(raw) => raw
@@ -57,7 +83,7 @@ impl<'a> Env<'a> {
         self.parsed_or(var, default_ms).map(Duration::from_millis)
     }
 
-    fn positive<T: FromStr + PartialOrd + Default>(
+    fn positive<T: FromStr + PartialOrd + Default + Display>(
         &self,
         var: &'static str,
         default: T,
@@ -659,6 +685,218 @@ impl ResilienceConfig {
     }
 }
 
+/// How `GET /api/admin/system/config` shows a setting's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exposure {
+    /// As it is.
+    Plain,
+    /// Never shown: only whether it is set.
+    Secret,
+    /// A connection URL: shown with its password (and password-like query parameters)
+    /// replaced.
+    Url,
+}
+
+/// What [`Env`] cannot learn by itself about a setting: a default the code computes
+/// (lists), a variable read outside this module, or a value that must not be shown.
+/// Everything else (every variable `Config::load` reads, with its default) is found
+/// by recording what `Config::load` asks for, so a new setting needs no entry here
+/// unless one of those applies.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub var: &'static str,
+    pub default: Option<&'static str>,
+    pub exposure: Exposure,
+}
+
+const fn setting(var: &'static str, default: Option<&'static str>, exposure: Exposure) -> Setting {
+    Setting {
+        var,
+        default,
+        exposure,
+    }
+}
+
+pub const REGISTRY: &[Setting] = &[
+    // Connection URLs carry the database password.
+    setting("DATABASE_URL", None, Exposure::Url),
+    setting("DATABASE_URL_REPLICA", None, Exposure::Url),
+    setting("AWS_ENDPOINT_URL", None, Exposure::Url),
+    // Defaults the code builds as lists.
+    setting(
+        "RATE_LIMIT_FAIL_CLOSED",
+        Some("auth,sensitive"),
+        Exposure::Plain,
+    ),
+    setting(
+        "BRUTE_FORCE_BLOCK_LADDER_SECONDS",
+        Some("60,600,3600,86400"),
+        Exposure::Plain,
+    ),
+    // Read outside this module: shared/src/metrics.rs, shared/src/telemetry.rs,
+    // functions/partitions (MaintenanceConfig), the AWS SDK.
+    setting("METRICS_NAMESPACE", Some("BlueHarvest"), Exposure::Plain),
+    setting("RUST_LOG", Some("info"), Exposure::Plain),
+    setting("PARTITION_PREMAKE_MONTHS", Some("4"), Exposure::Plain),
+    setting("AUDIT_LOG_RETENTION_MONTHS", Some("13"), Exposure::Plain),
+    setting("POSTS_RETENTION_MONTHS", Some("none"), Exposure::Plain),
+    setting("PARTITION_KEEP_DETACHED", Some("false"), Exposure::Plain),
+    setting("AWS_REGION", None, Exposure::Plain),
+];
+
+/// Where a setting's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Default,
+    Environment,
+}
+
+/// One setting in force, as `GET /api/admin/system/config` answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingInForce {
+    pub name: &'static str,
+    /// The value in force (the environment's, else the default), redacted where it
+    /// could hold a credential; `None` when unset with no default.
+    pub value: Option<String>,
+    pub source: Source,
+    pub default: Option<String>,
+    /// True when something was taken out of `value`.
+    pub redacted: bool,
+}
+
+/// Every setting the functions read, with the value in force and its source, sorted by
+/// name; secrets never shown, URLs without their passwords. `lookup` is the
+/// environment (`std::env::var`). Fails as the function's start would, on a
+/// configuration that does not load.
+pub fn settings(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<SettingInForce>, ConfigError> {
+    let env = Env::new(lookup);
+    Config::load(&env)?;
+    let mut read = env.read.into_inner();
+    for extra in REGISTRY {
+        if !read.iter().any(|(name, _)| *name == extra.var) {
+            read.push((extra.var, None));
+        }
+    }
+    let mut settings: Vec<SettingInForce> = read
+        .into_iter()
+        .map(|(name, recorded)| {
+            let registered = REGISTRY.iter().find(|s| s.var == name);
+            let default = registered
+                .and_then(|s| s.default.map(str::to_owned))
+                .or(recorded);
+            let exposure = registered.map_or_else(|| exposure_by_name(name), |s| s.exposure);
+            let set = lookup(name).filter(|value| !value.trim().is_empty());
+            let source = if set.is_some() {
+                Source::Environment
+            } else {
+                Source::Default
+            };
+            let (value, redacted) = match set.or_else(|| default.clone()) {
+                None => (None, false),
+                Some(value) => {
+                    let (shown, redacted) = redact(&value, exposure);
+                    (Some(shown), redacted)
+                }
+            };
+            SettingInForce {
+                name,
+                value,
+                source,
+                default,
+                redacted,
+            }
+        })
+        .collect();
+    settings.sort_by_key(|s| s.name);
+    Ok(settings)
+}
+
+/// A variable nobody registered is still kept secret when its name says it holds a
+/// credential.
+fn exposure_by_name(name: &str) -> Exposure {
+    let upper = name.to_ascii_uppercase();
+    if upper.contains("PASSWORD")
+        || upper.ends_with("_KEY")
+        || upper.ends_with("_TOKEN")
+        || upper.ends_with("_SECRET")
+    {
+        Exposure::Secret
+    } else if upper.ends_with("_URL") {
+        Exposure::Url
+    } else {
+        Exposure::Plain
+    }
+}
+
+const REDACTED: &str = "***";
+
+/// The value as shown, and whether anything was taken out. Any value with a
+/// `scheme://user:password@` part loses the password whatever its exposure.
+fn redact(value: &str, exposure: Exposure) -> (String, bool) {
+    match exposure {
+        Exposure::Secret => (REDACTED.to_owned(), true),
+        Exposure::Url | Exposure::Plain => {
+            let (shown, redacted) = redact_url(value);
+            (shown, redacted)
+        }
+    }
+}
+
+/// `postgres://app:pw@host/db?sslpassword=x` -> `postgres://app:***@host/db?sslpassword=***`.
+fn redact_url(value: &str) -> (String, bool) {
+    let Some(scheme_end) = value.find("://") else {
+        return (value.to_owned(), false);
+    };
+    let (head, rest) = value.split_at(scheme_end + 3);
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let mut redacted = false;
+    let mut shown = head.to_owned();
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            match userinfo.split_once(':') {
+                Some((user, _password)) => {
+                    shown.push_str(user);
+                    shown.push(':');
+                    shown.push_str(REDACTED);
+                    redacted = true;
+                }
+                None => shown.push_str(userinfo),
+            }
+            shown.push('@');
+            shown.push_str(host);
+        }
+        None => shown.push_str(authority),
+    }
+    let (path, query) = match tail.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (tail, None),
+    };
+    shown.push_str(path);
+    if let Some(query) = query {
+        shown.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _))
+                    if exposure_by_name(key) == Exposure::Secret
+                        || key.eq_ignore_ascii_case("password") =>
+                {
+                    redacted = true;
+                    format!("{key}={REDACTED}")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push_str(&pairs.join("&"));
+    }
+    (shown, redacted)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -869,5 +1107,143 @@ mod tests {
         )]))?;
         assert!(!format!("{config:?}").contains("hunter2"));
         Ok(())
+    }
+
+    fn settings_of(vars: &[(&str, &str)]) -> Vec<SettingInForce> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        settings(&move |var: &str| map.get(var).cloned()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn named<'a>(settings: &'a [SettingInForce], name: &str) -> &'a SettingInForce {
+        settings
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} is not among the settings"))
+    }
+
+    #[test]
+    fn settings_show_values_with_their_source_and_no_password() {
+        let settings = settings_of(&with(&[
+            (
+                "DATABASE_URL",
+                "postgres://app:hunter2-password@db:5432/x?sslpassword=s3cret&sslmode=require",
+            ),
+            ("DB_MAX_CONNECTIONS", "4"),
+        ]));
+        let url = named(&settings, "DATABASE_URL");
+        assert_eq!(
+            url.value.as_deref(),
+            Some("postgres://app:***@db:5432/x?sslpassword=***&sslmode=require")
+        );
+        assert!(url.redacted);
+        assert_eq!(url.source, Source::Environment);
+        let replica = named(&settings, "DATABASE_URL_REPLICA");
+        assert_eq!(replica.value.as_deref(), Some("postgres://r@127.0.0.1/db"));
+        assert!(!replica.redacted, "no password to take out");
+        let pool = named(&settings, "DB_MAX_CONNECTIONS");
+        assert_eq!(
+            (pool.value.as_deref(), pool.source, pool.default.as_deref()),
+            (Some("4"), Source::Environment, Some("2"))
+        );
+        let timeout = named(&settings, "DB_ACQUIRE_TIMEOUT_MS");
+        assert_eq!(
+            (timeout.value.as_deref(), timeout.source),
+            (Some("2000"), Source::Default)
+        );
+        let ladder = named(&settings, "BRUTE_FORCE_BLOCK_LADDER_SECONDS");
+        assert_eq!(ladder.value.as_deref(), Some("60,600,3600,86400"));
+        let origins = named(&settings, "ALLOWED_ORIGINS");
+        assert_eq!(
+            (origins.value.as_deref(), origins.source),
+            (None, Source::Default)
+        );
+        let text = serde_json::to_string(&settings).unwrap_or_default();
+        assert!(
+            !text.contains("hunter2") && !text.contains("s3cret"),
+            "{text}"
+        );
+        let mut names: Vec<_> = settings.iter().map(|s| s.name).collect();
+        names.dedup();
+        assert_eq!(names.len(), settings.len(), "each setting once, sorted");
+    }
+
+    #[test]
+    fn credentials_are_hidden_whatever_the_variable() {
+        assert_eq!(
+            redact("https://u:p@h/x", Exposure::Plain),
+            ("https://u:***@h/x".to_owned(), true)
+        );
+        assert_eq!(
+            redact("anything", Exposure::Secret),
+            ("***".to_owned(), true)
+        );
+        assert_eq!(
+            redact("http://127.0.0.1:5000", Exposure::Url),
+            ("http://127.0.0.1:5000".to_owned(), false)
+        );
+        assert_eq!(
+            redact("https://a.example,https://b.example:8443", Exposure::Plain),
+            ("https://a.example,https://b.example:8443".to_owned(), false)
+        );
+        for name in ["DB_PASSWORD", "SMTP_API_KEY", "SOME_TOKEN", "CLIENT_SECRET"] {
+            assert_eq!(exposure_by_name(name), Exposure::Secret, "{name}");
+        }
+        for name in [
+            "SIGNING_KEYS_SECRET_ID",
+            "ACCESS_TOKEN_TTL_SECONDS",
+            "RUST_LOG",
+        ] {
+            assert_eq!(exposure_by_name(name), Exposure::Plain, "{name}");
+        }
+    }
+
+    /// The README's configuration table and what the functions read agree both ways:
+    /// an undocumented setting, or a documented one nothing reads, fails here.
+    #[test]
+    fn every_setting_is_documented_and_every_documented_one_is_read() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default();
+        let documented: std::collections::BTreeSet<&str> = table
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .filter_map(|line| line.split('|').nth(1))
+            .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+            // Whole names only, not `<SERVICE>` patterns or `_SUFFIX` fragments.
+            .filter(|name| {
+                name.starts_with(|c: char| c.is_ascii_uppercase())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            })
+            .collect();
+        let proxy_form: Vec<_> = MINIMAL
+            .iter()
+            .filter(|(k, _)| !k.starts_with("DATABASE_URL"))
+            .copied()
+            .chain([
+                ("DB_WRITER_HOST", "proxy"),
+                ("DB_READER_HOST", "proxy-ro"),
+                ("DB_NAME", "db"),
+                ("DB_SECRET_ID", "arn:db"),
+            ])
+            .collect();
+        let read: std::collections::BTreeSet<&str> = settings_of(MINIMAL)
+            .iter()
+            .chain(settings_of(&proxy_form).iter())
+            .map(|s| s.name)
+            .collect();
+        let undocumented: Vec<_> = read.difference(&documented).collect();
+        let unread: Vec<_> = documented.difference(&read).collect();
+        assert!(
+            undocumented.is_empty() && unread.is_empty(),
+            "README's Configuration table misses {undocumented:?}; it lists {unread:?}, which nothing reads"
+        );
     }
 }

@@ -11,6 +11,7 @@ use axum::{
 };
 use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The `code` field of the error envelope; part of the public contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,9 +136,43 @@ pub enum ApiError {
         retry_after_seconds: u64,
         details: Option<Value>,
     },
-    /// Logged with its cause; the client only ever sees a generic message.
+    /// A write transaction the database rolled back to resolve a conflict with
+    /// another (serialization failure 40001, deadlock 40P01): nothing was written,
+    /// and running it again may well succeed (`Db::write` does, before answering).
+    #[error("the write conflicted with a concurrent one and was rolled back")]
+    TransactionAborted(#[source] sqlx::Error),
+    /// Keeps its cause, logged once with the whole chain where the envelope is
+    /// rendered; the client only ever sees a generic message.
     #[error("internal error: {0}")]
-    Internal(String),
+    Internal(#[source] BoxError),
+}
+
+/// Any error, kept whole (with its source chain) until it is logged.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A failed statement whose named constraint is the client's doing becomes that
+/// client error; any other failure maps as every database error does. The constraint
+/// names are part of the schema's contract (see the migrations).
+pub trait OnConstraint<T> {
+    fn on_constraint(
+        self,
+        client_error: impl FnOnce(&str) -> Option<ApiError>,
+    ) -> Result<T, ApiError>;
+}
+
+impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+    fn on_constraint(
+        self,
+        client_error: impl FnOnce(&str) -> Option<ApiError>,
+    ) -> Result<T, ApiError> {
+        self.map_err(|error| {
+            error
+                .as_database_error()
+                .and_then(|db| db.constraint())
+                .and_then(client_error)
+                .unwrap_or_else(|| error.into())
+        })
+    }
 }
 
 impl ApiError {
@@ -176,6 +211,11 @@ impl ApiError {
             .collect()
     }
 
+    /// An error that is our fault, with its cause (an error, or a message).
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation {
             message: message.into(),
@@ -197,7 +237,9 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable { .. } | Self::TransactionAborted(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -216,7 +258,9 @@ impl ApiError {
             Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
             Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Self::ServiceUnavailable { .. } | Self::TransactionAborted(_) => {
+                ErrorCode::ServiceUnavailable
+            }
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -224,10 +268,10 @@ impl ApiError {
     fn report(self) -> ErrorReport {
         let code = self.code();
         match self {
-            Self::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
-                ErrorReport::new(code, "Internal server error", None)
-            }
+            Self::Internal(cause) => ErrorReport {
+                cause: Some(Arc::from(cause)),
+                ..ErrorReport::new(code, "Internal server error", None)
+            },
             Self::Validation { message, details } => ErrorReport::new(code, message, details),
             Self::ServiceUnavailable {
                 message, details, ..
@@ -259,12 +303,14 @@ impl ApiError {
 }
 
 /// What a handler said about its failure; rendered into the envelope by
-/// `http::envelope::render_errors`.
+/// `http::envelope::render_errors`, which also logs an internal error's cause.
 #[derive(Debug, Clone)]
 pub struct ErrorReport {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
+    /// An internal error's cause: logged, never sent.
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl ErrorReport {
@@ -273,7 +319,21 @@ impl ErrorReport {
             code,
             message: message.into(),
             details,
+            cause: None,
         }
+    }
+
+    /// The cause and every source under it, outermost first: "a: b: c".
+    pub fn cause_chain(&self) -> Option<String> {
+        let cause = self.cause.as_deref()?;
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(error) = source {
+            chain.push_str(": ");
+            chain.push_str(&error.to_string());
+            source = error.source();
+        }
+        Some(chain)
     }
 }
 
@@ -282,6 +342,11 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response = status.into_response();
         match &self {
+            Self::TransactionAborted(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1_u64));
+            }
             Self::ServiceUnavailable {
                 retry_after_seconds,
                 ..
@@ -360,12 +425,30 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let response =
-            ApiError::Internal("password=secret connection refused".into()).into_response();
+        let response = ApiError::internal("password=secret connection refused").into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let report = response.extensions().get::<ErrorReport>().cloned();
         let message = report.map(|r| r.message).unwrap_or_default();
         assert_eq!(message, "Internal server error");
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_whole_cause_for_the_log() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("could not seal the secret")]
+        struct Outer(#[source] std::io::Error);
+        let cause = Outer(std::io::Error::other("no randomness"));
+        let response = ApiError::internal(cause).into_response();
+        let report = response.extensions().get::<ErrorReport>().cloned();
+        let chain = report.as_ref().and_then(ErrorReport::cause_chain);
+        assert_eq!(
+            chain.as_deref(),
+            Some("could not seal the secret: no randomness")
+        );
+        assert_eq!(
+            report.map(|r| r.message),
+            Some("Internal server error".to_owned())
+        );
     }
 
     #[test]

@@ -226,7 +226,7 @@ fn request_context(parts: &Parts) -> Result<RequestContext, ApiError> {
         .extensions
         .get::<RequestContext>()
         .cloned()
-        .ok_or_else(|| ApiError::Internal("no RequestContext: route outside the HTTP stack".into()))
+        .ok_or_else(|| ApiError::internal("no RequestContext: route outside the HTTP stack"))
 }
 
 impl<P: Identity> Caller<P> {

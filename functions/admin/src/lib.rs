@@ -13,11 +13,14 @@
 //! | `GET /api/admin/settings/{key}` | Settings read (admin) | | [`settings::get`] |
 //! | `PUT /api/admin/settings/{key}` | admin + step-up, Settings create/update | sensitive | [`settings::put`] |
 //! | `DELETE /api/admin/settings/{key}` | admin + step-up, Settings delete | sensitive | [`settings::delete`] |
+//! | `GET /api/admin/system/config` | admin | | [`system::config`] |
+//! | `GET /api/admin/migrations` | admin | | [`system::migrations`] |
 
 pub mod database;
 pub mod partitions;
 pub mod security;
 pub mod settings;
+pub mod system;
 
 use std::sync::Arc;
 
@@ -69,6 +72,14 @@ pub fn router(state: Arc<AppState>) -> Router {
                 s,
                 &[Tier::Sensitive],
             )),
+        )
+        .route(
+            "/api/admin/system/config",
+            limited(get(system::config), s, &[]),
+        )
+        .route(
+            "/api/admin/migrations",
+            limited(get(system::migrations), s, &[]),
         )
         .with_state(state)
 }

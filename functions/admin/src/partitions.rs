@@ -53,11 +53,11 @@ pub async fn run(
     Extension(context): Extension<RequestContext>,
     SteppedUpAdmin(admin): SteppedUpAdmin,
 ) -> Result<Json<Value>, ApiError> {
-    let config = MaintenanceConfig::from_env().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let config = MaintenanceConfig::from_env().map_err(ApiError::internal)?;
     let today = OffsetDateTime::now_utc().date();
     let summary = partitions::run(state.db.writer_pool(), &config, today)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     audit::record(
         &state.db,
         &context,

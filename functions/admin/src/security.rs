@@ -84,9 +84,10 @@ pub async fn unblock_ip(
     audit::insert(
         &mut tx,
         &context,
+        // Critical: an unblock alerts (template.yaml's SecurityEvents alarms).
         AuditEvent::new(
             EventType::IpUnblocked,
-            Severity::Warning,
+            Severity::Critical,
             Some(admin.account_id),
         )
         .details(json!({ "ip": ip.to_string() })),

@@ -63,27 +63,33 @@ pub async fn put(
 ) -> Result<Json<Value>, ApiError> {
     let key = Key::parse(&key)?;
     let value = body.parse()?;
-    let mut tx = caller.state().db.begin().await?;
-    caller.confirm(&mut tx).await?;
-    let exists = store::lock(&mut tx, &key).await?;
-    // The matrix tells creating from replacing, so both stay its decision.
-    let action = if exists {
-        Action::Update
-    } else {
-        Action::Create
-    };
-    caller.may(Resource::Settings, action, Scope::Any).await?;
-    let row = store::upsert(&mut tx, &key, &value, caller.principal.0.account_id).await?;
     caller
-        .audit_in(
-            &mut tx,
-            EventType::SettingsChanged,
-            Severity::Warning,
-            json!({ "key": key.as_str(), "action": "put", "created": !exists }),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(Json(row.to_json()))
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            caller.confirm(&mut tx).await?;
+            let exists = store::lock(&mut tx, &key).await?;
+            // The matrix tells creating from replacing, so both stay its decision.
+            let action = if exists {
+                Action::Update
+            } else {
+                Action::Create
+            };
+            caller.may(Resource::Settings, action, Scope::Any).await?;
+            let row = store::upsert(&mut tx, &key, &value, caller.principal.0.account_id).await?;
+            caller
+                .audit_in(
+                    &mut tx,
+                    EventType::SettingsChanged,
+                    Severity::Critical,
+                    json!({ "key": key.as_str(), "action": "put", "created": !exists }),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(Json(row.to_json()))
+        })
+        .await
 }
 
 /// `DELETE /api/admin/settings/{key}`: 204, or 404 when there is no such setting.
@@ -95,20 +101,26 @@ pub async fn delete(
         .may(Resource::Settings, Action::Delete, Scope::Any)
         .await?;
     let key = Key::parse(&key)?;
-    let mut tx = caller.state().db.begin().await?;
-    caller.confirm(&mut tx).await?;
-    // One statement: the existence check and the delete cannot be separated.
-    if !store::delete(&mut *tx, &key).await? {
-        return Err(not_found());
-    }
     caller
-        .audit_in(
-            &mut tx,
-            EventType::SettingsChanged,
-            Severity::Warning,
-            json!({ "key": key.as_str(), "action": "delete" }),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            caller.confirm(&mut tx).await?;
+            // One statement: the existence check and the delete cannot be separated.
+            if !store::delete(&mut *tx, &key).await? {
+                return Err(not_found());
+            }
+            caller
+                .audit_in(
+                    &mut tx,
+                    EventType::SettingsChanged,
+                    Severity::Critical,
+                    json!({ "key": key.as_str(), "action": "delete" }),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
 }

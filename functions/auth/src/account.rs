@@ -75,7 +75,7 @@ pub async fn change_password(
         .passwords
         .hash(new_password.expose())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     let mut tx = state.db.begin().await?;
     accounts::set_password_hash(&mut *tx, account.id, &hash, true).await?;
     session::revoke_others(

@@ -53,7 +53,7 @@ pub async fn issue(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let keys = state.secrets.app_keys().await?;
-    let token = token_for(&keys, &headers).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token = token_for(&keys, &headers).map_err(ApiError::internal)?;
     let cookie = cookies::csrf(&token, state.config.auth.refresh_token_ttl);
     let mut response = Json(CsrfTokenResponse { csrf_token: token }).into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);

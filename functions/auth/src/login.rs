@@ -113,7 +113,7 @@ async fn attempt(
         let keys = state.secrets.app_keys().await?;
         let auth = &state.config.auth;
         let mfa_token = mfa::issue(&keys.refresh, account.id, auth.mfa_token_ttl, unix_now())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(ApiError::internal)?;
         let reply = Json(json!({ "mfaRequired": true, "mfaToken": mfa_token }));
         return Ok(("mfa_required", reply.into_response()));
     }

@@ -79,9 +79,8 @@ pub async fn issue(
         session_id: family.id.clone(),
         auth_time: family.created_at,
     };
-    let internal = |e: &dyn std::fmt::Display| ApiError::Internal(e.to_string());
     let access_token =
-        access::issue(&keys, &subject, auth.access_token_ttl, now).map_err(|e| internal(&e))?;
+        access::issue(&keys, &subject, auth.access_token_ttl, now).map_err(ApiError::internal)?;
     let refresh_token = refresh::issue(
         &app_keys.refresh,
         account.id,
@@ -90,10 +89,10 @@ pub async fn issue(
         auth.refresh_token_ttl,
         now,
     )
-    .map_err(|e| internal(&e))?;
+    .map_err(ApiError::internal)?;
     let csrf_token = match csrf_token {
         Some(token) => token,
-        None => csrf::issue(&app_keys.csrf, &family.id).map_err(|e| internal(&e))?,
+        None => csrf::issue(&app_keys.csrf, &family.id).map_err(ApiError::internal)?,
     };
     Ok(Tokens {
         access_token,

@@ -13,6 +13,7 @@ use shared::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
     },
+    metrics,
     store::{
         StoreError,
         accounts::{self, NewAccount},
@@ -64,7 +65,7 @@ pub async fn signup(
         .passwords
         .hash(password.expose())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     let mut tx = state.db.begin().await?;
     let account = accounts::insert(
         &mut *tx,
@@ -98,6 +99,7 @@ pub async fn signup(
     // The address masked: enough to answer "did j***@example.com sign up?", never a
     // list of addresses in the logs.
     tracing::info!(accountId = account.id, email = %email.masked(), "account created");
+    metrics::count("Signups", &[]);
     let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
     Ok(tokens.respond(StatusCode::CREATED, json!({ "account": account.to_json() })))
 }

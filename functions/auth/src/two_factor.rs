@@ -15,7 +15,7 @@ use shared::{
         step_up::SteppedUp,
         totp,
     },
-    domain::ValidationErrors,
+    domain::{Role, ValidationErrors},
     http::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
@@ -29,10 +29,6 @@ use shared::{
 };
 
 use crate::session;
-
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
-}
 
 fn already_enabled() -> ApiError {
     ApiError::Conflict {
@@ -70,12 +66,12 @@ pub async fn setup(
         return Err(already_enabled());
     }
     let keys = state.secrets.app_keys().await?;
-    let secret = totp::new_secret().map_err(internal)?;
-    let sealed = totp::seal(&keys.totp, account.id, &secret).map_err(internal)?;
+    let secret = totp::new_secret().map_err(ApiError::internal)?;
+    let sealed = totp::seal(&keys.totp, account.id, &secret).map_err(ApiError::internal)?;
     if !two_factor::set_pending(&mut *state.db.writer().await?, account.id, &sealed).await? {
         return Err(already_enabled());
     }
-    let enrolment = totp::enrolment(&secret, &account.username).map_err(internal)?;
+    let enrolment = totp::enrolment(&secret, &account.username).map_err(ApiError::internal)?;
     Ok(Json(json!({
         "secret": enrolment.secret_base32,
         "otpauthUrl": enrolment.otpauth_url,
@@ -110,7 +106,7 @@ pub async fn enable(
             "is not a current code for the secret from setup",
         ));
     }
-    let codes = totp::new_backup_codes().map_err(internal)?;
+    let codes = totp::new_backup_codes().map_err(ApiError::internal)?;
     let hashes: Vec<String> = codes
         .iter()
         .map(|c| totp::backup_code_hash(&keys.backup_codes, c))
@@ -163,13 +159,19 @@ pub async fn disable(
     }
     let mut tx = state.db.begin().await?;
     two_factor::disable(&mut tx, account.id).await?;
+    // An admin without a second factor is the account an attacker wants: that alerts.
+    let severity = if account.role_id == Role::Admin.id() {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    };
     session::revoke_others(
         &state,
         &mut tx,
         &context,
         &principal,
         EventType::TwoFactorDisabled,
-        Severity::Warning,
+        severity,
     )
     .await?;
     tx.commit().await?;

@@ -9,13 +9,14 @@ use shared::{
     ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
+    error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, AnyCaller, Caller, Resource, Scope},
 };
 
 use crate::{
     request::{CommentInput, ListQuery},
-    store::{self, WriteError},
+    store,
 };
 
 fn post_not_found() -> ApiError {
@@ -26,16 +27,15 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such comment".into())
 }
 
-impl From<WriteError> for ApiError {
-    fn from(error: WriteError) -> Self {
-        match error {
-            WriteError::BodyTooLong => ValidationErrors::one(
-                "body",
-                "body is too long once sanitized (at most 10000 characters)",
-            ),
-            WriteError::Store(e) => e.into(),
-        }
-    }
+/// Sanitizing can lengthen a body past the column's CHECK (escaping `<` as `&lt;`,
+/// `rel` added to links): the client's 400, not our 500.
+fn too_long_once_sanitized(constraint: &str) -> Option<ApiError> {
+    (constraint == "comments_body_check").then(|| {
+        ValidationErrors::one(
+            "body",
+            "body is too long once sanitized (at most 10000 characters)",
+        )
+    })
 }
 
 /// The post's existence and its page of comments, as one answer from one pool.
@@ -90,17 +90,25 @@ pub async fn create(
         .await?;
     let body = input.parse()?;
     let account_id = caller.principal.account_id;
-    let mut tx = caller.state().db.begin().await?;
-    if !store::lock_author(&mut tx, account_id).await? {
-        // Deleted since the token was issued: the token no longer names anyone.
-        return Err(ApiError::INVALID_TOKEN);
-    }
-    let post_created_at = store::lock_post(&mut tx, post_id)
-        .await?
-        .ok_or_else(post_not_found)?;
-    let row = store::insert(&mut tx, post_id, post_created_at, account_id, &body).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(row.to_json())))
+    caller
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            if !store::lock_author(&mut tx, account_id).await? {
+                // Deleted since the token was issued: the token no longer names anyone.
+                return Err(ApiError::INVALID_TOKEN);
+            }
+            let post_created_at = store::lock_post(&mut tx, post_id)
+                .await?
+                .ok_or_else(post_not_found)?;
+            let row = store::insert(&mut tx, post_id, post_created_at, account_id, &body)
+                .await
+                .on_constraint(too_long_once_sanitized)?;
+            tx.commit().await?;
+            Ok((StatusCode::CREATED, Json(row.to_json())))
+        })
+        .await
 }
 
 /// `PATCH /api/comments/{id}`: the author, or a moderator or admin.
@@ -109,31 +117,45 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = caller.state().db.begin().await?;
-    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
-        .may_on(Resource::Comment, Action::Update, owner)
-        .await?;
-    caller
-        .moderation(&mut tx, Resource::Comment, Action::Update, owner, id)
-        .await?;
-    let body = input.parse()?;
-    let row = store::update(&mut tx, id, &body).await?;
-    tx.commit().await?;
-    Ok(Json(row.to_json()))
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            caller
+                .may_on(Resource::Comment, Action::Update, owner)
+                .await?;
+            caller
+                .moderation(&mut tx, Resource::Comment, Action::Update, owner, id)
+                .await?;
+            let body = input.clone().parse()?;
+            let row = store::update(&mut tx, id, &body)
+                .await
+                .on_constraint(too_long_once_sanitized)?;
+            tx.commit().await?;
+            Ok(Json(row.to_json()))
+        })
+        .await
 }
 
 /// `DELETE /api/comments/{id}`: soft; the comment is 404 from then on.
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = caller.state().db.begin().await?;
-    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
-        .may_on(Resource::Comment, Action::Delete, owner)
-        .await?;
-    caller
-        .moderation(&mut tx, Resource::Comment, Action::Delete, owner, id)
-        .await?;
-    store::soft_delete(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            caller
+                .may_on(Resource::Comment, Action::Delete, owner)
+                .await?;
+            caller
+                .moderation(&mut tx, Resource::Comment, Action::Delete, owner, id)
+                .await?;
+            store::soft_delete(&mut tx, id).await?;
+            tx.commit().await?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
 }

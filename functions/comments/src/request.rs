@@ -8,7 +8,7 @@ use shared::{
 
 /// `POST /api/posts/{id}/comments` and `PATCH /api/comments/{id}`: the body is the
 /// only thing a client writes (the post and the author come from the path and token).
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommentInput {
     body: String,

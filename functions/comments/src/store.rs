@@ -2,7 +2,7 @@
 //! write joins or checks the post, so a deleted post's comments are gone with it.
 
 use serde_json::{Value, json};
-use shared::{cursor::Keyset, domain::content::SafeHtml, store::StoreError};
+use shared::{cursor::Keyset, domain::content::SafeHtml};
 use sqlx::PgConnection;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -105,38 +105,14 @@ pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<i64>, sqlx::E
     .await
 }
 
-/// What a client can cause: a body that sanitizing made longer than the column allows
-/// (escaping `<` as `&lt;`, `rel` added to links), caught by the table's CHECK.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("the sanitized body is too long")]
-    BodyTooLong,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for WriteError {
-    fn from(error: sqlx::Error) -> Self {
-        let too_long = error
-            .as_database_error()
-            .and_then(|e| e.constraint())
-            .is_some_and(|c| c == "comments_body_check");
-        if too_long {
-            Self::BodyTooLong
-        } else {
-            Self::Store(error.into())
-        }
-    }
-}
-
 pub async fn insert(
     tx: &mut PgConnection,
     post_id: i64,
     post_created_at: OffsetDateTime,
     account_id: i64,
     body: &SafeHtml,
-) -> Result<CommentRow, WriteError> {
-    Ok(sqlx::query_as(concat!(
+) -> Result<CommentRow, sqlx::Error> {
+    sqlx::query_as(concat!(
         "INSERT INTO comments (post_id, post_created_at, account_id, body)
          VALUES ($1, $2, $3, $4)
          RETURNING",
@@ -147,15 +123,15 @@ pub async fn insert(
     .bind(account_id)
     .bind(body.as_str())
     .fetch_one(&mut *tx)
-    .await?)
+    .await
 }
 
 pub async fn update(
     tx: &mut PgConnection,
     id: i64,
     body: &SafeHtml,
-) -> Result<CommentRow, WriteError> {
-    Ok(sqlx::query_as(concat!(
+) -> Result<CommentRow, sqlx::Error> {
+    sqlx::query_as(concat!(
         "UPDATE comments SET body = $2, updated_at = now() WHERE id = $1
          RETURNING",
         comment_columns!()
@@ -163,7 +139,7 @@ pub async fn update(
     .bind(id)
     .bind(body.as_str())
     .fetch_one(&mut *tx)
-    .await?)
+    .await
 }
 
 pub async fn soft_delete(tx: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {

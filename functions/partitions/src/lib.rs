@@ -291,6 +291,41 @@ pub async fn run(
     result
 }
 
+/// Accounts active in the last 24 hours: not deleted, and signed in (password or
+/// second factor) or refreshed a session. Emitted once a day as `ActiveAccounts` by
+/// the scheduled run, beside `Signups` (counted at each signup), for the dashboard.
+pub async fn active_accounts(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(DISTINCT l.account_id) FROM audit_log l
+         JOIN accounts a ON a.id = l.account_id AND NOT a.deleted
+         WHERE l.created_at >= now() - interval '24 hours'
+           AND l.event_type IN ('LOGIN_SUCCESS', 'TOKEN_REFRESHED')",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Counts [`active_accounts`] and emits the gauge; a failure is logged and skipped
+/// (the maintenance result does not depend on it).
+pub async fn report_active_accounts(pool: &PgPool) -> Option<i64> {
+    match active_accounts(pool).await {
+        Ok(count) => {
+            #[allow(clippy::cast_precision_loss)] // far below 2^52
+            shared::metrics::emit(
+                "ActiveAccounts",
+                shared::metrics::Unit::Count,
+                count as f64,
+                &[],
+            );
+            Some(count)
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "could not count active accounts");
+            None
+        }
+    }
+}
+
 async fn maintain(
     pool: &PgPool,
     config: &MaintenanceConfig,

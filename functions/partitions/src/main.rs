@@ -1,5 +1,6 @@
 //! The partitions function: an EventBridge schedule (daily) runs maintenance on the
-//! writer and returns the summary. The maintenance itself is in `lib.rs`.
+//! writer and returns the summary, and emits the daily `ActiveAccounts` gauge. The
+//! maintenance itself is in `lib.rs`.
 
 use std::sync::Arc;
 
@@ -21,7 +22,11 @@ async fn main() -> Result<(), Error> {
             let today = time::OffsetDateTime::now_utc().date();
             let summary = partitions::run(db.writer_pool(), &config, today).await?;
             tracing::info!(summary = ?summary, "partition maintenance");
-            Ok::<_, Error>(serde_json::to_value(summary)?)
+            // The daily business gauge rides on the daily schedule; from the reader.
+            let active = partitions::report_active_accounts(db.reader_pool()).await;
+            let mut answer = serde_json::to_value(summary)?;
+            answer["activeAccounts"] = active.into();
+            Ok::<_, Error>(answer)
         }
     }))
     .await

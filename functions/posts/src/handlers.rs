@@ -10,13 +10,14 @@ use shared::{
     ApiError,
     cursor::Keyset,
     domain::ValidationErrors,
+    error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, AnyCaller, Caller, Resource, Scope},
 };
 
 use crate::{
     request::{CreatePost, UpdatePost},
-    store::{self, Filters, WriteError},
+    store::{self, Filters},
 };
 
 /// Longest `?q=` search accepted.
@@ -26,13 +27,10 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such post".into())
 }
 
-impl From<WriteError> for ApiError {
-    fn from(error: WriteError) -> Self {
-        match error {
-            WriteError::UnknownPostType => ValidationErrors::one("postTypeId", "no such post type"),
-            WriteError::Store(e) => e.into(),
-        }
-    }
+/// The post type is a foreign key: an unknown one is the client's 400.
+fn unknown_post_type(constraint: &str) -> Option<ApiError> {
+    (constraint == "posts_post_type_id_fkey")
+        .then(|| ValidationErrors::one("postTypeId", "no such post type"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,26 +112,33 @@ pub async fn create(
         .await?;
     let post = body.parse()?;
     let account_id = caller.principal.account_id;
-    let mut tx = caller.state().db.begin().await?;
-    let owner = store::profile_owner(&mut tx, post.profile_id).await?;
-    match owner {
-        None => {
-            return Err(ValidationErrors::one("profileId", "no such profile"));
+    caller.state()
+        .db
+        .write(|| async {
+        let mut tx = caller.state().db.begin().await?;
+        let owner = store::profile_owner(&mut tx, post.profile_id).await?;
+        match owner {
+            None => {
+                return Err(ValidationErrors::one("profileId", "no such profile"));
+            }
+            Some(owner) if owner != account_id => {
+                let details = json!({ "resource": "Profile", "action": "PrimaryAuthor", "profileId": post.profile_id });
+                return Err(caller.deny(details).await);
+            }
+            Some(_) => {}
         }
-        Some(owner) if owner != account_id => {
-            let details = json!({ "resource": "Profile", "action": "PrimaryAuthor", "profileId": post.profile_id });
+        let foreign = store::foreign_profiles(&mut tx, account_id, &post.co_authors).await?;
+        if !foreign.is_empty() {
+            let details = json!({ "resource": "Profile", "action": "CoAuthor", "profileIds": foreign });
             return Err(caller.deny(details).await);
         }
-        Some(_) => {}
-    }
-    let foreign = store::foreign_profiles(&mut tx, account_id, &post.co_authors).await?;
-    if !foreign.is_empty() {
-        let details = json!({ "resource": "Profile", "action": "CoAuthor", "profileIds": foreign });
-        return Err(caller.deny(details).await);
-    }
-    let row = store::insert(&mut tx, account_id, &post).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(row.to_json())))
+        let row = store::insert(&mut tx, account_id, &post)
+            .await
+            .on_constraint(unknown_post_type)?;
+        tx.commit().await?;
+        Ok((StatusCode::CREATED, Json(row.to_json())))
+        })
+        .await
 }
 
 /// `PATCH /api/posts/{id}`: the author, or a moderator or admin.
@@ -142,43 +147,57 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdatePost>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = caller.state().db.begin().await?;
-    let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
-        .may_on(Resource::Post, Action::Update, current.account_id)
-        .await?;
-    caller
-        .moderation(
-            &mut tx,
-            Resource::Post,
-            Action::Update,
-            current.account_id,
-            id,
-        )
-        .await?;
-    let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
-    let row = store::update(&mut tx, id, current.created_at, &content, post_type_id).await?;
-    tx.commit().await?;
-    Ok(Json(row.to_json()))
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            caller
+                .may_on(Resource::Post, Action::Update, current.account_id)
+                .await?;
+            caller
+                .moderation(
+                    &mut tx,
+                    Resource::Post,
+                    Action::Update,
+                    current.account_id,
+                    id,
+                )
+                .await?;
+            let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
+            let row = store::update(&mut tx, id, current.created_at, &content, post_type_id)
+                .await
+                .on_constraint(unknown_post_type)?;
+            tx.commit().await?;
+            Ok(Json(row.to_json()))
+        })
+        .await
 }
 
 /// `DELETE /api/posts/{id}`: soft; the post is 404 from then on.
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = caller.state().db.begin().await?;
-    let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
-        .may_on(Resource::Post, Action::Delete, current.account_id)
-        .await?;
-    caller
-        .moderation(
-            &mut tx,
-            Resource::Post,
-            Action::Delete,
-            current.account_id,
-            id,
-        )
-        .await?;
-    store::soft_delete(&mut tx, id, current.created_at).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            caller
+                .may_on(Resource::Post, Action::Delete, current.account_id)
+                .await?;
+            caller
+                .moderation(
+                    &mut tx,
+                    Resource::Post,
+                    Action::Delete,
+                    current.account_id,
+                    id,
+                )
+                .await?;
+            store::soft_delete(&mut tx, id, current.created_at).await?;
+            tx.commit().await?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
 }

@@ -146,18 +146,21 @@ impl CreatePost {
 
 impl UpdatePost {
     /// The post's new content and type, from its current ones and this patch.
-    pub fn apply(self, current: &Value, current_type: i16) -> Result<(Content, i16), ApiError> {
+    /// Borrowed: a write transaction may run it again (`Db::write`).
+    pub fn apply(&self, current: &Value, current_type: i16) -> Result<(Content, i16), ApiError> {
         let mut errors = ValidationErrors::default();
         let post_type_id = match self.post_type_id {
             Some(raw) => post_type(&mut errors, raw),
             None => Some(current_type),
         };
-        let field = |patch: Option<String>, name: &str| {
-            patch.or_else(|| current.get(name).and_then(Value::as_str).map(str::to_owned))
+        let field = |patch: &Option<String>, name: &str| {
+            patch
+                .clone()
+                .or_else(|| current.get(name).and_then(Value::as_str).map(str::to_owned))
         };
-        let title = field(self.content.title, "title").unwrap_or_default();
-        let body = field(self.content.body, "body").unwrap_or_default();
-        let event_date = field(self.content.event_date, "eventDate");
+        let title = field(&self.content.title, "title").unwrap_or_default();
+        let body = field(&self.content.body, "body").unwrap_or_default();
+        let event_date = field(&self.content.event_date, "eventDate");
         let content = content(
             &mut errors,
             &title,

@@ -2,7 +2,7 @@
 //! aggregation), so a page of posts is one query, never one per post.
 
 use serde_json::{Value, json};
-use shared::{cursor::Keyset, store::StoreError};
+use shared::cursor::Keyset;
 use sqlx::PgConnection;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -147,35 +147,12 @@ pub async fn foreign_profiles(
     .map(|own: Vec<i64>| ids.iter().copied().filter(|id| !own.contains(id)).collect())
 }
 
-/// Failures a client caused: an unknown post type.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("unknown post type")]
-    UnknownPostType,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl From<sqlx::Error> for WriteError {
-    fn from(error: sqlx::Error) -> Self {
-        let fk = error
-            .as_database_error()
-            .and_then(|e| e.constraint())
-            .is_some_and(|c| c == "posts_post_type_id_fkey");
-        if fk {
-            Self::UnknownPostType
-        } else {
-            Self::Store(error.into())
-        }
-    }
-}
-
 /// Inserts the post and its authors; returns the new row as the writer has it.
 pub async fn insert(
     tx: &mut PgConnection,
     account_id: i64,
     post: &NewPost,
-) -> Result<PostRow, WriteError> {
+) -> Result<PostRow, sqlx::Error> {
     let (id, created_at): (i64, OffsetDateTime) = sqlx::query_as(
         "INSERT INTO posts (account_id, post_type_id, content) VALUES ($1, $2, $3)
          RETURNING id, created_at",
@@ -199,9 +176,7 @@ pub async fn insert(
     .bind(&primary)
     .execute(&mut *tx)
     .await?;
-    find(&mut *tx, id)
-        .await?
-        .ok_or_else(|| WriteError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
+    find(&mut *tx, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 pub async fn update(
@@ -210,7 +185,7 @@ pub async fn update(
     created_at: OffsetDateTime,
     content: &Content,
     post_type_id: i16,
-) -> Result<PostRow, WriteError> {
+) -> Result<PostRow, sqlx::Error> {
     sqlx::query(
         "UPDATE posts SET content = $3, post_type_id = $4, updated_at = now()
          WHERE id = $1 AND created_at = $2",
@@ -221,9 +196,7 @@ pub async fn update(
     .bind(post_type_id)
     .execute(&mut *tx)
     .await?;
-    find(&mut *tx, id)
-        .await?
-        .ok_or_else(|| WriteError::Store(StoreError::Database(sqlx::Error::RowNotFound)))
+    find(&mut *tx, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
 pub async fn soft_delete(

@@ -80,15 +80,21 @@ pub async fn create(
         .await?;
     let profile = body.parse()?;
     let account_id = caller.principal.account_id;
-    let mut tx = caller.state().db.begin().await?;
-    // An access token outlives its account's deletion by up to its lifetime; a
-    // deleted account must not gain profiles in that window.
-    if !store::lock_live_account(&mut tx, account_id).await? {
-        return Err(ApiError::INVALID_TOKEN);
-    }
-    let row = store::insert(&mut tx, account_id, &profile).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(row.to_json())))
+    caller
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            // An access token outlives its account's deletion by up to its lifetime; a
+            // deleted account must not gain profiles in that window.
+            if !store::lock_live_account(&mut tx, account_id).await? {
+                return Err(ApiError::INVALID_TOKEN);
+            }
+            let row = store::insert(&mut tx, account_id, &profile).await?;
+            tx.commit().await?;
+            Ok((StatusCode::CREATED, Json(row.to_json())))
+        })
+        .await
 }
 
 /// `PATCH /api/profiles/{id}`: the owner, or a moderator or admin.
@@ -97,31 +103,45 @@ pub async fn update(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateProfile>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = caller.state().db.begin().await?;
-    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
-        .may_on(Resource::Profile, Action::Update, owner)
-        .await?;
-    caller
-        .moderation(&mut tx, Resource::Profile, Action::Update, owner, id)
-        .await?;
-    let change = body.parse()?;
-    let row = store::update(&mut tx, id, &change).await?;
-    tx.commit().await?;
-    Ok(Json(row.to_json()))
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            caller
+                .may_on(Resource::Profile, Action::Update, owner)
+                .await?;
+            caller
+                .moderation(&mut tx, Resource::Profile, Action::Update, owner, id)
+                .await?;
+            // Parsed after the checks, as every update route does; cloned, as the
+            // transaction may run again.
+            let change = body.clone().parse()?;
+            let row = store::update(&mut tx, id, &change).await?;
+            tx.commit().await?;
+            Ok(Json(row.to_json()))
+        })
+        .await
 }
 
 /// `DELETE /api/profiles/{id}`: soft; the profile is 404 from then on.
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let mut tx = caller.state().db.begin().await?;
-    let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
     caller
-        .may_on(Resource::Profile, Action::Delete, owner)
-        .await?;
-    caller
-        .moderation(&mut tx, Resource::Profile, Action::Delete, owner, id)
-        .await?;
-    store::soft_delete(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            caller
+                .may_on(Resource::Profile, Action::Delete, owner)
+                .await?;
+            caller
+                .moderation(&mut tx, Resource::Profile, Action::Delete, owner, id)
+                .await?;
+            store::soft_delete(&mut tx, id).await?;
+            tx.commit().await?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
 }

@@ -27,7 +27,7 @@ pub struct CreateProfile {
 
 /// PATCH: what is absent is kept; `details` replaces the whole object (no merge, so a
 /// client can remove keys).
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProfile {
     name: Option<String>,
@@ -66,7 +66,7 @@ impl CreateProfile {
                 name,
                 details: match details {
                     Some(details) => details,
-                    None => ProfileDetails::parse(json!({})).map_err(ApiError::Internal)?,
+                    None => ProfileDetails::parse(json!({})).map_err(ApiError::internal)?,
                 },
             }),
             _ => Err(errors.into()),

@@ -32,17 +32,24 @@ pub async fn create(
         .may(Resource::Report, Action::Create, Scope::Any)
         .await?;
     let report = body.parse()?;
-    let mut tx = caller.state().db.begin().await?;
-    let exists = store::target_exists(&mut tx, report.target_type, report.target_id).await?;
-    if !exists {
-        return Err(ValidationErrors::one(
-            "targetId",
-            format!("no such {}", report.target_type.as_str()),
-        ));
-    }
-    let row = store::insert(&mut tx, caller.principal.account_id, &report).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(row.to_json())))
+    caller
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            let exists =
+                store::target_exists(&mut tx, report.target_type, report.target_id).await?;
+            if !exists {
+                return Err(ValidationErrors::one(
+                    "targetId",
+                    format!("no such {}", report.target_type.as_str()),
+                ));
+            }
+            let row = store::insert(&mut tx, caller.principal.account_id, &report).await?;
+            tx.commit().await?;
+            Ok((StatusCode::CREATED, Json(row.to_json())))
+        })
+        .await
 }
 
 /// `GET /api/reports?status=`: newest first.
@@ -94,29 +101,35 @@ pub async fn update(
         .may(Resource::Report, Action::Update, Scope::Any)
         .await?;
     let change = body.parse()?;
-    let mut tx = caller.state().db.begin().await?;
-    caller.confirm(&mut tx).await?;
-    let from = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
-    let resolution = Resolution::between(Status::from_db(&from), change.status);
-    let row = store::update(
-        &mut tx,
-        id,
-        change.status,
-        &change.note,
-        resolution,
-        caller.principal.account_id,
-    )
-    .await?;
     caller
-        .audit_in(
-            &mut tx,
-            EventType::ReportUpdated,
-            Severity::Info,
-            json!({ "reportId": id, "from": from, "to": change.status.as_str() }),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(Json(row.to_json()))
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            caller.confirm(&mut tx).await?;
+            let from = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
+            let resolution = Resolution::between(Status::from_db(&from), change.status);
+            let row = store::update(
+                &mut tx,
+                id,
+                change.status,
+                &change.note,
+                resolution,
+                caller.principal.account_id,
+            )
+            .await?;
+            caller
+                .audit_in(
+                    &mut tx,
+                    EventType::ReportUpdated,
+                    Severity::Info,
+                    json!({ "reportId": id, "from": from, "to": change.status.as_str() }),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(Json(row.to_json()))
+        })
+        .await
 }
 
 /// `DELETE /api/reports/{id}`: soft; the report is 404 from then on.
@@ -124,20 +137,26 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
     caller
         .may(Resource::Report, Action::Delete, Scope::Any)
         .await?;
-    let mut tx = caller.state().db.begin().await?;
-    caller.confirm(&mut tx).await?;
-    // One statement: the existence check and the delete cannot be separated.
-    if !store::soft_delete(&mut *tx, id).await? {
-        return Err(not_found());
-    }
     caller
-        .audit_in(
-            &mut tx,
-            EventType::ReportDeleted,
-            Severity::Info,
-            json!({ "reportId": id }),
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+        .state()
+        .db
+        .write(|| async {
+            let mut tx = caller.state().db.begin().await?;
+            caller.confirm(&mut tx).await?;
+            // One statement: the existence check and the delete cannot be separated.
+            if !store::soft_delete(&mut *tx, id).await? {
+                return Err(not_found());
+            }
+            caller
+                .audit_in(
+                    &mut tx,
+                    EventType::ReportDeleted,
+                    Severity::Info,
+                    json!({ "reportId": id }),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
 }

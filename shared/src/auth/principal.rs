@@ -50,7 +50,7 @@ fn identity(parts: &Parts) -> Result<&Identity, ApiError> {
     parts
         .extensions
         .get::<Identity>()
-        .ok_or_else(|| ApiError::Internal("no Identity: route outside the HTTP stack".into()))
+        .ok_or_else(|| ApiError::internal("no Identity: route outside the HTTP stack"))
 }
 
 impl FromRequestParts<Arc<AppState>> for Principal {

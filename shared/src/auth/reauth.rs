@@ -119,8 +119,7 @@ where
             code: take_string(&mut object, CODE_FIELD)?,
         };
         // The rest is the route's own body, with its own rules (unknown fields refused).
-        let rest = serde_json::to_vec(&Value::Object(object))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let rest = serde_json::to_vec(&Value::Object(object)).map_err(ApiError::internal)?;
         let request = Request::from_parts(parts, Body::from(rest));
         let ApiJson(body) = ApiJson::<T>::from_request(request, state).await?;
         Ok(Self { body, proof })

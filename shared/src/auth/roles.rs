@@ -23,7 +23,7 @@ async fn require_admin(
     let context = parts
         .extensions
         .get::<RequestContext>()
-        .ok_or_else(|| ApiError::Internal("no request context".into()))?;
+        .ok_or_else(|| ApiError::internal("no request context"))?;
     let details = json!({ "path": parts.uri.path(), "required": "admin" });
     Err(permissions::deny(state, context, &principal, details).await)
 }

@@ -28,10 +28,6 @@ pub enum Method {
     BackupCode,
 }
 
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
-}
-
 /// A TOTP code (each time step once) or, where allowed, an unused backup code.
 /// Uncounted: callers that check a code an attacker could guess use [`check`].
 pub async fn accept_code(
@@ -45,7 +41,7 @@ pub async fn accept_code(
     else {
         return Ok(None);
     };
-    let secret = totp::open(&keys.totp, account_id, &sealed).map_err(internal)?;
+    let secret = totp::open(&keys.totp, account_id, &sealed).map_err(ApiError::internal)?;
     let now = u64::try_from(unix_now()).unwrap_or(0);
     if let Some(step) = totp::matching_step(&secret, code, now, state.config.auth.totp_skew_steps) {
         // A code already accepted for its step is refused (RFC 6238 §5.2).

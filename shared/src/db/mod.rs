@@ -40,6 +40,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     config::{DatabaseConfig, DatabaseEndpoints, ResilienceConfig, RetryPolicy},
+    error::ApiError,
     resilience::{BreakerState, Breakers, CircuitBreaker, Guarded, retry},
 };
 
@@ -189,6 +190,26 @@ impl Db {
     pub async fn begin(&self) -> Result<Held<Transaction<'static, Postgres>>, WriterError> {
         let transaction = self.on_writer(|| self.open(|| self.writer.begin())).await?;
         Ok(Held::new(transaction, "writer"))
+    }
+
+    /// Runs a write — a whole transaction, from `begin` to `commit` — and runs it again
+    /// when the database rolled it back to resolve a conflict (40001, 40P01), with the
+    /// usual backoff, attempts and deadline: the transaction left nothing behind.
+    /// `body` builds the transaction's future anew each time; it opens its own
+    /// transaction with [`Db::begin`].
+    pub async fn write<T, Fut>(&self, mut body: impl FnMut() -> Fut) -> Result<T, ApiError>
+    where
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        retry(
+            &self.retry,
+            "write transaction",
+            |error: &ApiError| matches!(error, ApiError::TransactionAborted(_)),
+            // Boxed: a handler's whole transaction is a deep future, and each caller
+            // would otherwise inline it into its own.
+            || Box::pin(body()),
+        )
+        .await
     }
 
     /// Opens a writer session under the writer's breaker. Nothing has been sent yet,
@@ -605,6 +626,15 @@ fn record_time(pool: &'static str, since: Instant) {
         since.elapsed().as_secs_f64() * 1000.0,
         &[("Pool", pool)],
     );
+}
+
+/// The writer rolled a transaction back to resolve a conflict: a serialization
+/// failure (40001) or a deadlock (40P01). Running it again is safe and may succeed.
+pub fn is_write_conflict(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "40001" || code == "40P01")
 }
 
 /// Errors that mean "this server cannot answer now", as opposed to "this query is wrong".

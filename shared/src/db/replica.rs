@@ -194,12 +194,14 @@ pub(crate) enum Served {
 
 impl ReadCounts {
     pub(crate) fn count(&self, served: Served) {
-        let counter = match served {
-            Served::Replica => &self.replica,
-            Served::WriterForConsistency => &self.writer_for_consistency,
-            Served::WriterFallback => &self.writer_fallback,
+        let (counter, name) = match served {
+            Served::Replica => (&self.replica, "replica"),
+            Served::WriterForConsistency => (&self.writer_for_consistency, "writerForConsistency"),
+            Served::WriterFallback => (&self.writer_fallback, "writerFallback"),
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        // The fleet's reader share (the dashboard): these counts are per instance.
+        crate::metrics::count("Reads", &[("Served", name)]);
     }
 
     pub(crate) fn shares(&self) -> ReadShares {

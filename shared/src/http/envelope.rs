@@ -29,6 +29,10 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         let (code, message) = ErrorCode::for_bare_status(status);
         ErrorReport::new(code, message, None)
     });
+    // The one place an internal error is logged, with its whole cause chain.
+    if let Some(chain) = report.cause_chain() {
+        tracing::error!(error = %chain, "internal error");
+    }
     let mut error = json!({
         "message": report.message,
         "code": report.code.as_str(),

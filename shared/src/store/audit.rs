@@ -191,12 +191,15 @@ async fn record_unboxed(db: &Db, context: &RequestContext, event: AuditEvent) {
     critical_line(&event);
 }
 
-/// Critical events also get a log line of their own, which alarms match.
+/// Critical events also get a log line of their own: the line template.yaml's
+/// SecurityEvents metric filters match (`$.message` and `$.securityEvent`, one alarm
+/// per event type to the alarm topic; scripts/check-alerts.py): keep its field names.
 fn critical_line(event: &AuditEvent) {
     if event.severity == Severity::Critical {
         tracing::warn!(
-            event_type = event.event_type.as_str(),
-            account_id = event.account_id,
+            securityEvent = event.event_type.as_str(),
+            severity = event.severity.as_str(),
+            accountId = event.account_id,
             "critical security event"
         );
     }

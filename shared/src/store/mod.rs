@@ -88,6 +88,7 @@ impl From<StoreError> for ApiError {
                 message: format!("That {field} is already taken"),
                 details: Some(json!({ "field": field })),
             },
+            StoreError::Database(e) if db::is_write_conflict(&e) => ApiError::TransactionAborted(e),
             // PostgreSQL text cannot hold U+0000 (22021 in text, 22P05 in jsonb): the
             // client sent it, so it is the client's 400, not our 500.
             StoreError::Database(e) if is_nul_in_text(&e) => {
@@ -101,7 +102,7 @@ impl From<StoreError> for ApiError {
                     details: None,
                 }
             }
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal(other),
         }
     }
 }

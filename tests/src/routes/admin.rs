@@ -1,5 +1,5 @@
 //! The admin function: security events and stats, blocked IPs, database stats,
-//! partition maintenance, system settings.
+//! partition maintenance, system settings, the configuration in force, migrations.
 
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -39,5 +39,15 @@ impl TestApp {
     pub async fn delete_setting(&self, key: &str, token: &str) -> Response {
         self.bearer_delete(&format!("/api/admin/settings/{key}"), token)
             .await
+    }
+
+    /// `GET /api/admin/system/config`: every setting in force with its source.
+    pub async fn system_config(&self, token: &str) -> Response {
+        self.bearer_get("/api/admin/system/config", token).await
+    }
+
+    /// `GET /api/admin/migrations`: applied and pending migrations.
+    pub async fn migrations(&self, token: &str) -> Response {
+        self.bearer_get("/api/admin/migrations", token).await
     }
 }

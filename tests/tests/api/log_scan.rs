@@ -218,7 +218,8 @@ fn log_path() -> PathBuf {
 
 /// Every value of every version of the stack's two key secrets (a rotation leaves
 /// older ones behind), each PEM body line on its own, and the database password.
-async fn stack_secrets() -> Vec<String> {
+/// Also what `admin_infrastructure` checks `GET /api/admin/system/config` never shows.
+pub(crate) async fn stack_secrets() -> Vec<String> {
     let mut secrets = Vec::new();
     let password = PathBuf::from(require_env("BH_STACK_DIR")).join("pg-password");
     let password = std::fs::read_to_string(&password)

@@ -12,6 +12,7 @@ mod access_tokens;
 // Through the second `cargo lambda watch`, with the default limits (scripts/test.sh).
 mod account_security;
 mod accounts;
+mod admin_infrastructure;
 mod admin_operations;
 mod admin_security;
 mod api;
@@ -31,6 +32,7 @@ mod read_your_writes;
 mod refresh_tokens;
 mod reports;
 mod revocation;
+mod security_alerts;
 mod settings;
 mod two_factor;
 

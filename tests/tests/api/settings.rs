@@ -181,7 +181,8 @@ async fn a_stepped_up_admin_puts_reads_lists_and_deletes_a_setting() {
     assert!(
         audit
             .iter()
-            .all(|(account, severity, _)| *account == Some(admin.id) && severity == "warning")
+            // Critical: every settings change alerts (template.yaml's SecurityEvent filters).
+            .all(|(account, severity, _)| *account == Some(admin.id) && severity == "critical")
     );
     assert!(
         audit
@@ -226,5 +227,57 @@ async fn bad_keys_and_values_are_400() {
         audited(&key).await.len(),
         1,
         "refused writes are not audited"
+    );
+}
+
+/// Serial: adds a trigger to the settings table.
+///
+/// The database rolls a write back to resolve a conflict (a serialization failure or
+/// a deadlock): the whole transaction runs again and the client sees one success.
+#[tokio::test]
+async fn serial_a_write_the_database_rolled_back_for_a_conflict_runs_again() {
+    let app = app();
+    let admin = app.admin().await;
+    let key = fresh_key("retried");
+    let db = database().await;
+    let statements = [
+        "DROP SEQUENCE IF EXISTS test_conflict_attempts".to_owned(),
+        "CREATE SEQUENCE test_conflict_attempts".to_owned(),
+        format!(
+            "CREATE OR REPLACE FUNCTION test_conflict_once() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+               IF NEW.key = '{key}' AND nextval('test_conflict_attempts') = 1 THEN
+                 RAISE EXCEPTION 'a conflict, forced by the test' USING ERRCODE = 'serialization_failure';
+               END IF;
+               RETURN NEW;
+             END $$"
+        ),
+        "DROP TRIGGER IF EXISTS test_conflict_once ON system_settings".to_owned(),
+        "CREATE TRIGGER test_conflict_once BEFORE INSERT OR UPDATE ON system_settings
+         FOR EACH ROW EXECUTE FUNCTION test_conflict_once()"
+            .to_owned(),
+    ];
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (status, body) = put(&admin.stepped_up.access_token, &key, json!({"value": 1})).await;
+    sqlx::query("DROP TRIGGER test_conflict_once ON system_settings")
+        .execute(&db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 200, "{body}");
+    let attempts: i64 = sqlx::query_scalar("SELECT last_value FROM test_conflict_attempts")
+        .fetch_one(&db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(attempts, 2, "one rolled-back attempt, one that committed");
+    let events = audited(&key).await;
+    assert_eq!(
+        events.len(),
+        1,
+        "the event of the attempt that committed: {events:?}"
     );
 }

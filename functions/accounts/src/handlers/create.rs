@@ -40,7 +40,7 @@ pub async fn create(
         .passwords
         .hash(input.password.expose())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::internal)?;
     // The unique indexes are the guard (a taken name is a 409); the event commits
     // with the account, and the admin is confirmed by the writer in the same breath.
     let mut tx = state.db.begin().await?;

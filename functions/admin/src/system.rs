@@ -1,0 +1,100 @@
+//! `GET /api/admin/system/config` (every setting in force, with its source, credentials
+//! redacted) and `GET /api/admin/migrations` (applied and pending schema migrations).
+
+use std::{collections::BTreeMap, fmt::Write, sync::Arc};
+
+use axum::{Json, extract::State};
+use serde_json::{Value, json};
+use shared::{ApiError, AppState, auth::roles::AdminOnly, config};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+/// `{function, settings: [{name, value, source, default, redacted}]}` as this function
+/// sees its environment (every function gets the same one from the template's
+/// Globals). Secret values are never shown and URLs lose their passwords
+/// (`shared::config::settings`).
+pub async fn config(_admin: AdminOnly) -> Result<Json<Value>, ApiError> {
+    let settings = config::settings(&|var| std::env::var(var).ok()).map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "function": shared::metrics::function_name(),
+        "settings": settings,
+    })))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
+}
+
+type Applied = (i64, String, OffsetDateTime, bool, Vec<u8>, i64);
+
+/// `{applied: [...], pending: [...], upToDate}`: each applied migration from
+/// `_sqlx_migrations` on the writer (version, description, when, how long, its
+/// checksum and whether that still matches the embedded file), then the migrations
+/// embedded in this build (`shared::MIGRATOR`) not applied yet. `upToDate` is true
+/// when nothing is pending, failed or changed since it was applied.
+pub async fn migrations(
+    State(state): State<Arc<AppState>>,
+    _admin: AdminOnly,
+) -> Result<Json<Value>, ApiError> {
+    let rows: Vec<Applied> = sqlx::query_as(
+        "SELECT version, description, installed_on, success, checksum, execution_time
+         FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(state.db.writer_pool())
+    .await?;
+    let embedded: BTreeMap<i64, &sqlx::migrate::Migration> = shared::MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| (m.version, m))
+        .collect();
+    let mut up_to_date = true;
+    let applied: Vec<Value> = rows
+        .iter()
+        .map(
+            |(version, description, installed_on, success, checksum, nanos)| {
+                let matches = embedded
+                    .get(version)
+                    .map(|m| m.checksum.as_ref() == checksum.as_slice());
+                up_to_date &= *success && matches == Some(true);
+                json!({
+                    "version": version,
+                    "description": description,
+                    "installedOn": installed_on.format(&Rfc3339).unwrap_or_default(),
+                    "success": success,
+                    // sqlx stores the time in nanoseconds.
+                    "executionTimeMs": (*nanos as f64 / 10_000.0).round() / 100.0,
+                    "checksum": hex(checksum),
+                    // null: applied by another build, unknown to this one.
+                    "checksumMatches": matches,
+                })
+            },
+        )
+        .collect();
+    let pending: Vec<Value> = embedded
+        .values()
+        .filter(|m| !rows.iter().any(|(version, ..)| *version == m.version))
+        .map(|m| {
+            json!({
+                "version": m.version,
+                "description": m.description,
+                "checksum": hex(&m.checksum),
+            })
+        })
+        .collect();
+    up_to_date &= pending.is_empty();
+    Ok(Json(json!({
+        "applied": applied,
+        "pending": pending,
+        "upToDate": up_to_date,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn checksums_are_lowercase_hex() {
+        assert_eq!(super::hex(&[0x00, 0xab, 0x10]), "00ab10");
+    }
+}
