@@ -189,7 +189,8 @@ moto_start() {
     # Show why: the log is removed with the stack on teardown.
     say "moto did not come up (attempt $attempt); its log:"
     tail -n 20 "$STACK_DIR/moto.log" >&2 || true
-    moto_stop
+    # Nothing to save from a moto that never answered.
+    proc_stop moto
   done
   die "moto did not start on port $MOTO_PORT"
 }
@@ -205,12 +206,29 @@ moto_stop() {
 # scripts/dynalite (npm ci of its lock file on first use).
 dynamodb_running() { proc_running dynalite; }
 
+# node (18 or later; Debian 12's nodejs) and npm: Debian's packages when run as root, as
+# scripts/browser-test.sh installs its own; otherwise a hint. Then dynalite from the
+# lock file, again whenever the lock file is newer than the installed tree.
 dynalite_install() {
-  [ -f "$DYNALITE/node_modules/dynalite/cli.js" ] && return
-  command -v node >/dev/null && command -v npm >/dev/null \
-    || die "node and npm are needed for the local DynamoDB (dynalite). Install them with: apt-get install nodejs npm"
-  say "installing dynalite into scripts/dynalite/node_modules (npm ci, first use only)"
+  local installed=$DYNALITE/node_modules/.package-lock.json
+  if [ -f "$DYNALITE/node_modules/dynalite/cli.js" ] && [ "$installed" -nt "$DYNALITE/package-lock.json" ]; then
+    return
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      say "installing Debian's nodejs and npm (for dynalite, the local DynamoDB)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null \
+        || die "apt-get install nodejs npm failed"
+    else
+      die "node and npm are needed for the local DynamoDB (dynalite). Install them (Debian: sudo apt-get install nodejs npm), or set BH_LOCAL_DYNAMODB=moto"
+    fi
+  fi
+  local major; major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  [ "$major" -ge 18 ] || die "node $(node --version 2>/dev/null) is too old for dynalite (18 or later needed)"
+  say "installing dynalite into scripts/dynalite/node_modules (npm ci of its lock file)"
   (cd "$DYNALITE" && npm ci --no-audit --no-fund --silent) || die "npm ci in scripts/dynalite failed"
+  touch "$installed"
 }
 
 dynamodb_start() {
