@@ -16,7 +16,8 @@
 # BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
 # running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT,
 # BH_DYNAMODB_PORT. BH_LOCAL_DYNAMODB=moto serves DynamoDB from moto instead of dynalite
-# (in memory, ~10x slower; for comparisons).
+# (in memory, ~9x the CPU per call; for comparisons); `up` records the choice in
+# $BH_STACK_DIR/local-dynamodb for the stack's later commands.
 #
 # Key material (the signing key set, the app keys) is made once per stack and kept in
 # $BH_STACK_DIR/keys/ (mode 0600); moto is provisioned with it whenever it starts, and
@@ -42,7 +43,9 @@ PG_PORT=${BH_PG_PORT:-$((base + 2))}
 REPLICA_PORT=${BH_PG_REPLICA_PORT:-$((base + 3))}
 MOTO_PORT=${BH_MOTO_PORT:-$((base + 4))}
 DYNAMODB_PORT=${BH_DYNAMODB_PORT:-$((base + 6))}
-LOCAL_DYNAMODB=${BH_LOCAL_DYNAMODB:-dynalite}
+# The stack's choice, recorded by `up`, holds for its later commands unless overridden.
+LOCAL_DYNAMODB=${BH_LOCAL_DYNAMODB:-$(cat "$STACK_DIR/local-dynamodb" 2>/dev/null || echo dynalite)}
+case $LOCAL_DYNAMODB in dynalite | moto) ;; *) echo "BH_LOCAL_DYNAMODB must be dynalite or moto, not '$LOCAL_DYNAMODB'" >&2; exit 2 ;; esac
 DYNALITE=$ROOT/scripts/dynalite
 KEYS_DIR=$STACK_DIR/keys
 PG_BIN=${BH_PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -266,6 +269,7 @@ export BH_STACK=$STACK
 export BH_STACK_DIR=$STACK_DIR
 export DATABASE_URL=postgres://$DB_USER:$pw@127.0.0.1:$PG_PORT/$DB_NAME
 export DATABASE_URL_REPLICA=postgres://$DB_USER:$pw@127.0.0.1:$REPLICA_PORT/$DB_NAME
+export BH_LOCAL_DYNAMODB=$LOCAL_DYNAMODB
 export AWS_ENDPOINT_URL=http://127.0.0.1:$MOTO_PORT
 $([ "$LOCAL_DYNAMODB" = dynalite ] && echo "export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$DYNAMODB_PORT")
 export AWS_ACCESS_KEY_ID=testing
@@ -350,6 +354,7 @@ cmd_up() {
   "$ROOT/scripts/venv.sh"
   if [ "${1:-}" = "--fresh" ]; then cmd_down; fi
   mkdir -p "$STACK_DIR"
+  echo "$LOCAL_DYNAMODB" >"$STACK_DIR/local-dynamodb"
   [ -f "$STACK_DIR/pg-password" ] || (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$STACK_DIR/pg-password")
   [ -d "$PRIMARY" ] || init_primary
   pg_start "$PRIMARY" primary
@@ -425,5 +430,5 @@ case ${1:-} in
   start-dynamodb) if [ "$LOCAL_DYNAMODB" = dynalite ]; then dynamodb_start; else moto_start && provision_secrets; fi && provision_tables ;;
   stop-aws) moto_stop; dynamodb_stop ;;
   start-aws) dynamodb_start && moto_start && provision_aws ;;
-  *) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
