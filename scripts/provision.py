@@ -193,14 +193,16 @@ def write_private(path, value):
 
 
 def kept_keys(keys_dir, kind, make):
-    """The stack's key material of this kind: from its file, or made now and kept."""
+    """The stack's key material of this kind, as its file's text (what the secret held
+    when it was saved, byte for byte) and parsed; or made now and kept."""
     path = os.path.join(keys_dir, KEY_FILES[kind])
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle), False
-    value = make()
-    write_private(path, json.dumps(value))
-    return value, True
+            text = handle.read()
+        return text, json.loads(text), False
+    text = json.dumps(make())
+    write_private(path, text)
+    return text, json.loads(text), True
 
 
 def create_secrets(signing_keys_id, app_keys_id, keys_dir):
@@ -217,14 +219,15 @@ def create_secrets(signing_keys_id, app_keys_id, keys_dir):
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-            value, fresh = kept_keys(keys_dir, kind, make)
+            text, value, fresh = kept_keys(keys_dir, kind, make)
             if kind == "app":
                 missing = {name: key for name, key in app_keys().items() if name not in value}
                 if missing:
-                    value = {**value, **missing}
-                    write_private(os.path.join(keys_dir, KEY_FILES[kind]), json.dumps(value))
+                    text = json.dumps({**value, **missing})
+                    write_private(os.path.join(keys_dir, KEY_FILES[kind]), text)
                     print(f"  {KEY_FILES[kind]}: added {', '.join(sorted(missing))}")
-            client.create_secret(Name=secret_id, SecretString=json.dumps(value))
+            # The saved text as it is: the secret comes back identical, not re-serialized.
+            client.create_secret(Name=secret_id, SecretString=text)
             origin = "fresh keys, kept in " + keys_dir if fresh else "the stack's keys from " + keys_dir
             print(f"  secret {secret_id} created with {origin}")
 

@@ -14,7 +14,8 @@ use api_tests::{
 };
 use serde_json::json;
 
-/// The current values of the stack's two key secrets.
+/// The current values of the stack's two key secrets (`AWSCURRENT` named: moto answers
+/// a stageless read with the version that was current when the secret was created).
 async fn key_secrets() -> Vec<String> {
     let aws = shared::config::AwsConfig::from_env().unwrap_or_else(|e| panic!("{e}"));
     let client =
@@ -24,6 +25,7 @@ async fn key_secrets() -> Vec<String> {
         let secret = client
             .get_secret_value()
             .secret_id(require_env(id))
+            .version_stage("AWSCURRENT")
             .send()
             .await
             .unwrap_or_else(|e| panic!("reading {id}: {e:?}"));
