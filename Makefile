@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
-.PHONY: dev test stop status clean lint-template deny bench build lint-workflows dashboard smoke
+.PHONY: dev test stop status clean mail lint-template deny bench build lint-workflows dashboard smoke
 
 ## make dev: bring the local stack up, seed an admin and a moderator (once per stack),
 ## and serve the whole API on http://127.0.0.1:9000
@@ -19,6 +19,11 @@ stop:
 
 status:
 	scripts/stack.sh status
+
+## make mail: the last mails the dev stack's SES sent (to, subject, links); make dev also
+## writes each one to .stack/dev/mail/
+mail:
+	@. "$$(scripts/stack.sh env)" && .venv/bin/python scripts/mail.py show
 
 ## make clean: stop the dev stack and delete its data
 clean:

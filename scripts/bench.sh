@@ -90,6 +90,12 @@ for path in lambda merged; do
   done
 done
 
+step "read-your-writes: 90 % reads, 10 % writes each read back at once, replica 500 ms behind"
+export BH_API_URL=http://127.0.0.1:$LAMBDA_PORT
+for level in $LEVELS; do
+  record "lambda mixed" "$(target/release/load mixed "$level" "$SECONDS_EACH")"
+done
+
 step "peak memory (VmHWM) of each process after the load"
 for exe in health auth admin accounts profiles posts comments reports merged_server; do
   for pid in $(pgrep -f "target/release/$exe\$" || true); do

@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
-"""Provisions the local stack's AWS emulators: DynamoDB tables (dynalite, or moto) and
-Secrets Manager secrets (moto).
+"""Provisions the local stack's AWS emulators: DynamoDB tables (dynalite, or moto), SQS
+queues and Secrets Manager secrets (moto), and the SES identity mail is sent from (the
+SES moto).
 
-Tables are created from their definitions in template.yaml, so the local stack and a
-deployed stack cannot drift apart. Key material is made once per stack and kept in
-the stack's key folder (.stack/<name>/keys/, files of mode 0600): a restarted moto is
-provisioned with the same keys, so sessions, access tokens and TOTP secrets sealed
-with them outlive it. Nothing here is ever written to the repository.
+Tables and queues are created from their definitions in template.yaml, so the local
+stack and a deployed stack cannot drift apart. Key material is made once per stack and
+kept in the stack's key folder (.stack/<name>/keys/, files of mode 0600): a restarted
+moto is provisioned with the same keys, so sessions, access tokens and TOTP secrets
+sealed with them outlive it. Nothing here is ever written to the repository.
 
 Usage (the stack script calls it with the right environment):
   provision.py tables  TEMPLATE LogicalId=local-name [...]
+  provision.py queues  TEMPLATE LogicalId=local-name [...]   (dead-letter targets first)
   provision.py secrets SIGNING_KEYS_ID APP_KEYS_ID KEYS_DIR
   provision.py save-secrets SIGNING_KEYS_ID APP_KEYS_ID KEYS_DIR
   provision.py db-secret SECRET_ID USERNAME PASSWORD_FILE
+  provision.py ses-identity SENDER   (verifies the sender's domain; AWS_ENDPOINT_URL_SESV2)
 """
 
 import base64
@@ -22,6 +25,7 @@ import secrets
 import os
 import sys
 import time
+from email.utils import parseaddr
 
 import boto3
 import yaml
@@ -54,14 +58,74 @@ CREATE_TABLE_KEYS = (
 )
 
 
-def table_definitions(template_path):
+def definitions(template_path, resource_type):
     with open(template_path, encoding="utf-8") as handle:
         template = yaml.load(handle, Loader=CfnLoader)
     return {
-        logical_id: resource["Properties"]
+        logical_id: resource.get("Properties", {})
         for logical_id, resource in template.get("Resources", {}).items()
-        if resource.get("Type") == "AWS::DynamoDB::Table"
+        if resource.get("Type") == resource_type
     }
+
+
+def table_definitions(template_path):
+    return definitions(template_path, "AWS::DynamoDB::Table")
+
+
+# Properties of AWS::SQS::Queue that are CreateQueue attributes of the same name.
+QUEUE_ATTRIBUTES = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+    "MaximumMessageSize",
+    "SqsManagedSseEnabled",
+)
+
+
+def create_queues(template_path, mappings):
+    """Queues in the order given; a RedrivePolicy's `!GetAtt X.Arn` names a queue made
+    before it (list dead-letter queues first)."""
+    client = boto3.client("sqs")
+    queues = definitions(template_path, "AWS::SQS::Queue")
+    arns = {}
+    for mapping in mappings:
+        logical_id, _, name = mapping.partition("=")
+        if logical_id not in queues:
+            sys.exit(f"provision: template.yaml has no AWS::SQS::Queue named {logical_id}")
+        props = queues[logical_id]
+        attributes = {key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+                      for key in QUEUE_ATTRIBUTES if key in props}
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            target = redrive["deadLetterTargetArn"].get("Fn::GetAtt")
+            target_id = target.split(".")[0] if isinstance(target, str) else target[0]
+            if target_id not in arns:
+                sys.exit(f"provision: {logical_id}'s dead-letter queue {target_id} must be listed before it")
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": arns[target_id], "maxReceiveCount": int(redrive["maxReceiveCount"])}
+            )
+        url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arns[logical_id] = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        print(f"  queue {name} (from {logical_id})")
+
+
+def ses_identity(sender):
+    """Verifies the domain of the sender address on the SES endpoint (moto sends only
+    from verified identities, as SES does)."""
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2]
+    if not domain:
+        sys.exit(f"provision: {sender!r} is not an address")
+    client = boto3.client("sesv2", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_SESV2"))
+    try:
+        client.create_email_identity(EmailIdentity=domain)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    print(f"  SES identity {domain}")
 
 
 def add_missing_indexes(client, name, props):
@@ -264,6 +328,10 @@ def db_secret(secret_id, username, password_file):
 def main(argv):
     if len(argv) >= 3 and argv[1] == "tables":
         create_tables(argv[2], argv[3:])
+    elif len(argv) >= 3 and argv[1] == "queues":
+        create_queues(argv[2], argv[3:])
+    elif len(argv) == 3 and argv[1] == "ses-identity":
+        ses_identity(argv[2])
     elif len(argv) == 5 and argv[1] == "secrets":
         create_secrets(argv[2], argv[3], argv[4])
     elif len(argv) == 5 and argv[1] == "save-secrets":

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack, without Docker: a PostgreSQL 15 primary and a streaming hot-standby
 # replica from the system binaries, dynalite for DynamoDB (LevelDB on disk, so the
-# stack's tables, sessions and counters survive a restart) and moto for Secrets Manager.
+# stack's tables, sessions and counters survive a restart), moto for Secrets Manager and
+# SQS, and a second moto for SES alone (what it sent is readable at /moto-api/data.json).
 #
 #   scripts/stack.sh up [--fresh]   start (create on first use, or anew with --fresh),
 #                                   provision tables and secrets, migrate, write the env file
@@ -11,11 +12,12 @@
 #   scripts/stack.sh status         what is running
 #   scripts/stack.sh env            print the env file's path (source it to reach the stack)
 #   scripts/stack.sh {stop,start}-{writer,replica,moto,dynamodb,aws}   for failover tests
-#                                   (aws: DynamoDB and moto together)
+#                                   (aws: DynamoDB and moto together; the SES moto stays)
 #
 # BH_STACK names the stack (dev by default; make test uses "test" on other ports, so a
 # running dev stack is left alone). Ports: BH_PG_PORT, BH_PG_REPLICA_PORT, BH_MOTO_PORT,
-# BH_DYNAMODB_PORT. BH_LOCAL_DYNAMODB=moto serves DynamoDB from moto instead of dynalite
+# BH_MOTO_SES_PORT (default BH_MOTO_PORT + 1), BH_DYNAMODB_PORT (default BH_MOTO_PORT + 2);
+# BH_API_PORT names the API in mailed links. BH_LOCAL_DYNAMODB=moto serves DynamoDB from moto instead of dynalite
 # (in memory, ~9x the CPU per call; for comparisons); `up` records the choice in
 # $BH_STACK_DIR/local-dynamodb for the stack's later commands.
 #
@@ -42,7 +44,9 @@ STACK_DIR=${BH_STACK_DIR:-$ROOT/.stack/$STACK}
 PG_PORT=${BH_PG_PORT:-$((base + 2))}
 REPLICA_PORT=${BH_PG_REPLICA_PORT:-$((base + 3))}
 MOTO_PORT=${BH_MOTO_PORT:-$((base + 4))}
-DYNAMODB_PORT=${BH_DYNAMODB_PORT:-$((base + 6))}
+SES_PORT=${BH_MOTO_SES_PORT:-$((MOTO_PORT + 1))}
+DYNAMODB_PORT=${BH_DYNAMODB_PORT:-$((MOTO_PORT + 2))}
+API_PORT=${BH_API_PORT:-$([ "$STACK" = test ] && echo 9010 || echo 9000)}
 # The stack's choice, recorded by `up`, holds for its later commands unless overridden.
 LOCAL_DYNAMODB=${BH_LOCAL_DYNAMODB:-$(cat "$STACK_DIR/local-dynamodb" 2>/dev/null || echo dynalite)}
 case $LOCAL_DYNAMODB in dynalite | moto) ;; *) echo "BH_LOCAL_DYNAMODB must be dynalite or moto, not '$LOCAL_DYNAMODB'" >&2; exit 2 ;; esac
@@ -173,36 +177,41 @@ proc_stop() {
   rm -f "$STACK_DIR/$name.pid"
 }
 
-moto_running() { proc_running moto; }
+# moto_running [NAME]: NAME is moto (Secrets Manager, SQS) or moto-ses (SES).
+moto_running() { proc_running "${1:-moto}"; }
 
-moto_start() {
-  if moto_running; then return; fi
-  if curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" 2>/dev/null; then
-    die "port $MOTO_PORT is already in use (another stack?); set BH_MOTO_PORT or stop it"
+moto_start() { # moto_start [NAME PORT]
+  local name=${1:-moto} port=${2:-$MOTO_PORT}
+  if moto_running "$name"; then return; fi
+  if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+    die "port $port is already in use (another stack?); set BH_MOTO_PORT/BH_MOTO_SES_PORT or stop it"
   fi
   for attempt in 1 2; do
-    say "starting moto on 127.0.0.1:$MOTO_PORT"
-    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$STACK_DIR/moto.log" 2>&1 &
-    echo $! >"$STACK_DIR/moto.pid"
+    say "starting $name on 127.0.0.1:$port"
+    nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$STACK_DIR/$name.log" 2>&1 &
+    echo $! >"$STACK_DIR/$name.pid"
     for _ in $(seq 1 150); do
-      curl -fsS -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/" 2>/dev/null && return
-      moto_running || break
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null && return
+      moto_running "$name" || break
       sleep 0.1
     done
     # Show why: the log is removed with the stack on teardown.
-    say "moto did not come up (attempt $attempt); its log:"
-    tail -n 20 "$STACK_DIR/moto.log" >&2 || true
+    say "$name did not come up (attempt $attempt); its log:"
+    tail -n 20 "$STACK_DIR/$name.log" >&2 || true
     # Nothing to save from a moto that never answered.
-    proc_stop moto
+    proc_stop "$name"
   done
-  die "moto did not start on port $MOTO_PORT"
+  die "$name did not start on port $port"
 }
 
-moto_stop() {
-  # Its secrets as they are now (a rotation may have changed them) are what the next
-  # start provisions.
-  if moto_running && [ -f "$ENV_FILE" ]; then save_secrets || say "could not save the secrets before stopping moto"; fi
-  proc_stop moto
+moto_stop() { # moto_stop [NAME]
+  local name=${1:-moto}
+  # The main moto's secrets as they are now (a rotation may have changed them) are
+  # what its next start provisions.
+  if [ "$name" = moto ] && moto_running && [ -f "$ENV_FILE" ]; then
+    save_secrets || say "could not save the secrets before stopping moto"
+  fi
+  proc_stop "$name"
 }
 
 # dynalite: DynamoDB on LevelDB in $STACK_DIR/dynamodb (kept across restarts), from
@@ -284,27 +293,47 @@ export APP_KEYS_SECRET_ID=blue-harvest/local/app-keys
 # URLs' password serves the tests and tools); rotating it is tested.
 export DB_SECRET_ID=blue-harvest/local/db
 export ALLOWED_ORIGINS=http://localhost:3000,http://127.0.0.1:3000,https://app.blueharvest.test
+# Mail: the job queue and its dead-letter queue (made from template.yaml), the mailer's
+# sent markers, SES on its own moto, and where mailed links point (examples/web's
+# account page, served by make dev on :3000, talking to this stack's API).
+export MAIL_QUEUE_URL=http://127.0.0.1:$MOTO_PORT/123456789012/blue-harvest-mail
+export MAIL_DLQ_URL=http://127.0.0.1:$MOTO_PORT/123456789012/blue-harvest-mail-dlq
+export MAIL_DELIVERIES_TABLE=blue-harvest-mail-deliveries
+export AWS_ENDPOINT_URL_SESV2=http://127.0.0.1:$SES_PORT
+export MAIL_FROM="Blue Harvest <no-reply@blueharvest.test>"
+export MAIL_LINK_BASE_URL="http://127.0.0.1:3000/account.html?api=http://127.0.0.1:$API_PORT"
 EOF
   chmod 600 "$ENV_FILE"
 }
 
-# Tables: dynalite keeps them (created once, kept as they are); moto keeps nothing, so
-# its secrets are made on every start, from the stack's key files.
+# Tables: dynalite keeps them (created once, kept as they are). moto keeps nothing:
+# its queues and secrets (these from the stack's key files) are made whenever it
+# starts, and the SES moto's sender identity whenever that one starts.
 provision_tables() {
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   say "provisioning DynamoDB tables"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" tables "$ROOT/template.yaml" \
-    "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE"
+    "RateLimitTable=$RATE_LIMIT_TABLE" "TokenFamiliesTable=$TOKEN_FAMILIES_TABLE" \
+    "MailDeliveriesTable=$MAIL_DELIVERIES_TABLE"
 }
 
-provision_secrets() {
+provision_moto() {
   # shellcheck disable=SC1090
   . "$ENV_FILE"
-  say "provisioning secrets (key material from $KEYS_DIR)"
+  say "provisioning SQS queues and secrets (key material from $KEYS_DIR)"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" queues "$ROOT/template.yaml" \
+    "MailDeadLetterQueue=${MAIL_DLQ_URL##*/}" "MailQueue=${MAIL_QUEUE_URL##*/}"
   (umask 077 && mkdir -p "$KEYS_DIR")
   "$VENV/bin/python" "$ROOT/scripts/provision.py" secrets "$SIGNING_KEYS_SECRET_ID" "$APP_KEYS_SECRET_ID" "$KEYS_DIR"
   "$VENV/bin/python" "$ROOT/scripts/provision.py" db-secret "$DB_SECRET_ID" "$DB_USER" "$STACK_DIR/pg-password"
+}
+
+provision_ses() {
+  # shellcheck disable=SC1090
+  . "$ENV_FILE"
+  say "provisioning the SES identity"
+  "$VENV/bin/python" "$ROOT/scripts/provision.py" ses-identity "$MAIL_FROM"
 }
 
 save_secrets() {
@@ -316,7 +345,8 @@ save_secrets() {
 
 provision_aws() {
   provision_tables
-  provision_secrets
+  provision_moto
+  provision_ses
 }
 
 migrate() {
@@ -342,7 +372,7 @@ reserve_ports() {
   local file=/proc/sys/net/ipv4/ip_local_reserved_ports ports
   [ "$(id -u)" = 0 ] && [ -w "$file" ] || return 0
   ports=$(cat "$file")
-  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT" "$DYNAMODB_PORT"; do
+  for port in "$PG_PORT" "$REPLICA_PORT" "$MOTO_PORT" "$SES_PORT" "$DYNAMODB_PORT"; do
     ports=${ports:+$ports,}$port
   done
   echo "$ports" >"$file" 2>/dev/null || true
@@ -366,10 +396,11 @@ cmd_up() {
   wait_for_replica
   dynamodb_start
   moto_start
+  moto_start moto-ses "$SES_PORT"
   write_env
   provision_aws
   migrate
-  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), $(dynamodb_where), moto :$MOTO_PORT; env in $ENV_FILE"
+  say "up: primary :$PG_PORT, replica :$REPLICA_PORT (streaming), $(dynamodb_where), moto :$MOTO_PORT, SES moto :$SES_PORT; env in $ENV_FILE"
 }
 
 dynamodb_where() {
@@ -378,13 +409,14 @@ dynamodb_where() {
 
 cmd_stop() {
   # A server from scripts/serve.sh --detach for this stack would outlive its data.
-  for pidfile in "$STACK_DIR/watch.pid" "$STACK_DIR/watch-defaults.pid"; do
+  for pidfile in "$STACK_DIR/watch.pid" "$STACK_DIR/watch-defaults.pid" "$STACK_DIR/mail-poller.pid"; do
     if [ -f "$pidfile" ]; then
       kill -- "-$(cat "$pidfile")" 2>/dev/null || true
       rm -f "$pidfile"
     fi
   done
   moto_stop
+  moto_stop moto-ses
   dynamodb_stop
   pg_stop "$REPLICA"
   pg_stop "$PRIMARY"
@@ -412,6 +444,8 @@ cmd_status() {
   fi
   if moto_running; then state=running; else state=stopped; fi
   say "moto (port $MOTO_PORT): $state"
+  if moto_running moto-ses; then state=running; else state=stopped; fi
+  say "SES moto (port $SES_PORT): $state"
 }
 
 case ${1:-} in
@@ -425,10 +459,10 @@ case ${1:-} in
   stop-replica) pg_stop "$REPLICA" ;;
   start-replica) pg_start "$REPLICA" replica ;;
   stop-moto) moto_stop ;;
-  start-moto) moto_start && provision_secrets && { [ "$LOCAL_DYNAMODB" = dynalite ] || provision_tables; } ;;
+  start-moto) moto_start && provision_moto && { [ "$LOCAL_DYNAMODB" = dynalite ] || provision_tables; } ;;
   stop-dynamodb) if [ "$LOCAL_DYNAMODB" = dynalite ]; then dynamodb_stop; else moto_stop; fi ;;
-  start-dynamodb) if [ "$LOCAL_DYNAMODB" = dynalite ]; then dynamodb_start; else moto_start && provision_secrets; fi && provision_tables ;;
+  start-dynamodb) if [ "$LOCAL_DYNAMODB" = dynalite ]; then dynamodb_start; else moto_start && provision_moto; fi && provision_tables ;;
   stop-aws) moto_stop; dynamodb_stop ;;
-  start-aws) dynamodb_start && moto_start && provision_aws ;;
-  *) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  start-aws) dynamodb_start && moto_start && provision_tables && provision_moto ;;
+  *) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -58,12 +58,18 @@ export REFRESH_REUSE_INTERVAL_SECONDS=2
 # The suites send hundreds of requests from 127.0.0.1; the limits themselves are tested
 # in-process with low values and their own client IPs (tests/tests/api/rate_limits.rs).
 export RATE_LIMIT_GLOBAL_MAX=1000000 RATE_LIMIT_AUTH_MAX=1000000 RATE_LIMIT_WRITE_MAX=1000000 RATE_LIMIT_SENSITIVE_MAX=1000000
+export RATE_LIMIT_MAIL_MAX=1000000 RATE_LIMIT_MAIL_ADDRESS_MAX=1000000
 export RATE_LIMIT_POST_CREATE_USER_MAX=1000000 RATE_LIMIT_POST_CREATE_MODERATOR_MAX=1000000 RATE_LIMIT_POST_CREATE_ADMIN_MAX=1000000
 # The failover and fault suites stop dependencies; open breakers try again after 2 s,
 # not 60, so recovery is seen within the suites' patience.
 export BREAKER_OPEN_SECONDS=2
 # The rotation suite waits for the functions to see a rotated key set.
 export SECRETS_CACHE_TTL_SECONDS=2
+# The mail queue suite waits for a failing message to exhaust its receives: retries
+# after 1 s, then 2 s (not 30 s doubling); the outbox relay (the poller plays its
+# schedule) runs every 2 s for rows older than 2 s (not every minute, older than 60 s).
+export MAIL_RETRY_BASE_SECONDS=1 MAIL_RETRY_MAX_SECONDS=2
+export OUTBOX_RELAY_AFTER_SECONDS=2 BH_OUTBOX_RELAY_EVERY_SECONDS=2
 scripts/serve.sh --detach
 export BH_API_URL=http://127.0.0.1:$API_PORT
 

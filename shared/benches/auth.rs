@@ -47,6 +47,7 @@ fn tokens(c: &mut Criterion) {
         amr: vec!["pwd".into()],
         session_id: "family".into(),
         auth_time: 0,
+        email_verified: false,
     };
     let now = shared::auth::unix_now();
     let ttl = Duration::from_secs(900);

@@ -125,6 +125,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limits: RateLimitConfig,
     pub resilience: ResilienceConfig,
+    pub mail: MailConfig,
 }
 
 impl Config {
@@ -155,6 +156,125 @@ impl Config {
             auth: AuthConfig::load(env)?,
             rate_limits: RateLimitConfig::load(env)?,
             resilience: ResilienceConfig::load(env)?,
+            mail: MailConfig::load(env)?,
+        })
+    }
+}
+
+/// Mailed links and the mail job queue, as the API functions use them (the mailer's
+/// own settings are in `functions/mailer`).
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// `MAIL_QUEUE_URL`: the SQS queue of mail jobs. Unset, a request leaves its jobs in
+    /// the outbox for the outbox-relay function instead of sending them itself.
+    pub queue_url: Option<String>,
+    /// Lifetime of a password-reset link.
+    pub password_reset_ttl: Duration,
+    /// Lifetime of an email verification or email-change link.
+    pub email_link_ttl: Duration,
+    /// `POST /api/auth/password/forgot` answers no sooner than this after it started,
+    /// whether or not the address has an account, so its timing tells nothing.
+    pub forgot_response_time: Duration,
+    /// When true, creating or editing posts and comments needs a verified address.
+    pub require_verified_email: bool,
+}
+
+impl MailConfig {
+    fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            queue_url: env.get("MAIL_QUEUE_URL"),
+            password_reset_ttl: Duration::from_secs(
+                env.positive("PASSWORD_RESET_TTL_SECONDS", 1_800)?,
+            ),
+            email_link_ttl: Duration::from_secs(env.positive("EMAIL_LINK_TTL_SECONDS", 86_400)?),
+            forgot_response_time: env.millis_or("PASSWORD_FORGOT_RESPONSE_MS", 400)?,
+            require_verified_email: env.parsed_or("REQUIRE_VERIFIED_EMAIL", false)?,
+        })
+    }
+}
+
+/// The mailer function's settings (`functions/mailer`): what it sends from, where its
+/// links point, its idempotency table and its retry backoff.
+#[derive(Debug, Clone)]
+pub struct MailerConfig {
+    /// `MAIL_FROM`: the sender, an address of the SES identity (`no-reply@example.com`
+    /// or `Blue Harvest <no-reply@example.com>`).
+    pub from: String,
+    /// `MAIL_LINK_BASE_URL`: the page that completes a link (`#reset=<token>` or
+    /// `#verify=<token>` is appended; the token stays in the fragment, which browsers
+    /// never send to a server or in a Referer).
+    pub link_base_url: String,
+    /// `MAIL_DELIVERIES_TABLE`: DynamoDB table of sent markers, one per job id.
+    pub deliveries_table: String,
+    /// `MAIL_QUEUE_URL`: the queue whose failed messages get a longer visibility timeout.
+    pub queue_url: String,
+    /// A failed message is retried after `base × 2^(receives - 1)`, at most `max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// `AWS_ENDPOINT_URL_SESV2`: SES elsewhere than the other services (the local
+    /// stack's SES-only moto); unset in AWS.
+    pub ses_endpoint_url: Option<String>,
+}
+
+impl MailerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let from = env.required("MAIL_FROM")?;
+        if !from.contains('@') || from.contains(['\r', '\n']) {
+            return Err(ConfigError::Invalid {
+                var: "MAIL_FROM",
+                reason: "an address, or Name <address>, on one line".into(),
+            });
+        }
+        let link_base_url = env.required("MAIL_LINK_BASE_URL")?;
+        if !(link_base_url.starts_with("https://") || link_base_url.starts_with("http://"))
+            || link_base_url.contains(['#', ' ', '"', '<', '>'])
+        {
+            return Err(ConfigError::Invalid {
+                var: "MAIL_LINK_BASE_URL",
+                reason: "an absolute http(s) URL without a fragment".into(),
+            });
+        }
+        let retry_base = Duration::from_secs(env.positive("MAIL_RETRY_BASE_SECONDS", 30)?);
+        let retry_max = Duration::from_secs(env.positive("MAIL_RETRY_MAX_SECONDS", 900)?);
+        // SQS refuses a visibility timeout above 12 hours.
+        if retry_max > Duration::from_secs(12 * 3600) || retry_base > retry_max {
+            return Err(ConfigError::Invalid {
+                var: "MAIL_RETRY_MAX_SECONDS",
+                reason: "at least MAIL_RETRY_BASE_SECONDS and at most 43200 (12 hours)".into(),
+            });
+        }
+        Ok(Self {
+            from,
+            link_base_url,
+            deliveries_table: env.required("MAIL_DELIVERIES_TABLE")?,
+            queue_url: env.required("MAIL_QUEUE_URL")?,
+            retry_base,
+            retry_max,
+            ses_endpoint_url: env.get("AWS_ENDPOINT_URL_SESV2"),
+        })
+    }
+}
+
+/// The outbox-relay function's settings.
+#[derive(Debug, Clone)]
+pub struct OutboxRelayConfig {
+    pub queue_url: String,
+    /// Rows younger than this are left to the request that wrote them.
+    pub relay_after: Duration,
+}
+
+impl OutboxRelayConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        let env = Env::new(&lookup);
+        Ok(Self {
+            queue_url: env.required("MAIL_QUEUE_URL")?,
+            relay_after: Duration::from_secs(env.positive("OUTBOX_RELAY_AFTER_SECONDS", 60)?),
         })
     }
 }
@@ -279,6 +399,11 @@ pub struct SecretsConfig {
 }
 
 impl SecretsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |var: &str| std::env::var(var).ok();
+        Self::load(&Env::new(&lookup))
+    }
+
     fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             signing_keys_id: env.required("SIGNING_KEYS_SECRET_ID")?,
@@ -517,6 +642,10 @@ pub struct RateLimitConfig {
     pub auth: TierLimit,
     pub write: TierLimit,
     pub sensitive: TierLimit,
+    /// Mail-sending routes (forgot password, verification resend), by account or IP.
+    pub mail: TierLimit,
+    /// Mail-sending routes, by the address a mail would go to.
+    pub mail_address: TierLimit,
     /// Post creation, by role: user, moderator, admin (same window).
     pub post_create_user: TierLimit,
     pub post_create_moderator: TierLimit,
@@ -633,6 +762,18 @@ impl RateLimitConfig {
                 10,
                 3600,
             )?,
+            mail: tier(
+                "RATE_LIMIT_MAIL_MAX",
+                "RATE_LIMIT_MAIL_WINDOW_SECONDS",
+                10,
+                3600,
+            )?,
+            mail_address: tier(
+                "RATE_LIMIT_MAIL_ADDRESS_MAX",
+                "RATE_LIMIT_MAIL_ADDRESS_WINDOW_SECONDS",
+                3,
+                3600,
+            )?,
             post_create_user: post("RATE_LIMIT_POST_CREATE_USER_MAX", 10)?,
             post_create_moderator: post("RATE_LIMIT_POST_CREATE_MODERATOR_MAX", 50)?,
             post_create_admin: post("RATE_LIMIT_POST_CREATE_ADMIN_MAX", 100)?,
@@ -742,6 +883,15 @@ pub const REGISTRY: &[Setting] = &[
     setting("POSTS_RETENTION_MONTHS", Some("none"), Exposure::Plain),
     setting("PARTITION_KEEP_DETACHED", Some("false"), Exposure::Plain),
     setting("AWS_REGION", None, Exposure::Plain),
+    // Read by the mailer (MailerConfig) and the outbox relay (OutboxRelayConfig), not
+    // by Config::load.
+    setting("MAIL_FROM", None, Exposure::Plain),
+    setting("MAIL_LINK_BASE_URL", None, Exposure::Url),
+    setting("MAIL_DELIVERIES_TABLE", None, Exposure::Plain),
+    setting("MAIL_RETRY_BASE_SECONDS", Some("30"), Exposure::Plain),
+    setting("MAIL_RETRY_MAX_SECONDS", Some("900"), Exposure::Plain),
+    setting("AWS_ENDPOINT_URL_SESV2", None, Exposure::Url),
+    setting("OUTBOX_RELAY_AFTER_SECONDS", Some("60"), Exposure::Plain),
 ];
 
 /// Where a setting's value comes from.
@@ -970,6 +1120,22 @@ mod tests {
             (10, 50, 100)
         );
         assert_eq!(limits.fail_closed, ["auth", "sensitive"]);
+        assert_eq!(
+            (limits.mail.max, limits.mail_address.max),
+            (10, 3),
+            "mail routes: 10 per account or IP, 3 per address, per hour"
+        );
+        let mail = &config.mail;
+        assert_eq!(mail.queue_url, None);
+        assert_eq!(
+            (
+                mail.password_reset_ttl.as_secs(),
+                mail.email_link_ttl.as_secs()
+            ),
+            (1_800, 86_400)
+        );
+        assert_eq!(mail.forgot_response_time, Duration::from_millis(400));
+        assert!(!mail.require_verified_email);
         let ladder: Vec<u64> = limits.block_ladder.iter().map(Duration::as_secs).collect();
         assert_eq!(ladder, [60, 600, 3600, 86_400]);
         assert_eq!(
@@ -1097,6 +1263,44 @@ mod tests {
             .chain([("DB_WRITER_HOST", "proxy"), ("DB_READER_HOST", "proxy-ro")])
             .collect();
         assert_eq!(load(&vars).err(), Some(ConfigError::Missing("DB_NAME")));
+    }
+
+    #[test]
+    fn the_mailer_needs_its_sender_links_and_table() {
+        let vars = |extra: &[(&'static str, &'static str)]| {
+            let map: HashMap<String, String> = [
+                ("MAIL_FROM", "Blue Harvest <no-reply@example.com>"),
+                ("MAIL_LINK_BASE_URL", "https://app.example.com/account"),
+                ("MAIL_DELIVERIES_TABLE", "deliveries"),
+                ("MAIL_QUEUE_URL", "https://sqs.example/q"),
+            ]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let lookup = move |var: &str| map.get(var).cloned();
+            MailerConfig::load(&Env::new(&lookup))
+        };
+        let config = vars(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (config.retry_base.as_secs(), config.retry_max.as_secs()),
+            (30, 900)
+        );
+        for (var, bad) in [
+            ("MAIL_FROM", "nobody"),
+            ("MAIL_LINK_BASE_URL", "app.example.com/account"),
+            ("MAIL_LINK_BASE_URL", "https://app.example.com/#x"),
+            ("MAIL_RETRY_MAX_SECONDS", "50000"),
+        ] {
+            let err = vars(&[(var, bad)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains(var) || err.contains("MAIL_RETRY"),
+                "{var}={bad}: {err}"
+            );
+        }
     }
 
     #[test]

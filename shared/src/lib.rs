@@ -10,6 +10,7 @@
 //!   sanitized content)
 //! - `permissions`: the role × resource matrix every domain check goes through
 //! - `store`: accounts and audit log (PostgreSQL), token families (DynamoDB)
+//! - `mail`: mailed-link tokens, mail jobs and their transactional outbox (relayed to SQS)
 //! - `ratelimit`: tiers in DynamoDB, applied per route with `ratelimit::limited`
 //! - `resilience`: a circuit breaker per dependency, retries, the request deadline
 //! - `metrics`: CloudWatch EMF metric lines
@@ -24,7 +25,9 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod metrics;
+pub mod partitions;
 pub mod permissions;
 pub mod ratelimit;
 pub mod resilience;

@@ -107,6 +107,21 @@ pub fn allows(role: Option<Role>, resource: Resource, action: Action, scope: Sco
         .is_some_and(|(_, _, letters)| letters[column(role)].contains(action.letter()))
 }
 
+/// With `REQUIRE_VERIFIED_EMAIL`, creating and editing posts and comments needs an
+/// access token whose `email_verified` claim is true (the default lets unverified
+/// accounts read and write; admins see `emailVerified` on every account).
+fn may_publish(
+    require_verified: bool,
+    principal: &Principal,
+    resource: Resource,
+    action: Action,
+) -> bool {
+    !require_verified
+        || principal.email_verified
+        || !matches!(resource, Resource::Post | Resource::Comment)
+        || !matches!(action, Action::Create | Action::Update)
+}
+
 /// Checks the matrix for this caller; a denial is audited.
 pub async fn authorize(
     state: &AppState,
@@ -118,7 +133,21 @@ pub async fn authorize(
 ) -> Result<(), ApiError> {
     let role = principal.and_then(|p| Role::from_id(p.role_id));
     if allows(role, resource, action, scope) {
-        return Ok(());
+        return match principal {
+            Some(principal)
+                if !may_publish(
+                    state.config.mail.require_verified_email,
+                    principal,
+                    resource,
+                    action,
+                ) =>
+            {
+                Err(ApiError::Authorization(
+                    "Verify your email address before posting (then refresh your token)",
+                ))
+            }
+            _ => Ok(()),
+        };
     }
     match principal {
         None => Err(ApiError::AUTHENTICATION_REQUIRED),
@@ -431,6 +460,28 @@ mod tests {
     }
 
     #[test]
+    fn unverified_accounts_post_unless_configuration_requires_a_verified_address() {
+        let unverified = principal(7);
+        let verified = Principal {
+            email_verified: true,
+            ..principal(7)
+        };
+        for resource in [Resource::Post, Resource::Comment] {
+            for action in [Action::Create, Action::Update] {
+                assert!(may_publish(false, &unverified, resource, action));
+                assert!(!may_publish(true, &unverified, resource, action));
+                assert!(may_publish(true, &verified, resource, action));
+            }
+            for action in [Action::Read, Action::Delete] {
+                assert!(may_publish(true, &unverified, resource, action));
+            }
+        }
+        for resource in [Resource::Profile, Resource::Account, Resource::Report] {
+            assert!(may_publish(true, &unverified, resource, Action::Create));
+        }
+    }
+
+    #[test]
     fn anonymous_callers_only_read_posts_and_comments() {
         for resource in [Resource::Post, Resource::Comment] {
             assert!(allows(None, resource, Action::Read, Scope::Other));
@@ -451,6 +502,7 @@ mod tests {
             session_id: "s".into(),
             issued_at: 0,
             auth_time: 0,
+            email_verified: false,
         }
     }
 

@@ -114,6 +114,18 @@ impl Secrets {
         Ok(())
     }
 
+    /// [`Secrets::warm`] for a function that needs the app keys only (the mailer).
+    pub async fn warm_app_keys(&self, policy: &RetryPolicy) -> Result<(), SecretsError> {
+        retry(
+            policy,
+            "read app keys",
+            SecretsError::is_unavailable,
+            || self.app_keys(),
+        )
+        .await
+        .map(drop)
+    }
+
     pub async fn app_keys(&self) -> Result<Arc<AppKeys>, SecretsError> {
         self.app_keys.get(&self.client, &self.breaker).await
     }
@@ -274,9 +286,11 @@ impl HmacKey {
 }
 
 /// The symmetric keys: refresh-token (and MFA-token) signing, CSRF tokens, list
-/// cursors, TOTP-secret encryption (AES-256-GCM), backup-code hashing; and consistency
-/// tokens, whose key is derived from the cursor key (both sign positions a client only
-/// hands back), so deployed secrets need no new field.
+/// cursors, TOTP-secret encryption (AES-256-GCM), backup-code hashing; and, derived so
+/// deployed secrets need no new field: consistency tokens (from the cursor key: both
+/// sign positions a client only hands back), mailed-link tokens' stored hashes (from
+/// the backup-code key: both hash one-time secrets) and the sealing of those tokens in
+/// mail jobs (from the TOTP key: both encrypt secrets at rest).
 pub struct AppKeys {
     pub refresh: HmacKey,
     pub csrf: HmacKey,
@@ -284,6 +298,8 @@ pub struct AppKeys {
     pub totp: HmacKey,
     pub backup_codes: HmacKey,
     pub consistency: HmacKey,
+    pub email_tokens: HmacKey,
+    pub mail_seal: HmacKey,
 }
 
 impl FromSecret for AppKeys {
@@ -301,13 +317,17 @@ impl FromSecret for AppKeys {
         let refresh = HmacKey::decode(id, "refreshKey", &raw.refresh_key)?;
         let csrf = HmacKey::decode(id, "csrfKey", &raw.csrf_key)?;
         let cursor = HmacKey::decode(id, "cursorKey", &raw.cursor_key)?;
+        let totp = HmacKey::decode(id, "totpKey", &raw.totp_key)?;
+        let backup_codes = HmacKey::decode(id, "backupCodeKey", &raw.backup_code_key)?;
         Ok(Self {
             refresh,
             csrf,
             consistency: cursor.derive(b"blue-harvest/consistency-token/v1"),
             cursor,
-            totp: HmacKey::decode(id, "totpKey", &raw.totp_key)?,
-            backup_codes: HmacKey::decode(id, "backupCodeKey", &raw.backup_code_key)?,
+            email_tokens: backup_codes.derive(b"blue-harvest/email-token/v1"),
+            mail_seal: totp.derive(b"blue-harvest/mail-seal/v1"),
+            totp,
+            backup_codes,
         })
     }
 }

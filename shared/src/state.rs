@@ -9,6 +9,7 @@ use crate::{
     auth::passwords::{PasswordError, Passwords},
     config::{AwsConfig, Config, ConfigError, DatabaseConfig, ResilienceConfig},
     db::{Db, DbError},
+    mail::MailQueue,
     ratelimit::RateLimiter,
     resilience::Breakers,
     secrets::{Secrets, SecretsError},
@@ -46,6 +47,8 @@ pub struct AppState {
     pub account_states: AccountStates,
     /// The same breakers the pools, the DynamoDB stores and the secrets cache use.
     pub breakers: Breakers,
+    /// The mail job queue (SQS), fed from the transactional outbox.
+    pub mail: MailQueue,
     pub started_at: Instant,
 }
 
@@ -81,8 +84,13 @@ impl AppState {
             breakers.secrets.clone(),
             &config.secrets,
         );
+        let mail = MailQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            config.mail.queue_url.clone(),
+        );
         Ok(Arc::new(Self {
             passwords: Passwords::new(config.auth.argon2)?,
+            mail,
             families,
             mfa,
             brute_force,

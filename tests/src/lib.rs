@@ -7,6 +7,7 @@
 //! tests act as ([`User`], [`Session`], [`Admin`]), 2FA codes, reading answers, and the
 //! stack itself (its servers, databases and the replica's progress).
 
+pub mod mail;
 mod responses;
 mod routes;
 mod stack;

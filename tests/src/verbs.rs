@@ -18,6 +18,15 @@ impl TestApp {
         (status, body)
     }
 
+    /// GET `path` with a Bearer token: the status and the JSON body (Null when the body
+    /// is not JSON). A client reading what it wrote reads it (read-your-writes).
+    pub async fn bearer_get_json(&self, path: &str, token: &str) -> (u16, Value) {
+        let response = self.bearer_get(path, token).await;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
     pub async fn post_json(&self, path: &str, body: Value) -> Response {
         self.post(path).json(&body).send().await
     }

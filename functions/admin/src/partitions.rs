@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::{Extension, Json, extract::State};
-use partitions::MaintenanceConfig;
 use serde_json::{Value, json};
+use shared::partitions::{self as maintenance, MaintenanceConfig};
 use shared::{
     ApiError, AppState,
     auth::roles::{AdminOnly, SteppedUpAdmin},
@@ -55,7 +55,7 @@ pub async fn run(
 ) -> Result<Json<Value>, ApiError> {
     let config = MaintenanceConfig::from_env().map_err(ApiError::internal)?;
     let today = OffsetDateTime::now_utc().date();
-    let summary = partitions::run(state.db.writer_pool(), &config, today)
+    let summary = maintenance::run(state.db.writer_pool(), &config, today)
         .await
         .map_err(ApiError::internal)?;
     audit::record(

@@ -18,13 +18,20 @@
 //! | `POST /api/auth/2fa/enable` | Bearer | sensitive | [`two_factor::enable`] |
 //! | `POST /api/auth/2fa/disable` | Bearer + step-up | sensitive | [`two_factor::disable`] |
 //! | `POST /api/auth/2fa/verify` | MFA token | auth | [`two_factor::verify`] |
+//! | `POST /api/auth/password/forgot` | none | mail (IP), mail (address) | [`recovery::forgot`] |
+//! | `POST /api/auth/password/reset` | reset link token | auth | [`recovery::reset`] |
+//! | `POST /api/auth/email/verify` | verification or email-change link token | auth | [`email::verify`] |
+//! | `POST /api/auth/email/verify/resend` | Bearer | mail (account) | [`email::resend`] |
 //! | `GET /api/csrf-token` | none (the `__Host-bh_csrf` cookie names the session) | | [`csrf_token::issue`] |
 //! | `GET /.well-known/jwks.json` | none | (not under /api: none) | [`jwks::jwks`] |
 
 pub mod account;
 pub mod csrf_token;
+pub mod email;
 pub mod jwks;
 pub mod login;
+mod outcome;
+pub mod recovery;
 pub mod refresh;
 mod session;
 pub mod sessions;
@@ -88,6 +95,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/api/auth/2fa/verify",
             limited(post(two_factor::verify), s, &[Tier::Auth]),
+        )
+        .route(
+            "/api/auth/password/forgot",
+            limited(post(recovery::forgot), s, &[Tier::Mail, Tier::MailAddress]),
+        )
+        .route(
+            "/api/auth/password/reset",
+            limited(post(recovery::reset), s, &[Tier::Auth]),
+        )
+        .route(
+            "/api/auth/email/verify",
+            limited(post(email::verify), s, &[Tier::Auth]),
+        )
+        .route(
+            "/api/auth/email/verify/resend",
+            limited(post(email::resend), s, &[Tier::Mail]),
         )
         .route("/api/csrf-token", limited(get(csrf_token::issue), s, &[]))
         .route("/.well-known/jwks.json", get(jwks::jwks))

@@ -17,7 +17,6 @@ use shared::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
     },
-    metrics,
     store::{
         accounts,
         audit::{self, AuditEvent, EventType, Severity},
@@ -25,7 +24,7 @@ use shared::{
     },
 };
 
-use crate::session;
+use crate::{outcome::Login as Outcome, session};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,12 +46,12 @@ pub async fn login(
     let result = attempt(&state, &context, &facts, body).await;
     let outcome = match &result {
         Ok((outcome, _)) => *outcome,
-        Err(ApiError::RateLimited { .. }) => "backoff",
+        Err(ApiError::RateLimited { .. }) => Outcome::Backoff,
         // The one authentication error a login answers is INVALID_CREDENTIALS.
-        Err(ApiError::Authentication { .. }) => "invalid_credentials",
-        Err(_) => "error",
+        Err(ApiError::Authentication { .. }) => Outcome::InvalidCredentials,
+        Err(_) => Outcome::Error,
     };
-    metrics::count("Logins", &[("Outcome", outcome)]);
+    outcome.count();
     result.map(|(_, response)| response)
 }
 
@@ -61,7 +60,7 @@ async fn attempt(
     context: &RequestContext,
     facts: &RequestFacts,
     body: LoginRequest,
-) -> Result<(&'static str, Response), ApiError> {
+) -> Result<(Outcome, Response), ApiError> {
     // Per account, by whichever name (or per unknown name): after repeated failures
     // attempts wait (2^(n-5) s). The attempt is counted before the password is
     // checked, atomically, so concurrent attempts cannot all slip in before the first
@@ -115,7 +114,7 @@ async fn attempt(
         let mfa_token = mfa::issue(&keys.refresh, account.id, auth.mfa_token_ttl, unix_now())
             .map_err(ApiError::internal)?;
         let reply = Json(json!({ "mfaRequired": true, "mfaToken": mfa_token }));
-        return Ok(("mfa_required", reply.into_response()));
+        return Ok((Outcome::MfaRequired, reply.into_response()));
     }
     // Audited once the session exists: a login that then fails (DynamoDB down) did
     // not succeed.
@@ -128,7 +127,7 @@ async fn attempt(
     .await;
     facts.set_account_id(account.id);
     let reply = json!({ "account": account.to_json() });
-    Ok(("success", tokens.respond(StatusCode::OK, reply)))
+    Ok((Outcome::Success, tokens.respond(StatusCode::OK, reply)))
 }
 
 /// Upgrades a hash made with older parameters; a failure only delays the upgrade.

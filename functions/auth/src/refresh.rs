@@ -17,7 +17,6 @@ use shared::{
         refresh::{self, RefreshClaims},
     },
     http::context::{RequestContext, RequestFacts},
-    metrics,
     secrets::AppKeys,
     store::{
         accounts,
@@ -26,7 +25,7 @@ use shared::{
     },
 };
 
-use crate::session;
+use crate::{outcome::Refresh as Outcome, session};
 
 const INVALID_REFRESH: ApiError = ApiError::Authentication {
     message: "Invalid or expired refresh token",
@@ -61,11 +60,41 @@ pub async fn refresh(
     Extension(facts): Extension<RequestFacts>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    // Set where the refresh is decided; a failure anywhere else is an "error".
-    let mut outcome = "error";
-    let result = rotate(&state, &context, &facts, &headers, &mut outcome).await;
-    metrics::count("Refreshes", &[("Outcome", outcome)]);
-    result
+    match rotate(&state, &context, &facts, &headers).await {
+        Ok((outcome, response)) => {
+            outcome.count();
+            Ok(response)
+        }
+        Err(Refused { outcome, error }) => {
+            outcome.count();
+            Err(error)
+        }
+    }
+}
+
+/// A refresh refused, and how it counts: a failure where the refresh is not decided
+/// (`?` on a dependency's error) is an `Error`.
+struct Refused {
+    outcome: Outcome,
+    error: ApiError,
+}
+
+impl<E: Into<ApiError>> From<E> for Refused {
+    fn from(error: E) -> Self {
+        Self {
+            outcome: Outcome::Error,
+            error: error.into(),
+        }
+    }
+}
+
+impl Refused {
+    fn invalid() -> Self {
+        Self {
+            outcome: Outcome::Invalid,
+            error: INVALID_REFRESH,
+        }
+    }
 }
 
 async fn rotate(
@@ -73,14 +102,14 @@ async fn rotate(
     context: &RequestContext,
     facts: &RequestFacts,
     headers: &HeaderMap,
-    outcome: &mut &'static str,
-) -> Result<Response, ApiError> {
+) -> Result<(Outcome, Response), Refused> {
     let keys = state.secrets.app_keys().await?;
-    let (claims, csrf_token) = authenticate(&keys, headers).inspect_err(|error| {
-        *outcome = match error {
-            ApiError::CsrfTokenInvalid => "csrf_failed",
-            _ => "invalid",
-        };
+    let (claims, csrf_token) = authenticate(&keys, headers).map_err(|error| Refused {
+        outcome: match error {
+            ApiError::CsrfTokenInvalid => Outcome::CsrfFailed,
+            _ => Outcome::Invalid,
+        },
+        error,
     })?;
     let auth = &state.config.auth;
     let seen = Seen::of(context);
@@ -108,8 +137,15 @@ async fn rotate(
         // Another tab rotated a moment ago: same current generation, nothing changes.
         Rotation::Grace(family) => (family, false),
         Rotation::Reused => {
-            *outcome = "reuse_detected";
-            state.families.revoke(&claims.fam).await?;
+            // Counted as reuse whether or not the revocation went through.
+            state
+                .families
+                .revoke(&claims.fam)
+                .await
+                .map_err(|error| Refused {
+                    outcome: Outcome::ReuseDetected,
+                    error: error.into(),
+                })?;
             audit::record(
                 &state.db,
                 context,
@@ -123,19 +159,23 @@ async fn rotate(
                 ),
             )
             .await;
-            return Err(INVALID_REFRESH);
+            return Err(Refused {
+                outcome: Outcome::ReuseDetected,
+                error: INVALID_REFRESH,
+            });
         }
-        Rotation::Invalid => {
-            *outcome = "invalid";
-            return Err(INVALID_REFRESH);
-        }
+        Rotation::Invalid => return Err(Refused::invalid()),
     };
 
     // Username and role are read fresh: a role change or deletion applies at refresh.
     let Some(account) = account?.filter(|account| account.id == family.account_id) else {
-        *outcome = "invalid";
-        state.families.revoke(&family.id).await?;
-        return Err(INVALID_REFRESH);
+        return Err(match state.families.revoke(&family.id).await {
+            Ok(()) => Refused::invalid(),
+            Err(error) => Refused {
+                outcome: Outcome::Invalid,
+                error: error.into(),
+            },
+        });
     };
     // The audit insert travels while the access token is signed (CPU, ~0.9 ms).
     let record = async {
@@ -155,8 +195,12 @@ async fn rotate(
     );
     let tokens = tokens?;
     facts.set_account_id(account.id);
-    *outcome = if rotated { "rotated" } else { "grace" };
-    Ok(tokens.respond(StatusCode::OK, json!({})))
+    let outcome = if rotated {
+        Outcome::Rotated
+    } else {
+        Outcome::Grace
+    };
+    Ok((outcome, tokens.respond(StatusCode::OK, json!({}))))
 }
 
 pub async fn logout(

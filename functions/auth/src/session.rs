@@ -78,6 +78,7 @@ pub async fn issue(
         amr: family.amr.clone(),
         session_id: family.id.clone(),
         auth_time: family.created_at,
+        email_verified: account.email_verified(),
     };
     let access_token =
         access::issue(&keys, &subject, auth.access_token_ttl, now).map_err(ApiError::internal)?;

@@ -13,6 +13,7 @@ use shared::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
     },
+    mail::Outbox,
     metrics,
     store::{
         StoreError,
@@ -21,7 +22,7 @@ use shared::{
     },
 };
 
-use crate::session;
+use crate::{email, session};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -94,7 +95,11 @@ pub async fn signup(
         AuditEvent::new(EventType::Signup, Severity::Info, Some(account.id)),
     )
     .await?;
+    // The verification mail commits with the account, or neither does.
+    let mut outbox = Outbox::default();
+    email::send_verification(&mut tx, &state, &account, &mut outbox).await?;
     tx.commit().await?;
+    state.mail.relay(&state.db, outbox).await;
     facts.set_account_id(account.id);
     // The address masked: enough to answer "did j***@example.com sign up?", never a
     // list of addresses in the logs.

@@ -20,7 +20,6 @@ use shared::{
         context::{RequestContext, RequestFacts},
         extract::ApiJson,
     },
-    metrics,
     store::{
         accounts::{self, Account},
         audit::{self, AuditEvent, EventType, Severity},
@@ -28,7 +27,7 @@ use shared::{
     },
 };
 
-use crate::session;
+use crate::{outcome::Login as Outcome, session};
 
 fn already_enabled() -> ApiError {
     ApiError::Conflict {
@@ -203,13 +202,13 @@ pub async fn verify(
     let outcome = match &result {
         Ok((account_id, _)) => {
             facts.set_account_id(*account_id);
-            "mfa_success"
+            Outcome::MfaSuccess
         }
-        Err(ApiError::Authentication { .. }) => "mfa_failed",
-        Err(ApiError::RateLimited { .. }) => "mfa_backoff",
-        Err(_) => "error",
+        Err(ApiError::Authentication { .. }) => Outcome::MfaFailed,
+        Err(ApiError::RateLimited { .. }) => Outcome::MfaBackoff,
+        Err(_) => Outcome::Error,
     };
-    metrics::count("Logins", &[("Outcome", outcome)]);
+    outcome.count();
     result.map(|(_, response)| response)
 }
 

@@ -219,6 +219,7 @@ async fn test(client: &Client, event: &RotationEvent) -> Result<(), RotationErro
         amr: vec!["pwd".into()],
         session_id: "rotation-test".into(),
         auth_time: 0,
+        email_verified: false,
     };
     let token = access::issue(&ring, &probe, Duration::from_secs(60), unix_now())
         .map_err(|e| RotationError::Test(e.to_string()))?;

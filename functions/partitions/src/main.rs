@@ -1,13 +1,15 @@
 //! The partitions function: an EventBridge schedule (daily) runs maintenance on the
 //! writer and returns the summary, and emits the daily `ActiveAccounts` gauge. The
-//! maintenance itself is in `lib.rs`.
+//! maintenance itself is `shared::partitions` (the admin function runs it on demand).
 
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use partitions::MaintenanceConfig;
 use serde_json::Value;
-use shared::state;
+use shared::{
+    partitions::{self, MaintenanceConfig},
+    state,
+};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -31,6 +31,11 @@ pub struct AccessClaims {
     pub sid: String,
     /// When the session was authenticated (OIDC `auth_time`); refreshes keep it.
     pub auth_time: i64,
+    /// Whether the account's address was proven when the token was issued (OIDC
+    /// `email_verified`); a refresh after verifying brings `true`. Absent (false) in
+    /// tokens issued before the claim existed.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// Who a token is for; the rest of the claims are derived when it is signed.
@@ -42,6 +47,7 @@ pub struct Subject {
     pub amr: Vec<String>,
     pub session_id: String,
     pub auth_time: i64,
+    pub email_verified: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -77,6 +83,7 @@ pub fn issue(
         amr: subject.amr.clone(),
         sid: subject.session_id.clone(),
         auth_time: subject.auth_time,
+        email_verified: subject.email_verified,
     };
     jsonwebtoken::encode(&header, &claims, keys.signing_key())
         .map_err(|e| TokenError::Signing(e.to_string()))
@@ -136,6 +143,7 @@ mod tests {
             amr: vec!["pwd".into()],
             session_id: "fam-1".into(),
             auth_time: 0,
+            email_verified: true,
         }
     }
 

@@ -221,6 +221,7 @@ mod tests {
             session_id: "s".into(),
             issued_at: NOW - 10,
             auth_time: NOW - 10,
+            email_verified: false,
         }
     }
 

@@ -22,6 +22,8 @@ pub struct Principal {
     pub issued_at: i64,
     /// When the session was authenticated (password, and OTP if `amr` says so).
     pub auth_time: i64,
+    /// The token's `email_verified` claim (as of its issue).
+    pub email_verified: bool,
 }
 
 impl From<AccessClaims> for Principal {
@@ -34,6 +36,7 @@ impl From<AccessClaims> for Principal {
             session_id: claims.sid,
             issued_at: claims.iat,
             auth_time: claims.auth_time,
+            email_verified: claims.email_verified,
         }
     }
 }

@@ -58,6 +58,7 @@ mod tests {
             session_id: "s".into(),
             issued_at: auth_time,
             auth_time,
+            email_verified: false,
         }
     }
 

@@ -302,7 +302,53 @@ impl Db {
         .await;
         self.writer_breaker
             .record(!matches!(&result, Err(error) if error.is_unavailable()));
-        result
+        match (result, requirement) {
+            // The writer is out, but the client's write is in WAL the replica has
+            // received: wait for the replica to replay it rather than fail the read.
+            (Err(error), Some(Requirement::After(position)))
+                if error.is_unavailable() && self.reader_usable().await =>
+            {
+                match self.once_replayed(position, &query).await {
+                    Some(rows) => {
+                        self.reads.count(Served::Replica);
+                        Ok(rows)
+                    }
+                    None => Err(error),
+                }
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// The read on the replica once it has replayed `position`, waiting for it for up
+    /// to the read-your-writes window; `None` when it did not, or could not answer.
+    async fn once_replayed<T, E, Fut>(
+        &self,
+        position: WritePosition,
+        query: &impl Fn(PoolConnection<Postgres>) -> Fut,
+    ) -> Option<T>
+    where
+        E: From<sqlx::Error> + std::fmt::Display,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let deadline = Instant::now() + self.time_window();
+        let attempt = async {
+            let mut connection = self.open(|| self.reader.acquire()).await?;
+            loop {
+                if self.replayed(&mut connection, position).await? {
+                    return query(connection).await.map(Some);
+                }
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                tokio::time::sleep(REPLAY_POLL).await;
+            }
+        };
+        attempt
+            .await
+            .inspect_err(|error: &E| tracing::warn!(error = %error, "the replica could not serve a read the writer failed"))
+            .ok()
+            .flatten()
     }
 
     /// The read on a replica connection, or `None` when that replica has not replayed
@@ -627,6 +673,9 @@ fn record_time(pool: &'static str, since: Instant) {
         &[("Pool", pool)],
     );
 }
+
+/// How often a read waiting for the replica to replay a client's write looks again.
+const REPLAY_POLL: Duration = Duration::from_millis(50);
 
 /// The writer rolled a transaction back to resolve a conflict: a serialization
 /// failure (40001) or a deadlock (40P01). Running it again is safe and may succeed.

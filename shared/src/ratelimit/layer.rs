@@ -50,25 +50,27 @@ pub fn limited(
     ))
 }
 
-/// The `login` field of a JSON body, for the IP + login-name key. The body is read
-/// (it is already in memory under Lambda) and put back for the handler.
-async fn with_login_name(
+/// A string field of a JSON body, trimmed and lowercased: the `login` of the IP +
+/// login-name key, the `email` of the per-address key. The body is read (it is already
+/// in memory under Lambda) and put back for the handler.
+async fn with_body_field(
     request: Request,
     max_bytes: usize,
+    field: &str,
 ) -> Result<(Request, Option<String>), ApiError> {
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, max_bytes)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
-    let login = serde_json::from_slice::<Value>(&bytes)
+    let value = serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|body| {
-            body["login"]
+            body[field]
                 .as_str()
-                .map(|login| login.trim().to_lowercase())
+                .map(|value| value.trim().to_lowercase())
         })
-        .map(|login| login.chars().take(254).collect());
-    Ok((Request::from_parts(parts, Body::from(bytes)), login))
+        .map(|value| value.chars().take(254).collect());
+    Ok((Request::from_parts(parts, Body::from(bytes)), value))
 }
 
 fn set_headers(headers: &mut HeaderMap, decision: &Decision) {
@@ -144,13 +146,21 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
     );
     let role = caller.as_ref().and_then(|p| Role::from_id(p.role_id));
 
-    let (request, login) = if limits.extra.contains(&Tier::AuthLogin) {
-        match with_login_name(request, state.config.http.max_body_bytes).await {
-            Ok(parts) => parts,
-            Err(error) => return error.into_response(),
-        }
+    let field = if limits.extra.contains(&Tier::AuthLogin) {
+        Some("login")
+    } else if limits.extra.contains(&Tier::MailAddress) {
+        Some("email")
     } else {
-        (request, None)
+        None
+    };
+    let (request, field_value) = match field {
+        Some(field) => {
+            match with_body_field(request, state.config.http.max_body_bytes, field).await {
+                Ok(parts) => parts,
+                Err(error) => return error.into_response(),
+            }
+        }
+        None => (request, None),
     };
 
     let mut checks = vec![(Tier::Global, format!("ip:{ip}"))];
@@ -162,11 +172,18 @@ async fn enforce(State(limits): State<Limits>, request: Request, next: Next) -> 
         match tier {
             Tier::Auth => checks.push((Tier::Auth, format!("ip:{ip}"))),
             Tier::AuthLogin => {
-                if let Some(login) = &login {
+                if let Some(login) = &field_value {
                     checks.push((Tier::AuthLogin, format!("ip:{ip}#login:{login}")));
                 }
             }
-            Tier::Sensitive | Tier::PostCreate => checks.push((*tier, account_or_ip.clone())),
+            Tier::MailAddress => {
+                if let Some(address) = &field_value {
+                    checks.push((Tier::MailAddress, format!("email:{address}")));
+                }
+            }
+            Tier::Sensitive | Tier::PostCreate | Tier::Mail => {
+                checks.push((*tier, account_or_ip.clone()))
+            }
             Tier::Global | Tier::Write => {}
         }
     }

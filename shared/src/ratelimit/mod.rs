@@ -34,6 +34,12 @@ pub enum Tier {
     Sensitive,
     /// Post creation, by account, with a limit per role.
     PostCreate,
+    /// Routes that send mail (forgot password, verification resend), by account
+    /// (client IP when anonymous). Every request counts, answered 2xx or not.
+    Mail,
+    /// The same routes by the address in the body's `email` field, existing or not, so
+    /// no one address can be mailed over and over from many IPs.
+    MailAddress,
 }
 
 impl Tier {
@@ -45,6 +51,7 @@ impl Tier {
             Self::Write => "write",
             Self::Sensitive => "sensitive",
             Self::PostCreate => "post-create",
+            Self::Mail | Self::MailAddress => "mail",
         }
     }
 
@@ -52,6 +59,7 @@ impl Tier {
     fn key_prefix(self) -> &'static str {
         match self {
             Self::AuthLogin => "auth-login",
+            Self::MailAddress => "mail-address",
             other => other.name(),
         }
     }
@@ -62,6 +70,8 @@ impl Tier {
             Self::Auth | Self::AuthLogin => config.auth,
             Self::Write => config.write,
             Self::Sensitive => config.sensitive,
+            Self::Mail => config.mail,
+            Self::MailAddress => config.mail_address,
             Self::PostCreate => match role {
                 Some(Role::Admin) => config.post_create_admin,
                 Some(Role::Moderator) => config.post_create_moderator,

@@ -21,6 +21,8 @@ pub struct Account {
     pub last_name: Option<String>,
     pub two_factor_enabled: bool,
     pub created_at: OffsetDateTime,
+    /// When the current address was proven (a link mailed to it was used).
+    pub email_verified_at: Option<OffsetDateTime>,
 }
 
 impl Account {
@@ -35,8 +37,13 @@ impl Account {
             "firstName": self.first_name,
             "lastName": self.last_name,
             "twoFactorEnabled": self.two_factor_enabled,
+            "emailVerified": self.email_verified(),
             "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
         })
+    }
+
+    pub fn email_verified(&self) -> bool {
+        self.email_verified_at.is_some()
     }
 
     /// What any signed-in caller may see of another's account: no email, nor whether
@@ -56,7 +63,7 @@ impl Account {
 /// The columns of `Account`, as a literal so queries stay static strings.
 macro_rules! columns {
     () => {
-        "id, username, email, password_hash, role_id, first_name, last_name, two_factor_enabled, created_at"
+        "id, username, email, password_hash, role_id, first_name, last_name, two_factor_enabled, created_at, email_verified_at"
     };
 }
 
@@ -188,7 +195,8 @@ pub async fn page(
 }
 
 /// A change to an account's own details. For the names, `None` keeps the value and
-/// `Some(None)` clears it; an email can be replaced but never removed.
+/// `Some(None)` clears it; an email can be replaced but never removed, and a new one
+/// counts as unverified.
 #[derive(Debug, Default)]
 pub struct DetailsChange<'a> {
     pub first_name: Option<Option<&'a PersonName>>,
@@ -207,6 +215,7 @@ pub async fn update_details(
              first_name = CASE WHEN $2 THEN $3 ELSE first_name END,
              last_name = CASE WHEN $4 THEN $5 ELSE last_name END,
              email = COALESCE($6, email),
+             email_verified_at = CASE WHEN $6 IS NULL OR $6 = email THEN email_verified_at END,
              updated_at = now()
          WHERE id = $1 AND NOT deleted
          RETURNING ",
@@ -257,4 +266,36 @@ pub async fn set_password_hash(
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// The address a mailed link proved: the account's own (a verification, or a password
+/// reset through it) or its new one (an email change), verified from now on. A new
+/// address taken meanwhile by another account is a `Conflict`.
+pub async fn set_verified_email(
+    executor: impl PgExecutor<'_>,
+    id: i64,
+    email: &Email,
+) -> Result<Account, StoreError> {
+    sqlx::query_as::<_, Account>(concat!(
+        "UPDATE accounts SET email = $2, updated_at = now(),
+                email_verified_at = CASE WHEN email = $2 THEN COALESCE(email_verified_at, now()) ELSE now() END
+         WHERE id = $1 AND NOT deleted
+         RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(email.as_str())
+    .fetch_one(executor)
+    .await
+    .map_err(taken)
+}
+
+/// Whether an address belongs to an account (deleted ones too: addresses stay taken).
+pub async fn email_taken(executor: impl PgExecutor<'_>, email: &Email) -> Result<bool, StoreError> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)")
+            .bind(email.as_str())
+            .fetch_one(executor)
+            .await?,
+    )
 }

@@ -61,6 +61,14 @@ pub enum EventType {
     ReportDeleted,
     SettingsChanged,
     PartitionMaintenanceRun,
+    /// A password set through a mailed reset link; every session ended.
+    PasswordReset,
+    /// An address proven by a mailed verification link.
+    EmailVerified,
+    /// A new address asked for; it takes effect when the link mailed to it is used.
+    EmailChangeRequested,
+    /// The new address proven: it is the account's email from now on.
+    EmailChanged,
     /// A sensitive change refused for want of the account's current secrets.
     ReauthenticationFailed,
 }
@@ -94,6 +102,10 @@ impl EventType {
             Self::ReportDeleted => "REPORT_DELETED",
             Self::SettingsChanged => "SETTINGS_CHANGED",
             Self::PartitionMaintenanceRun => "PARTITION_MAINTENANCE_RUN",
+            Self::PasswordReset => "PASSWORD_RESET",
+            Self::EmailVerified => "EMAIL_VERIFIED",
+            Self::EmailChangeRequested => "EMAIL_CHANGE_REQUESTED",
+            Self::EmailChanged => "EMAIL_CHANGED",
             Self::ReauthenticationFailed => "REAUTHENTICATION_FAILED",
         }
     }

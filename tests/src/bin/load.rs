@@ -4,6 +4,12 @@
 //! so refresh-token rotation and reuse detection behave as for real clients.
 //!
 //!   load <posts-anon|posts-bearer|create-post|refresh|login> <concurrency> <seconds>
+//!   load mixed <concurrency> <seconds>   read-your-writes under a lagging replica: each
+//!                         client writes a post, reads it back at once with the
+//!                         consistency token the write answered, and reads the anonymous
+//!                         posts list 8 times (90 % reads); misses are counted, and the
+//!                         share of reads the replica served is read from
+//!                         pg_stat_statements (DATABASE_URL, DATABASE_URL_REPLICA)
 //!   load seed <posts>     signs up one author and writes that many posts
 //!   load list-sql         the posts list statement, for pgbench
 //!
@@ -147,24 +153,165 @@ async fn run(kind: Kind, concurrency: usize, seconds: u64) -> Result<(), Error> 
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies
-            .get(index)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
+    let (p50, p99) = percentiles(&mut latencies);
     println!(
         "{}",
         json!({
             "requests": latencies.len(), "errors": errors, "concurrency": concurrency,
             "seconds": (elapsed * 10.0).round() / 10.0,
             "rps": (latencies.len() as f64 / elapsed).round(),
-            "p50_ms": (at(0.50) * 100.0).round() / 100.0,
-            "p99_ms": (at(0.99) * 100.0).round() / 100.0,
+            "p50_ms": p50,
+            "p99_ms": p99,
         })
     );
     Ok(())
+}
+
+/// One client's mixed work: latencies of its writes, its reads of what it just wrote
+/// (carrying the token), and its other reads; and how many of the first missed.
+#[derive(Default)]
+struct Mixed {
+    writes: Vec<Duration>,
+    own_reads: Vec<Duration>,
+    other_reads: Vec<Duration>,
+    misses: u64,
+    errors: u64,
+}
+
+impl Mixed {
+    fn append(&mut self, mut other: Mixed) {
+        self.writes.append(&mut other.writes);
+        self.own_reads.append(&mut other.own_reads);
+        self.other_reads.append(&mut other.other_reads);
+        self.misses += other.misses;
+        self.errors += other.errors;
+    }
+}
+
+/// A write, the read of it that follows at once, and eight reads of the list.
+async fn mixed_round(http: &reqwest::Client, state: &ClientState, out: &mut Mixed) {
+    let body = json!({
+        "content": {"title": "Mixed", "body": "<p>Written, then read back at once.</p>"},
+        "postTypeId": 1, "profileId": state.profile,
+    });
+    let sent = Instant::now();
+    let written = send(
+        http.post(app().url("/api/posts"))
+            .bearer_auth(&state.session.access_token)
+            .json(&body),
+    )
+    .await;
+    out.writes.push(sent.elapsed());
+    let token = written
+        .headers()
+        .get(shared::http::consistency::HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let created: serde_json::Value = written.json().await.unwrap_or_default();
+    match (created["id"].as_i64(), token) {
+        (Some(id), Some(token)) => {
+            let sent = Instant::now();
+            let read = send(
+                http.get(app().url(&format!("/api/posts/{id}")))
+                    .bearer_auth(&state.session.access_token)
+                    .header(shared::http::consistency::HEADER, token),
+            )
+            .await;
+            out.own_reads.push(sent.elapsed());
+            if read.status() != 200 {
+                out.misses += 1;
+            }
+        }
+        _ => out.errors += 1,
+    }
+    for _ in 0..8 {
+        let sent = Instant::now();
+        let read = send(http.get(app().url("/api/posts?limit=20"))).await;
+        out.other_reads.push(sent.elapsed());
+        if !read.status().is_success() {
+            out.errors += 1;
+        }
+    }
+}
+
+/// Calls of the posts read statements (one post, a page) on one server.
+async fn post_reads(url: &str) -> Result<i64, Error> {
+    let pool = sqlx::PgPool::connect(url).await?;
+    let calls = sqlx::query_scalar(
+        "SELECT COALESCE(sum(calls), 0)::bigint FROM pg_stat_statements
+         WHERE query LIKE '%FROM posts p WHERE p.id = $1 AND NOT p.deleted%'
+            OR query LIKE '%ORDER BY p.created_at DESC, p.id DESC%LIMIT $6%'",
+    )
+    .fetch_one(&pool)
+    .await?;
+    pool.close().await;
+    Ok(calls)
+}
+
+async fn mixed(concurrency: usize, seconds: u64) -> Result<(), Error> {
+    let (writer_url, replica_url) = (
+        std::env::var("DATABASE_URL")?,
+        std::env::var("DATABASE_URL_REPLICA")?,
+    );
+    let mut clients = Vec::new();
+    for _ in 0..concurrency {
+        clients.push(prepare(Kind::CreatePost).await);
+    }
+    let before = (
+        post_reads(&writer_url).await?,
+        post_reads(&replica_url).await?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .map(|state| {
+            tokio::spawn(async move {
+                let http = new_client();
+                let mut out = Mixed::default();
+                while Instant::now() < deadline {
+                    mixed_round(&http, &state, &mut out).await;
+                }
+                out
+            })
+        })
+        .collect();
+    let mut all = Mixed::default();
+    for task in tasks {
+        all.append(task.await?);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let on_writer = post_reads(&writer_url).await? - before.0;
+    let on_replica = post_reads(&replica_url).await? - before.1;
+    let (own_p50, own_p99) = percentiles(&mut all.own_reads);
+    let (other_p50, other_p99) = percentiles(&mut all.other_reads);
+    let (write_p50, write_p99) = percentiles(&mut all.writes);
+    println!(
+        "{}",
+        json!({
+            "concurrency": concurrency, "seconds": (elapsed * 10.0).round() / 10.0,
+            "writes": all.writes.len(), "reads_after_write": all.own_reads.len(),
+            "misses": all.misses, "other_reads": all.other_reads.len(), "errors": all.errors,
+            "replica_share": (on_replica as f64 / (on_writer + on_replica).max(1) as f64 * 1000.0).round() / 1000.0,
+            "reads_on_writer": on_writer, "reads_on_replica": on_replica,
+            "write_p50_ms": write_p50, "write_p99_ms": write_p99,
+            "token_read_p50_ms": own_p50, "token_read_p99_ms": own_p99,
+            "other_read_p50_ms": other_p50, "other_read_p99_ms": other_p99,
+        })
+    );
+    Ok(())
+}
+
+/// p50 and p99 in milliseconds, to 0.01.
+fn percentiles(latencies: &mut [Duration]) -> (f64, f64) {
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+        latencies
+            .get(index)
+            .map_or(0.0, |d| (d.as_secs_f64() * 100_000.0).round() / 100.0)
+    };
+    (at(0.50), at(0.99))
 }
 
 async fn seed(posts: usize) {
@@ -189,6 +336,7 @@ async fn main() -> Result<(), Error> {
     };
     match args.first().map(String::as_str) {
         Some("seed") => seed(usize::try_from(number(1)?)?).await,
+        Some("mixed") => mixed(usize::try_from(number(1)?)?, number(2)?).await?,
         // The posts list statement as the API runs it for `?limit=20` (first page, no
         // filters), for pgbench.
         Some("list-sql") => {

@@ -1,5 +1,5 @@
 //! The health and auth functions: health, signup, login, refresh, logout, me,
-//! sessions, 2FA.
+//! sessions, 2FA, password reset and email verification.
 
 use reqwest::Response;
 use serde_json::{Value, json};
@@ -117,5 +117,42 @@ impl TestApp {
             json!({"mfaToken": mfa_token, "code": code}),
         )
         .await
+    }
+
+    /// `POST /api/auth/password/forgot` for `email`.
+    pub async fn forgot_password(&self, email: &str) -> Response {
+        self.forgot_password_with(json!({ "email": email })).await
+    }
+
+    /// `POST /api/auth/password/forgot` with any body.
+    pub async fn forgot_password_with(&self, body: Value) -> Response {
+        self.post_json("/api/auth/password/forgot", body).await
+    }
+
+    /// `POST /api/auth/password/reset` with a mailed link's token.
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Response {
+        self.reset_password_with(json!({ "token": token, "newPassword": new_password }))
+            .await
+    }
+
+    /// `POST /api/auth/password/reset` with any body.
+    pub async fn reset_password_with(&self, body: Value) -> Response {
+        self.post_json("/api/auth/password/reset", body).await
+    }
+
+    /// `POST /api/auth/email/verify` with a mailed link's token.
+    pub async fn verify_email(&self, token: &str) -> Response {
+        self.verify_email_with(json!({ "token": token })).await
+    }
+
+    /// `POST /api/auth/email/verify` with any body.
+    pub async fn verify_email_with(&self, body: Value) -> Response {
+        self.post_json("/api/auth/email/verify", body).await
+    }
+
+    /// `POST /api/auth/email/verify/resend`.
+    pub async fn resend_verification(&self, token: &str) -> Response {
+        self.bearer_post("/api/auth/email/verify/resend", token, json!({}))
+            .await
     }
 }

@@ -56,9 +56,21 @@ impl TestApp {
         self.get_json(&format!("/api/posts/{id}")).await
     }
 
+    /// `GET /api/posts/{id}` as the holder of `token`.
+    pub async fn get_post_as(&self, id: i64, token: &str) -> (u16, Value) {
+        self.bearer_get_json(&format!("/api/posts/{id}"), token)
+            .await
+    }
+
     /// `GET /api/posts?{query}`, anonymously.
     pub async fn list_posts(&self, query: &str) -> (u16, Value) {
         self.get_json(&format!("/api/posts?{query}")).await
+    }
+
+    /// `GET /api/posts?{query}` as the holder of `token`.
+    pub async fn list_posts_as(&self, query: &str, token: &str) -> (u16, Value) {
+        self.bearer_get_json(&format!("/api/posts?{query}"), token)
+            .await
     }
 
     /// `PATCH /api/posts/{id}`.
@@ -81,6 +93,12 @@ impl TestApp {
     /// `GET /api/posts/{post}/comments?{query}`, anonymously.
     pub async fn list_comments(&self, post: i64, query: &str) -> (u16, Value) {
         self.get_json(&format!("/api/posts/{post}/comments?{query}"))
+            .await
+    }
+
+    /// `GET /api/posts/{post}/comments?{query}` as the holder of `token`.
+    pub async fn list_comments_as(&self, post: i64, query: &str, token: &str) -> (u16, Value) {
+        self.bearer_get_json(&format!("/api/posts/{post}/comments?{query}"), token)
             .await
     }
 

@@ -260,8 +260,9 @@ async fn a_stolen_access_token_cannot_take_the_account_over() {
         Some(json!({"email": fresh_email, "currentPassword": user.password})),
     )
     .await;
+    // Accepted: the new address is pending until the link mailed to it is used.
     assert_eq!(
-        (changed.status, &changed.body["email"]),
+        (changed.status, &changed.body["pendingEmail"]),
         (200, &json!(fresh_email))
     );
     let secret = enable_two_factor(&stolen, &user.password, &owner).await;

@@ -27,7 +27,8 @@ async fn security_events_filter_and_page_newest_first() {
         all_for_account >= 4,
         "signup, 2FA enabled, backup code, login"
     );
-    // Events are read from the replica.
+    // Events are read from the replica: the user's events reach the admin, another
+    // client, eventually (the product's promise), so this test waits.
     replica_caught_up().await;
 
     let mut seen = Vec::new();
@@ -85,6 +86,7 @@ async fn security_stats_count_by_type_and_severity() {
     app.signup(&user).await;
     app.login(&user.username, "definitely the wrong password")
         .await;
+    // Another client's events reach the admin's stats eventually (replica).
     replica_caught_up().await;
     let (status, stats) = get(
         "/api/admin/security/stats?window=24h",

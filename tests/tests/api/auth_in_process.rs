@@ -1,5 +1,5 @@
-//! Shared by the auth function's in-process suites (`login_backoff`,
-//! `password_hashing`): state from the local stack's environment with overrides, and
+//! Shared by the auth function's in-process suites (`login_backoff`, `mail_limits`,
+//! `password_hashing`, `password_reset`'s expiry): state from the local stack's environment with overrides, and
 //! requests through the function's whole HTTP stack as API Gateway events.
 
 use std::sync::Arc;

@@ -2,9 +2,7 @@
 //! paged), edit and soft delete through the permission matrix; IDOR, moderation,
 //! sanitizing, injection strings, tampered cursors, comments on deleted posts.
 
-use api_tests::{
-    Session, account_id, app, database, error_paths, new_user, replica_caught_up, status_json,
-};
+use api_tests::{Session, account_id, app, database, error_paths, new_user, status_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -92,9 +90,8 @@ async fn a_comment_is_created_listed_edited_and_soft_deleted() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stored_post, (post, true), "post_created_at is the post's");
 
-    // Anyone may read, anonymous callers included (the list reads from the replica).
-    replica_caught_up().await;
-    let (status, page) = app.list_comments(post, "").await;
+    // The commenter reads its comment at once (read-your-writes).
+    let (status, page) = app.list_comments_as(post, "", token).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"], json!([created]));
     assert_eq!(page["nextCursor"], Value::Null);
@@ -126,8 +123,7 @@ async fn a_comment_is_created_listed_edited_and_soft_deleted() {
         (404, Some("NOT_FOUND"))
     );
     assert_eq!(app.delete_comment(id, token).await.status(), 404);
-    replica_caught_up().await;
-    let (_, page) = app.list_comments(post, "").await;
+    let (_, page) = app.list_comments_as(post, "", token).await;
     assert_eq!(page["items"], json!([]), "a deleted comment is not listed");
 }
 
@@ -320,8 +316,7 @@ async fn sql_injection_strings_are_stored_verbatim_and_harmless() {
         assert_eq!(comment["body"], payload);
         created.push(id_of(&comment));
     }
-    replica_caught_up().await;
-    let (status, page) = app.list_comments(post, "").await;
+    let (status, page) = app.list_comments_as(post, "", &author.access_token).await;
     assert_eq!(status, 200, "{page}");
     created.reverse();
     assert_eq!(ids(&page), created, "newest first, all still there");
@@ -346,13 +341,14 @@ async fn pages_cover_every_comment_once_and_cursors_are_tamper_proof() {
             &commented(&author.access_token, post, &format!("comment {n}")).await,
         ));
     }
-    replica_caught_up().await;
     let mut seen = Vec::new();
     let mut pages = 0;
     let mut query = "limit=2".to_owned();
     let mut cursor = None;
     loop {
-        let (status, page) = app.list_comments(post, &query).await;
+        let (status, page) = app
+            .list_comments_as(post, &query, &author.access_token)
+            .await;
         assert_eq!(status, 200, "{page}");
         let page_ids = ids(&page);
         assert!(page_ids.len() <= 2);
@@ -404,9 +400,8 @@ async fn a_deleted_posts_comments_are_gone() {
     let id = id_of(&commented(&author.access_token, post, "Before the delete").await);
     let deleted = app.delete_post(post, &author.access_token).await;
     assert_eq!(deleted.status(), 204);
-    replica_caught_up().await;
 
-    let (status, body) = app.list_comments(post, "").await;
+    let (status, body) = app.list_comments_as(post, "", &author.access_token).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("NOT_FOUND"))

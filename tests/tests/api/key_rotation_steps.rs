@@ -87,6 +87,7 @@ fn subject() -> access::Subject {
         amr: vec!["pwd".into()],
         session_id: "s".into(),
         auth_time: 0,
+        email_verified: false,
     }
 }
 

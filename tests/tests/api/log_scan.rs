@@ -1,7 +1,8 @@
 //! No password, token, cookie, key, TOTP secret or unmasked email in the logs.
 //!
 //! `final_scan_of_this_runs_log` reads the whole log of a test run (`BH_LOG_FILE`, else
-//! `$BH_STACK_DIR/watch.log`: every function's stdout under `cargo lambda watch`) after
+//! `$BH_STACK_DIR/watch.log`: every function's stdout under `cargo lambda watch`, with
+//! the mail poller's `mail-poller.log` beside it) after
 //! every other suite has run (the last step of `scripts/test.sh`), and looks for each
 //! rule below plus the stack's own secret values read from Secrets Manager. It fails
 //! on a missing or small log, so it cannot pass by scanning nothing.
@@ -21,13 +22,16 @@ const MIN_ACCESS_LINES: usize = 1_300;
 
 /// Routes whose requests and responses carry passwords, tokens, cookies or TOTP
 /// secrets: unless they were served, a clean scan proves little.
-const MUST_HAVE_SERVED: [&str; 6] = [
+const MUST_HAVE_SERVED: [&str; 9] = [
     "/api/auth/signup",
     "/api/auth/login",
     "/api/auth/refresh",
     "/api/auth/password",
     "/api/auth/2fa/setup",
     "/api/auth/2fa/verify",
+    "/api/auth/password/forgot",
+    "/api/auth/password/reset",
+    "/api/auth/email/verify",
 ];
 
 /// Shown of an offending line, after its findings are redacted.
@@ -83,6 +87,11 @@ impl Scanner {
                 r#"(?i)authorization\\?"?\s*[:=]\s*\\?"?[A-Za-z0-9]"#.to_owned(),
             ),
             ("otpauth URI", r"(?i)otpauth://".to_owned()),
+            (
+                // A mailed link's token (`#reset=`/`#verify=` and 43 base64url chars).
+                "mailed link token",
+                r"\b(?:reset|verify)=[A-Za-z0-9_-]{43}(?:[^A-Za-z0-9_-]|$)".to_owned(),
+            ),
             (
                 // 20 random bytes in RFC 4648 base32, standing alone as a value.
                 "TOTP secret",
@@ -286,10 +295,16 @@ async fn final_scan_of_this_runs_log() {
         )
     });
     // The second server of the run (the default limits: scripts/test.sh) logs beside it.
-    let text = match std::fs::read_to_string(path.with_file_name("watch-defaults.log")) {
+    let mut text = match std::fs::read_to_string(path.with_file_name("watch-defaults.log")) {
         Ok(more) if std::env::var("BH_LOG_FILE").is_err() => text + &more,
         _ => text,
     };
+    // The mail poller's lines (scripts/mail.py: what it invoked, what failed).
+    let poller = path.with_file_name("mail-poller.log");
+    if let Ok(lines) = std::fs::read_to_string(&poller) {
+        text.push('\n');
+        text.push_str(&lines);
+    }
     let lines = text.lines().count();
     let access: Vec<Value> = text
         .lines()
@@ -372,6 +387,11 @@ fn scanner_flags_planted_secrets() {
             r#"{"message":"body","password":"hunter2"}"#.into(),
         ),
         ("secret-bearing field", r#"{"code":"123456"}"#.into()),
+        (
+            "mailed link token",
+            "http://127.0.0.1:3000/account.html#reset=KWEz4AxEIjvKYtXp4DeXAajZ0We9UNzamx8lKBZ5Czw"
+                .into(),
+        ),
         (
             "private key",
             r#"{"pem":"-----BEGIN PRIVATE KEY-----\nMIIE"}"#.into(),

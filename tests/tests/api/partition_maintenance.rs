@@ -2,7 +2,7 @@
 //! test makes its own partitioned table and advisory-lock name, so tests run in
 //! parallel without touching posts or audit_log.
 
-use partitions::{MaintenanceConfig, Summary, TablePolicy, run};
+use shared::partitions::{MaintenanceConfig, Summary, TablePolicy, run};
 use sqlx::PgPool;
 use time::{Date, macros::date};
 

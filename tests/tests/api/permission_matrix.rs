@@ -281,7 +281,9 @@ async fn attempt(world: &World, row: Row, caller: Caller, action: char) -> u16 {
         }
     };
     if method == Method::GET {
-        // The row was just written; GETs read from the replica.
+        // The row was just written by another client (the admin, or the owner): a
+        // reader's GET goes to the replica, which has it eventually (the product's
+        // promise to other clients), so the matrix waits for it.
         replica_caught_up().await;
     }
     app.request(method, &path, token, body)

@@ -295,6 +295,7 @@ async fn post_creation_limits_differ_by_role() {
             amr,
             session_id: session.id,
             auth_time: 0,
+            email_verified: false,
         };
         let token = access::issue(
             &keys,

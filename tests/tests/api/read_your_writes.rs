@@ -354,6 +354,8 @@ async fn serial_the_author_reads_from_the_writer_and_everyone_else_from_the_repl
     let seed = app
         .create_post(&session.access_token, profile, "Seed")
         .await;
+    // Anonymous reads of the seed need the replica to have it: other clients'
+    // consistency is eventual, by design.
     replica_caught_up().await;
     eventually(
         "reads served by the replica",
@@ -474,6 +476,8 @@ async fn serial_an_idle_spell_does_not_count_as_replica_lag() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let writer = database().await;
+    // Start from a replica with nothing left to replay: what follows measures lag
+    // over an idle spell, not leftovers of other tests.
     replica_caught_up().await;
     // The idle spell itself is the scenario: three times the lag limit.
     tokio::time::sleep(Duration::from_secs(3)).await;

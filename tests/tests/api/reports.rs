@@ -172,6 +172,8 @@ async fn moderators_review_and_resolve_and_only_admins_delete() {
     let moderator = app.account_with_role(MODERATOR).await;
     let token = &moderator.access_token;
 
+    // The moderator reads a report another client filed: through the replica, which
+    // has it eventually (read-your-writes is the reporter's), so this test waits.
     replica_caught_up().await;
     let (status, one) = get(token, &format!("/api/reports/{id}")).await;
     assert_eq!(status, 200, "{one}");
@@ -278,14 +280,14 @@ async fn moderators_review_and_resolve_and_only_admins_delete() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(kept, "soft delete keeps the row");
-    replica_caught_up().await;
-    let (status, _) = get(token, &format!("/api/reports/{id}")).await;
+    // The admin who deleted it reads at once that it is gone (read-your-writes).
+    let (status, _) = get(&admin.access_token, &format!("/api/reports/{id}")).await;
     assert_eq!(status, 404);
     let (status, _) = patch(token, id, json!({"status": "open"})).await;
     assert_eq!(status, 404);
     let again = app.delete_report(id, &admin.access_token).await;
     assert_eq!(again.status(), 404);
-    let (_, all) = get(token, "/api/reports?limit=1000").await;
+    let (_, all) = get(&admin.access_token, "/api/reports?limit=1000").await;
     assert!(
         all["items"]
             .as_array()
@@ -383,7 +385,8 @@ async fn report_lists_are_filtered_and_keyset_paged() {
     let token = &moderator.access_token;
     let (status, _) = patch(token, mine[0], json!({"status": "resolved"})).await;
     assert_eq!(status, 200);
-    replica_caught_up().await;
+    // No wait: the moderator's own write came after the reports were filed, and its
+    // reads reflect everything up to it.
 
     // Walk every page (other suites add reports too) and check ours come once each.
     let mut seen = Vec::new();

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use shared::{
     ApiError,
     auth::reauth::Reauth,
+    mail::{Outbox, email_change},
     permissions::{Action, Caller, Resource, Scope},
     store::{
         accounts::{self, DetailsChange},
@@ -15,8 +16,9 @@ use shared::{
 use super::not_found;
 use crate::request::UpdateAccount;
 
-/// The account as written. A taken email is a 409; an email change needs
-/// re-authentication (`currentPassword` or `currentCode` in the body, or step-up).
+/// The account as written. A new email is pending (`pendingEmail`) until the link
+/// mailed to it is used; a taken one is a 409. An email change needs re-authentication
+/// (`currentPassword` or `currentCode` in the body, or step-up).
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
@@ -42,11 +44,32 @@ pub async fn update(
         &DetailsChange {
             first_name: change.first_name.as_ref().map(Option::as_ref),
             last_name: change.last_name.as_ref().map(Option::as_ref),
-            email: change.email.as_ref(),
+            // A new address waits for proof: a link to it, a notice to the old one.
+            email: None,
         },
     )
     .await?;
-    let fields = change.fields();
+    let state = caller.state();
+    let mut outbox = Outbox::default();
+    let pending = match &change.email {
+        Some(email) => email_change::request(
+            &mut tx,
+            state,
+            caller.context(),
+            caller.principal.account_id,
+            &account,
+            email,
+            &mut outbox,
+        )
+        .await?
+        .then_some(email),
+        None => None,
+    };
+    let fields: Vec<_> = change
+        .fields()
+        .into_iter()
+        .filter(|f| *f != "email")
+        .collect();
     if !fields.is_empty() {
         caller
             .audit_in(
@@ -58,5 +81,10 @@ pub async fn update(
             .await?;
     }
     tx.commit().await?;
-    Ok(Json(account.to_json()))
+    state.mail.relay(&state.db, outbox).await;
+    let mut body = account.to_json();
+    if let Some(email) = pending {
+        body["pendingEmail"] = json!(email.as_str());
+    }
+    Ok(Json(body))
 }

@@ -13,9 +13,9 @@
 
 use std::time::Instant;
 
+use crate::config::ConfigError;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use shared::config::ConfigError;
 use sqlx::{PgConnection, PgPool};
 use time::{Date, Month, OffsetDateTime};
 
@@ -265,7 +265,7 @@ async fn maintain_table(
     .await?;
     if in_default > 0 {
         tracing::warn!(table, rows = in_default, "rows in the default partition");
-        shared::metrics::count("PartitionDefaultRows", &[("Table", table)]);
+        crate::metrics::count("PartitionDefaultRows", &[("Table", table)]);
     }
     summary
         .rows_in_default
@@ -287,7 +287,7 @@ pub async fn run(
         Ok(summary) => summary.skipped.as_deref().unwrap_or("done"),
         Err(_) => "failed",
     };
-    shared::metrics::count("PartitionMaintenanceRun", &[("Outcome", outcome)]);
+    crate::metrics::count("PartitionMaintenanceRun", &[("Outcome", outcome)]);
     result
 }
 
@@ -311,9 +311,9 @@ pub async fn report_active_accounts(pool: &PgPool) -> Option<i64> {
     match active_accounts(pool).await {
         Ok(count) => {
             #[allow(clippy::cast_precision_loss)] // far below 2^52
-            shared::metrics::emit(
+            crate::metrics::emit(
                 "ActiveAccounts",
-                shared::metrics::Unit::Count,
+                crate::metrics::Unit::Count,
                 count as f64,
                 &[],
             );
