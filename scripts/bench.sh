@@ -7,10 +7,12 @@
 #   BENCH_LEVELS    concurrency levels for the reads and writes (default "1 8 32")
 #   BENCH_ARM64=1   also cross-build the arm64 release bootstraps (cargo lambda + zig)
 #                   and report their sizes (slow: a full LTO build per function)
+#   BH_LOCAL_DYNAMODB=moto   DynamoDB on moto instead of dynalite (the stack's default),
+#                   to compare the two emulators
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-export BH_STACK=bench BH_PG_PORT=55482 BH_PG_REPLICA_PORT=55483 BH_MOTO_PORT=55484
+export BH_STACK=bench BH_PG_PORT=55482 BH_PG_REPLICA_PORT=55483 BH_MOTO_PORT=55484 BH_DYNAMODB_PORT=55486
 export PATH=$ROOT/.venv/bin:$PATH
 SECONDS_EACH=${BENCH_SECONDS:-10}
 LEVELS=${BENCH_LEVELS:-1 8 32}

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""Provisions the local moto servers: DynamoDB tables, SQS queues, Secrets Manager
-secrets, and the SES identity mail is sent from.
+"""Provisions the local stack's AWS emulators: DynamoDB tables (dynalite, or moto), SQS
+queues and Secrets Manager secrets (moto), and the SES identity mail is sent from (the
+SES moto).
 
 Tables and queues are created from their definitions in template.yaml, so the local
-stack and a deployed stack cannot drift apart. Secrets get fresh key material on every
-call that creates them; nothing here is ever written to the repository.
+stack and a deployed stack cannot drift apart. Key material is made once per stack and
+kept in the stack's key folder (.stack/<name>/keys/, files of mode 0600): a restarted
+moto is provisioned with the same keys, so sessions, access tokens and TOTP secrets
+sealed with them outlive it. Nothing here is ever written to the repository.
 
 Usage (the stack script calls it with the right environment):
   provision.py tables  TEMPLATE LogicalId=local-name [...]
   provision.py queues  TEMPLATE LogicalId=local-name [...]   (dead-letter targets first)
-  provision.py secrets SIGNING_KEYS_ID APP_KEYS_ID
+  provision.py secrets SIGNING_KEYS_ID APP_KEYS_ID KEYS_DIR
+  provision.py save-secrets SIGNING_KEYS_ID APP_KEYS_ID KEYS_DIR
   provision.py db-secret SECRET_ID USERNAME PASSWORD_FILE
   provision.py ses-identity SENDER   (verifies the sender's domain; AWS_ENDPOINT_URL_SESV2)
 """
@@ -18,10 +22,9 @@ import base64
 import hashlib
 import json
 import secrets
+import os
 import sys
 import time
-
-import os
 from email.utils import parseaddr
 
 import boto3
@@ -135,11 +138,19 @@ def add_missing_indexes(client, name, props):
     for index in props.get("GlobalSecondaryIndexes", []):
         if index["IndexName"] in existing:
             continue
-        client.update_table(
-            TableName=name,
-            AttributeDefinitions=props["AttributeDefinitions"],
-            GlobalSecondaryIndexUpdates=[{"Create": index}],
-        )
+        try:
+            client.update_table(
+                TableName=name,
+                AttributeDefinitions=props["AttributeDefinitions"],
+                GlobalSecondaryIndexUpdates=[{"Create": index}],
+            )
+        except ClientError as error:
+            # dynalite cannot add an index to a table: the stack must be made anew.
+            sys.exit(
+                f"provision: table {name} lacks index {index['IndexName']} and this emulator "
+                f"cannot add it ({error.response['Error']['Code']}); `make clean` (or "
+                "`scripts/stack.sh down`) and start again"
+            )
         print(f"  table {name}: index {index['IndexName']} added")
 
 
@@ -163,10 +174,24 @@ def create_tables(template_path, mappings):
             add_missing_indexes(client, name, props)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
-            client.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-            )
+            enable_ttl(client, name, ttl["AttributeName"])
+
+
+def enable_ttl(client, name, attribute):
+    """dynalite has no UpdateTimeToLive (moto accepts it and expires nothing either):
+    locally, items past their TTL stay until the stack is deleted. The code never
+    relies on TTL deletion: every expiring item also carries its own end, which the
+    code compares with the clock."""
+    try:
+        client.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute},
+        )
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code not in ("UnknownOperationException", "ValidationException"):
+            raise
+        print(f"  table {name}: TTL on {attribute} skipped (this emulator has no UpdateTimeToLive: {code})")
 
 
 def b64url(data):
@@ -219,9 +244,37 @@ def add_missing_app_keys(client, secret_id):
         print(f"  secret {secret_id}: added {', '.join(sorted(missing))}")
 
 
-def create_secrets(signing_keys_id, app_keys_id):
+KEY_FILES = {"signing": "signing-keys.json", "app": "app-keys.json"}
+
+
+def write_private(path, value):
+    """Writes the file readable by its owner only (0600 from its creation on)."""
+    temporary = path + ".tmp"
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    os.replace(temporary, path)
+
+
+def kept_keys(keys_dir, kind, make):
+    """The stack's key material of this kind, as its file's text (what the secret held
+    when it was saved, byte for byte) and parsed; or made now and kept."""
+    path = os.path.join(keys_dir, KEY_FILES[kind])
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        return text, json.loads(text), False
+    text = json.dumps(make())
+    write_private(path, text)
+    return text, json.loads(text), True
+
+
+def create_secrets(signing_keys_id, app_keys_id, keys_dir):
     client = boto3.client("secretsmanager")
-    for secret_id, make in ((signing_keys_id, signing_key_set), (app_keys_id, app_keys)):
+    for secret_id, kind, make in (
+        (signing_keys_id, "signing", signing_key_set),
+        (app_keys_id, "app", app_keys),
+    ):
         try:
             client.describe_secret(SecretId=secret_id)
             print(f"  secret {secret_id} exists")
@@ -230,8 +283,31 @@ def create_secrets(signing_keys_id, app_keys_id):
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
-            client.create_secret(Name=secret_id, SecretString=json.dumps(make()))
-            print(f"  secret {secret_id} created with fresh keys")
+            text, value, fresh = kept_keys(keys_dir, kind, make)
+            if kind == "app":
+                missing = {name: key for name, key in app_keys().items() if name not in value}
+                if missing:
+                    text = json.dumps({**value, **missing})
+                    write_private(os.path.join(keys_dir, KEY_FILES[kind]), text)
+                    print(f"  {KEY_FILES[kind]}: added {', '.join(sorted(missing))}")
+            # The saved text as it is: the secret comes back identical, not re-serialized.
+            client.create_secret(Name=secret_id, SecretString=text)
+            origin = "fresh keys, kept in " + keys_dir if fresh else "the stack's keys from " + keys_dir
+            print(f"  secret {secret_id} created with {origin}")
+
+
+def save_secrets(signing_keys_id, app_keys_id, keys_dir):
+    """Saves the secrets' current values as the stack's key material (before moto stops:
+    a key set rotated since it started must come back as it is now)."""
+    client = boto3.client("secretsmanager")
+    for secret_id, kind in ((signing_keys_id, "signing"), (app_keys_id, "app")):
+        try:
+            value = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")["SecretString"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            continue
+        write_private(os.path.join(keys_dir, KEY_FILES[kind]), value)
 
 
 def db_secret(secret_id, username, password_file):
@@ -256,8 +332,10 @@ def main(argv):
         create_queues(argv[2], argv[3:])
     elif len(argv) == 3 and argv[1] == "ses-identity":
         ses_identity(argv[2])
-    elif len(argv) == 4 and argv[1] == "secrets":
-        create_secrets(argv[2], argv[3])
+    elif len(argv) == 5 and argv[1] == "secrets":
+        create_secrets(argv[2], argv[3], argv[4])
+    elif len(argv) == 5 and argv[1] == "save-secrets":
+        save_secrets(argv[2], argv[3], argv[4])
     elif len(argv) == 5 and argv[1] == "db-secret":
         db_secret(argv[2], argv[3], argv[4])
     else:

@@ -99,10 +99,10 @@ scripts/contract-test.sh
 step "browser: the session flow from an allowed origin, nothing readable from another"
 scripts/browser-test.sh
 
-step "serial end-to-end tests (stop servers, rotate keys, count statements): every test named serial_*"
+step "serial end-to-end tests (stop servers, restart the AWS emulators, rotate keys, count statements): every test named serial_*"
 cargo test -p api-tests --test api -- serial_ --skip serial_fault_ --test-threads=1
 
-step "fault injection under steady mixed traffic: replica, writer, moto stopped and restarted"
+step "fault injection under steady mixed traffic: replica, writer, DynamoDB and Secrets Manager stopped and restarted"
 cargo test -p api-tests --test api -- serial_fault_ --test-threads=1 --nocapture
 
 step "log scan: no secrets, tokens, cookies or unmasked emails in the logs of this run"

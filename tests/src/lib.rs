@@ -21,7 +21,8 @@ pub use responses::{
     error_paths, health_report, set_cookie, set_cookie_line, status_json, token_claims,
 };
 pub use stack::{
-    RestoreMoto, database, eventually, moto_is_down, replica_caught_up, require_env, stack,
+    RestoreAws, aws_is_down, database, dynamodb_is_down, dynamodb_persists, eventually,
+    moto_is_down, replica_caught_up, require_env, stack,
 };
 pub use test_app::{REQUEST_TIMEOUT, Request, TestApp, app, new_client, send};
 pub use two_factor::{TwoFactor, totp_code};

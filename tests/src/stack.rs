@@ -24,21 +24,47 @@ pub fn stack(command: &str) {
     );
 }
 
-/// Restarts (and re-provisions) moto on drop if a failed assertion left it stopped.
-pub struct RestoreMoto;
+/// Starts the stack's AWS emulators again (dynalite for DynamoDB, moto for Secrets
+/// Manager; `scripts/stack.sh start-aws`, which re-provisions them) on drop, if a failed
+/// assertion left either stopped.
+pub struct RestoreAws;
 
-impl Drop for RestoreMoto {
+impl Drop for RestoreAws {
     fn drop(&mut self) {
-        if moto_is_down() {
-            stack("start-moto");
+        if dynamodb_is_down() || moto_is_down() {
+            stack("start-aws");
         }
     }
 }
 
-/// True while nothing listens on moto's port.
-pub fn moto_is_down() -> bool {
-    let url = require_env("AWS_ENDPOINT_URL");
+/// True while nothing listens at the endpoint the SDK uses for `service` (its
+/// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`).
+fn endpoint_is_down(service_variable: &str) -> bool {
+    let url = std::env::var(service_variable).unwrap_or_else(|_| require_env("AWS_ENDPOINT_URL"));
     std::net::TcpStream::connect(url.trim_start_matches("http://")).is_err()
+}
+
+/// True while the stack's DynamoDB (dynalite, or moto with `BH_LOCAL_DYNAMODB=moto`)
+/// does not answer.
+pub fn dynamodb_is_down() -> bool {
+    endpoint_is_down("AWS_ENDPOINT_URL_DYNAMODB")
+}
+
+/// True while moto (Secrets Manager) does not answer.
+pub fn moto_is_down() -> bool {
+    endpoint_is_down("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+}
+
+/// True when the stack's DynamoDB keeps its tables across a restart: dynalite (on disk,
+/// its own endpoint), not moto (in memory; `BH_LOCAL_DYNAMODB=moto`).
+pub fn dynamodb_persists() -> bool {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .is_ok_and(|dynamodb| std::env::var("AWS_ENDPOINT_URL").ok() != Some(dynamodb))
+}
+
+/// True while neither DynamoDB nor Secrets Manager answers.
+pub fn aws_is_down() -> bool {
+    dynamodb_is_down() && moto_is_down()
 }
 
 /// Polls `probe` every 200 ms until it yields `Some`, or panics after `limit`.

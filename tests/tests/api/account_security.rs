@@ -441,11 +441,11 @@ async fn hammering_one_name_from_one_address_blocks_the_address() {
 /// could have ended while they ran (1 s, then 2, 4, ...). Each checked password leaves
 /// one FAILED_LOGIN_ATTEMPT row naming the login.
 ///
-/// Exactness rests on DynamoDB's atomic conditional writes. moto evaluates a condition
-/// and applies the update without a lock (two first writes of a new item can both
-/// apply, each counting 1), so under the parallel suites' load it can grant one more;
-/// like the rate limiter's exactness tests this runs in the serial step, where moto
-/// serves nothing else.
+/// Exactness rests on DynamoDB's atomic conditional writes: exact on dynalite, the
+/// stack's DynamoDB. moto (BH_LOCAL_DYNAMODB=moto) evaluates a condition and applies the
+/// update without a lock (two first writes of a new item can both apply, each counting
+/// 1), so under the parallel suites' load it can grant one more; like the rate
+/// limiter's exactness tests this runs in the serial step.
 #[tokio::test]
 async fn serial_concurrent_wrong_passwords_check_at_most_the_allowed_number() {
     let (user, _, _) = victim().await;

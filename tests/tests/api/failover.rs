@@ -1,10 +1,12 @@
-//! Failover end-to-end: stops and restarts the replica and the writer of the test
-//! stack, so it runs alone, after every other suite (`scripts/test.sh`). Test names
+//! Failover end-to-end: stops and restarts the replica, the writer and DynamoDB of the
+//! test stack, so it runs alone, after every other suite (`scripts/test.sh`). Test names
 //! start with `serial_` so the concurrent run skips them.
 
 use std::time::Duration;
 
-use api_tests::{RestoreMoto, app, eventually, health_report, stack};
+use api_tests::{
+    RestoreAws, app, dynamodb_is_down, eventually, health_report, moto_is_down, stack,
+};
 use serde_json::Value;
 use shared::db::Db;
 
@@ -127,14 +129,20 @@ async fn breaker_in_health(dependency: &str, state: &str, expected_http: u16) ->
 }
 
 #[tokio::test]
-async fn serial_failover_moto_down_auth_fails_closed_and_reads_fail_open() {
+async fn serial_failover_dynamodb_down_auth_fails_closed_and_reads_fail_open() {
     let app = app();
-    let _restore = RestoreMoto;
+    let _restore = RestoreAws;
     let user = api_tests::new_user();
-    app.signup(&user).await;
+    let session = app.signup(&user).await;
     health_with_status(200, "healthy").await;
 
-    stack("stop-moto");
+    // What serves DynamoDB (dynalite; moto with BH_LOCAL_DYNAMODB=moto). Once the stop
+    // returns, the process has exited.
+    stack("stop-dynamodb");
+    assert!(
+        dynamodb_is_down(),
+        "DynamoDB still answers after stop-dynamodb"
+    );
     // The auth tier cannot be decided: 503 with Retry-After, before any password check.
     let login = app.login(&user.username, &user.password).await;
     assert_eq!(login.status(), 503);
@@ -148,17 +156,26 @@ async fn serial_failover_moto_down_auth_fails_closed_and_reads_fail_open() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "degraded");
     assert_eq!(body["checks"]["dynamodb"]["status"], "fail", "{body}");
+    if !moto_is_down() {
+        // dynalite: Secrets Manager (moto) was not stopped with it.
+        assert_eq!(body["checks"]["secrets"]["status"], "pass", "{body}");
+    }
 
-    stack("start-moto");
+    stack("start-dynamodb");
     // Recovers by itself once the breaker lets a trial call through.
     eventually(
-        "login after moto returns",
+        "login after DynamoDB returns",
         Duration::from_secs(30),
         || async {
             let response = app.login(&user.username, &user.password).await;
-            // moto came back empty: the account is in PostgreSQL, its sessions are new.
             (response.status() == 200).then_some(())
         },
     )
     .await;
+    // dynalite keeps its tables on disk: the session from before the stop is still
+    // there and refreshes (moto, in memory, would have lost it).
+    if api_tests::dynamodb_persists() {
+        let refreshed = app.refresh(&session).await;
+        assert_eq!(refreshed.status(), 200, "the session outlived the restart");
+    }
 }

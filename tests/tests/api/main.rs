@@ -37,11 +37,13 @@ mod reports;
 mod revocation;
 mod security_alerts;
 mod settings;
+mod stack_restart;
 mod two_factor;
 
 // In-process, through the shared HTTP stack or a function's own code, against the
-// stack's PostgreSQL and moto where they need them.
+// stack's PostgreSQL, DynamoDB (dynalite) and Secrets Manager (moto) where they need them.
 mod auth_in_process;
+mod dynamodb_exactness;
 mod http_stack;
 mod key_rotation_steps;
 mod login_backoff;

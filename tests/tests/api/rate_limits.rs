@@ -1,4 +1,4 @@
-//! The rate limiter against DynamoDB (moto, from the local stack), driven in-process
+//! The rate limiter against the local stack's DynamoDB (dynalite), driven in-process
 //! through the shared HTTP stack with API Gateway events, so each test picks its own
 //! client IP (`requestContext.http.sourceIp`) and its own low limits.
 
@@ -63,7 +63,7 @@ fn app(state: &Arc<AppState>) -> HttpService {
     shared::http::function(routes, state)
 }
 
-/// A client IP no other test (or earlier run against the same moto) uses.
+/// A client IP no other test (or earlier run against the same stack) uses.
 fn fresh_ip() -> String {
     let bytes = uuid::Uuid::new_v4();
     let b = bytes.as_bytes();
@@ -136,10 +136,12 @@ fn header(reply: &Reply, name: &str) -> String {
         .to_owned()
 }
 
-// Exactness rests on DynamoDB's atomic conditional writes. moto evaluates a condition
-// and applies the update on request threads without a lock, so under the full suite's
-// load it once let an 11th of 10 through; these run in the serial step, where moto
-// serves nothing else.
+// Exactness rests on DynamoDB's atomic conditional writes. The stack serves DynamoDB
+// from dynalite, which applies each conditional write whole (tests/tests/api/
+// dynamodb_exactness.rs proves it under the parallel suites' load). moto, which served
+// it before (and still can: BH_LOCAL_DYNAMODB=moto), evaluates a condition and applies
+// the update without a lock and once let an 11th of 10 through under load; these stay
+// in the serial step so that comparison still holds.
 #[tokio::test]
 async fn serial_three_times_the_global_limit_concurrently_admits_exactly_the_limit() {
     let state = state(&[("RATE_LIMIT_GLOBAL_MAX", "10"), LONG_GLOBAL_WINDOW]).await;
