@@ -509,6 +509,10 @@ pub struct AwsConfig {
     /// Attempts per idempotent call (the SDK's standard mode: exponential backoff with
     /// full jitter); calls that may not be repeated make one.
     pub max_attempts: u32,
+    /// The first retry's backoff bound (the SDK's default is 1 s): a request waits for
+    /// its calls, so a service that refuses connections must fail it in tenths of a
+    /// second, not seconds.
+    pub retry_initial_backoff: Duration,
 }
 
 impl AwsConfig {
@@ -532,6 +536,7 @@ impl AwsConfig {
             attempt_timeout: env.millis_or("AWS_ATTEMPT_TIMEOUT_MS", 2_000)?,
             operation_timeout: env.millis_or("AWS_OPERATION_TIMEOUT_MS", 5_000)?,
             max_attempts: env.positive("AWS_MAX_ATTEMPTS", 3)?,
+            retry_initial_backoff: env.millis_or("AWS_RETRY_INITIAL_BACKOFF_MS", 100)?,
         })
     }
 }

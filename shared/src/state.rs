@@ -138,7 +138,11 @@ pub async fn aws_sdk_config(config: &AwsConfig) -> SdkConfig {
         )
         // Standard mode: exponential backoff with full jitter, for throttling and
         // transient faults; calls that must not repeat opt out per call.
-        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(config.max_attempts)
+                .with_initial_backoff(config.retry_initial_backoff),
+        )
         .load()
         .await
 }
