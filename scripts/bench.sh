@@ -115,6 +115,9 @@ done
 step "limiter against one bare DynamoDB call (in-process, 500 requests)"
 cargo run --release --quiet -p shared --example limiter_latency 500 | tee "$OUT/limiter.txt"
 
+step "identity layer against the one GetItem it replaced (in-process, 500 calls each)"
+cargo run --release --quiet -p shared --example identity_latency 500 | tee "$OUT/identity.txt"
+
 step "cold starts: process start to first response, 7 runs per function"
 token=$(BH_API_URL=http://127.0.0.1:$MERGED_PORT python3 - <<'EOF'
 import json, os, urllib.request, uuid

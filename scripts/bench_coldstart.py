@@ -54,7 +54,9 @@ def api_event(method, path, query, with_token):
 
 
 class Runtime(http.server.BaseHTTPRequestHandler):
-    """GET .../invocation/next hands out the event once; POST .../response ends a run."""
+    """GET .../invocation/next hands out the event once; POST .../response (or /error)
+    ends a run. The Extensions API is answered too: the functions register an
+    extension at start so that Lambda sends them SIGTERM (graceful shutdown)."""
 
     event = b"{}"
     served = threading.Event()
@@ -62,7 +64,7 @@ class Runtime(http.server.BaseHTTPRequestHandler):
     status = None
 
     def do_GET(self):
-        if Runtime.served.is_set():
+        if "/extension/event/next" in self.path or Runtime.served.is_set():
             time.sleep(3600)  # the function waits for a next event that never comes
             return
         Runtime.served.set()
@@ -76,9 +78,18 @@ class Runtime(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path.endswith("/extension/register"):
+            reply = json.dumps({"functionName": "bench", "functionVersion": "$LATEST", "handler": "bootstrap"}).encode()
+            self.send_response(200)
+            self.send_header("Lambda-Extension-Identifier", "bench-extension")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+            return
         Runtime.answered_at = time.perf_counter()
         try:
-            Runtime.status = json.loads(body).get("statusCode")
+            Runtime.status = json.loads(body).get("statusCode") if self.path.endswith("/response") else "error"
         except ValueError:
             Runtime.status = None
         self.send_response(202)
