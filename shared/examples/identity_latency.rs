@@ -74,7 +74,10 @@ async fn main() {
             .unwrap_or_else(|e| panic!("{e}"));
         anonymous.push(ms_since(started));
     }
-    report("now, anonymous, new IP: BatchGetItem of the block", anonymous);
+    report(
+        "now, anonymous, new IP: BatchGetItem of the block",
+        anonymous,
+    );
 
     let mut remembered = Vec::with_capacity(n);
     for i in 0..n {
@@ -85,7 +88,10 @@ async fn main() {
             .unwrap_or_else(|e| panic!("{e}"));
         remembered.push(ms_since(started));
     }
-    report("now, anonymous, IP seen unblocked < 1 s ago: no call", remembered);
+    report(
+        "now, anonymous, IP seen unblocked < 1 s ago: no call",
+        remembered,
+    );
 
     let mut caller = Vec::with_capacity(n);
     for i in 0..n {
