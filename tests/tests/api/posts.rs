@@ -370,14 +370,18 @@ async fn search_finds_words_in_titles_and_bodies() {
 }
 
 /// Statements the app ran on one server since `pg_stat_statements` was last read,
-/// leaving out the readings themselves and the replica probes (reachability on the
-/// reader, lag on the writer), which run every READER_RETRY_AFTER_MS, not per request.
+/// leaving out the readings themselves, the replica probes (reachability on the
+/// reader, lag on the writer), which run every READER_RETRY_AFTER_MS, not per request,
+/// and the mail outbox sweep the stack's poller schedules (a transaction of its own on
+/// the writer: BEGIN, the outbox's SELECT ... FOR UPDATE, COMMIT), which a run caught
+/// once inside a measured list request.
 async fn statements(pool: &sqlx::PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
          WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_is_in_recovery%'
            AND query NOT LIKE '%pg_last_wal_replay_lsn%' AND query NOT LIKE '%pg_current_wal%'
-           AND query NOT LIKE '%pg_stat_replication%' AND query NOT LIKE '%to_regproc%'",
+           AND query NOT LIKE '%pg_stat_replication%' AND query NOT LIKE '%to_regproc%'
+           AND query NOT LIKE '%mail_outbox%' AND upper(query) NOT IN ('BEGIN', 'COMMIT')",
     )
     .fetch_one(pool)
     .await
