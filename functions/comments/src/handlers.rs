@@ -125,10 +125,7 @@ pub async fn update(
             let mut tx = caller.state().db.begin().await?;
             let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
             caller
-                .may_on(Resource::Comment, Action::Update, owner)
-                .await?;
-            caller
-                .moderation(&mut tx, Resource::Comment, Action::Update, owner, id)
+                .may_change(&mut tx, Resource::Comment, Action::Update, owner, id)
                 .await?;
             let body = input.clone().parse()?;
             let row = store::update(&mut tx, id, &body)
@@ -149,10 +146,7 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
             let mut tx = caller.state().db.begin().await?;
             let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
             caller
-                .may_on(Resource::Comment, Action::Delete, owner)
-                .await?;
-            caller
-                .moderation(&mut tx, Resource::Comment, Action::Delete, owner, id)
+                .may_change(&mut tx, Resource::Comment, Action::Delete, owner, id)
                 .await?;
             store::soft_delete(&mut tx, id).await?;
             tx.commit().await?;

@@ -155,10 +155,7 @@ pub async fn update(
             let mut tx = caller.state().db.begin().await?;
             let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
             caller
-                .may_on(Resource::Post, Action::Update, current.account_id)
-                .await?;
-            caller
-                .moderation(
+                .may_change(
                     &mut tx,
                     Resource::Post,
                     Action::Update,
@@ -185,10 +182,7 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
             let mut tx = caller.state().db.begin().await?;
             let current = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
             caller
-                .may_on(Resource::Post, Action::Delete, current.account_id)
-                .await?;
-            caller
-                .moderation(
+                .may_change(
                     &mut tx,
                     Resource::Post,
                     Action::Delete,

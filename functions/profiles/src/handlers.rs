@@ -111,10 +111,7 @@ pub async fn update(
             let mut tx = caller.state().db.begin().await?;
             let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
             caller
-                .may_on(Resource::Profile, Action::Update, owner)
-                .await?;
-            caller
-                .moderation(&mut tx, Resource::Profile, Action::Update, owner, id)
+                .may_change(&mut tx, Resource::Profile, Action::Update, owner, id)
                 .await?;
             // Parsed after the checks, as every update route does; cloned, as the
             // transaction may run again.
@@ -135,10 +132,7 @@ pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, A
             let mut tx = caller.state().db.begin().await?;
             let owner = store::lock(&mut tx, id).await?.ok_or_else(not_found)?;
             caller
-                .may_on(Resource::Profile, Action::Delete, owner)
-                .await?;
-            caller
-                .moderation(&mut tx, Resource::Profile, Action::Delete, owner, id)
+                .may_change(&mut tx, Resource::Profile, Action::Delete, owner, id)
                 .await?;
             store::soft_delete(&mut tx, id).await?;
             tx.commit().await?;

@@ -253,10 +253,11 @@ impl<P: Identity> Caller<P> {
         .await
     }
 
-    /// In a write's transaction on a row owned by `owner`: when it is someone else's
-    /// (a moderator or admin moderating), the caller is confirmed on the writer and
-    /// CONTENT_MODERATED is recorded with the change. Nothing for one's own rows.
-    pub async fn moderation(
+    /// In a write's transaction on a row owned by `owner`: the matrix's check
+    /// ([`Self::may_on`]), then, when the row is someone else's (a moderator or admin
+    /// moderating), the caller confirmed on the writer and CONTENT_MODERATED recorded
+    /// with the change. One call, so no write checks the one without the other.
+    pub async fn may_change(
         &self,
         tx: &mut PgConnection,
         resource: Resource,
@@ -264,6 +265,7 @@ impl<P: Identity> Caller<P> {
         owner_account_id: i64,
         id: i64,
     ) -> Result<(), ApiError> {
+        self.may_on(resource, action, owner_account_id).await?;
         if self.scope_of(owner_account_id) == Scope::Own {
             return Ok(());
         }
