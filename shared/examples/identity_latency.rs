@@ -15,19 +15,10 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::{AppState, store::request_state::Claimed};
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+#[path = "support/timing.rs"]
+mod timing;
 
-fn report(name: &str, mut samples: Vec<f64>) {
-    samples.sort_by(f64::total_cmp);
-    println!(
-        "{name:64} p50 {:7.3} ms   p99 {:7.3} ms",
-        percentile(&samples, 0.5),
-        percentile(&samples, 0.99)
-    );
-}
+use timing::report;
 
 fn ms_since(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0

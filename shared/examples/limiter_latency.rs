@@ -18,19 +18,10 @@ use serde_json::json;
 use shared::{AppState, ratelimit::limited};
 use tower::ServiceExt;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((sorted.len() as f64) * p).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
+#[path = "support/timing.rs"]
+mod timing;
 
-fn report(name: &str, mut samples: Vec<f64>) {
-    samples.sort_by(f64::total_cmp);
-    println!(
-        "{name:44} p50 {:7.3} ms   p99 {:7.3} ms",
-        percentile(&samples, 0.5),
-        percentile(&samples, 0.99)
-    );
-}
+use timing::report;
 
 async fn time_route(
     app: &shared::http::HttpService,
