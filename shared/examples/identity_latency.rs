@@ -13,7 +13,10 @@
 use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::{AppState, store::request_state::Claimed};
+use shared::{
+    AppState,
+    store::request_state::{Access, Claimed},
+};
 
 #[path = "support/timing.rs"]
 mod timing;
@@ -37,7 +40,7 @@ async fn main() {
     let ip = |run: usize, i: usize| format!("10.{run}.{}.{}", i / 250, i % 250);
     // Warm up the client's connections.
     for i in 0..20 {
-        let _ = states.load(&ip(200, i), None, 0).await;
+        let _ = states.load(&ip(200, i), None, Access::Read, 0).await;
     }
     println!("{n} sequential calls each");
 
@@ -60,7 +63,7 @@ async fn main() {
     for i in 0..n {
         let started = Instant::now();
         states
-            .load(&ip(2, i), None, 0)
+            .load(&ip(2, i), None, Access::Read, 0)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         anonymous.push(ms_since(started));
@@ -74,7 +77,7 @@ async fn main() {
     for i in 0..n {
         let started = Instant::now();
         states
-            .load(&ip(2, i % 20), None, 0)
+            .load(&ip(2, i % 20), None, Access::Read, 0)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         remembered.push(ms_since(started));
@@ -93,7 +96,7 @@ async fn main() {
         };
         let started = Instant::now();
         states
-            .load(&ip(3, i), Some(claimed), 0)
+            .load(&ip(3, i), Some(claimed), Access::Read, 0)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         caller.push(ms_since(started));

@@ -25,7 +25,7 @@ use crate::{
     error::ApiError,
     http::context::{self, RequestContext},
     metrics,
-    store::request_state::{Claimed, RequestState},
+    store::request_state::{Access, Claimed, RequestState},
 };
 
 #[derive(Debug, Clone)]
@@ -153,7 +153,8 @@ pub async fn identify(
             .get::<RequestContext>()
             .and_then(|context| context.client_ip)
             .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        identity = check(&state, identity, &ip).await;
+        let access = Access::of(request.method());
+        identity = check(&state, identity, &ip, access).await;
     }
     if let Some(principal) = identity.principal() {
         // Known to the access log even when a layer answers (429, 403 blocked).
@@ -163,12 +164,16 @@ pub async fn identify(
     next.run(request).await
 }
 
-async fn check(state: &AppState, identity: Identity, ip: &str) -> Identity {
+async fn check(state: &AppState, identity: Identity, ip: &str, access: Access) -> Identity {
     let claimed = identity.principal().map(|principal| Claimed {
         account_id: principal.account_id,
         session_id: &principal.session_id,
     });
-    let found = match state.request_states.load(ip, claimed, unix_now_ms()).await {
+    let found = match state
+        .request_states
+        .load(ip, claimed, access, unix_now_ms())
+        .await
+    {
         Ok(found) => found,
         Err(error) => {
             // Fail open, as the public rate-limit tiers do: the signature was checked,

@@ -47,12 +47,32 @@ pub struct Claimed<'a> {
     pub session_id: &'a str,
 }
 
+/// What the request does to the API: a write (a login or a signup among them) always
+/// reads the IP's block, strongly consistent; an anonymous read may use what this
+/// instance saw within [`NOT_BLOCKED_FOR`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    pub fn of(method: &http::Method) -> Self {
+        if method.is_safe() {
+            Self::Read
+        } else {
+            Self::Write
+        }
+    }
+}
+
 pub struct RequestStates {
     client: Client,
     breaker: Arc<CircuitBreaker>,
     tables: Tables,
-    /// IPs found not blocked, and when: an anonymous request from one of them within
-    /// [`NOT_BLOCKED_FOR`] needs no call at all (a new block takes effect within it).
+    /// IPs found not blocked, and when: an anonymous read from one of them within
+    /// [`NOT_BLOCKED_FOR`] needs no call at all (a new block reaches reads within it;
+    /// writes, logins among them, always read the block).
     not_blocked: Mutex<HashMap<String, Instant>>,
 }
 
@@ -115,19 +135,21 @@ impl RequestStates {
         remembered.insert(ip.to_owned(), Instant::now());
     }
 
-    /// Reads it all in one call. Strongly consistent when there is a caller: a
-    /// revocation or role change answered a moment ago must count on this request.
-    /// Keys DynamoDB leaves unprocessed (throttling) are asked once more.
+    /// Reads it all in one call. Strongly consistent when there is a caller (a
+    /// revocation or role change answered a moment ago must count on this request) and
+    /// for a write (a block made a moment ago by another instance must stop the next
+    /// login attempt). Keys DynamoDB leaves unprocessed (throttling) are asked once more.
     pub async fn load(
         &self,
         ip: &str,
         caller: Option<Claimed<'_>>,
+        access: Access,
         now_ms: i64,
     ) -> Result<RequestState, StoreError> {
-        if caller.is_none() && self.recently_not_blocked(ip) {
+        if caller.is_none() && access == Access::Read && self.recently_not_blocked(ip) {
             return Ok(RequestState::default());
         }
-        let consistent = caller.is_some();
+        let consistent = caller.is_some() || access == Access::Write;
         let mut security = vec![block_key(ip)];
         let mut items = HashMap::from([(self.tables.rate_limits.clone(), Vec::new())]);
         let mut request = HashMap::new();
