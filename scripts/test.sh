@@ -16,6 +16,14 @@ teardown() {
   step "tearing the test stack down"
   scripts/serve.sh --kill || true
   BH_SERVE_NAME=watch-defaults scripts/serve.sh --kill || true
+  if [ "$status" != 0 ] && [ -n "${BH_STACK_DIR:-}" ] && [ -d "$BH_STACK_DIR" ]; then
+    # The stack's data goes with it: keep its logs, and show what the functions
+    # answered with 5xx or logged as errors, which a failed test's message may not say.
+    mkdir -p target/test-logs
+    cp "$BH_STACK_DIR"/*.log target/test-logs/ 2>/dev/null || true
+    step "the run failed: server errors and 5xx answers logged (all logs kept in target/test-logs/)"
+    grep -h -E '"level":"ERROR"|"status":5[0-9][0-9]' "$BH_STACK_DIR"/watch*.log 2>/dev/null | tail -40 | cut -c1-1000 || true
+  fi
   scripts/stack.sh down || true
   exit "$status"
 }

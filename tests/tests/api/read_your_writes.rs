@@ -196,7 +196,7 @@ async fn an_author_finds_its_new_post_in_its_own_list() {
         let listed = body["items"]
             .as_array()
             .is_some_and(|items| items.iter().any(|p| p["id"] == id));
-        (!listed).then(|| format!("{carrier:?} round {i}: {status}"))
+        (!listed).then(|| format!("{carrier:?} round {i}: {status} {}", body["error"]))
     })
     .await;
     assert!(
@@ -238,7 +238,7 @@ async fn comments_profiles_and_accounts_read_back_at_once() {
         let listed = body["items"]
             .as_array()
             .is_some_and(|items| items.iter().any(|c| c["id"] == id));
-        (!listed).then(|| format!("{carrier:?} round {i}: {status}"))
+        (!listed).then(|| format!("{carrier:?} round {i}: {status} {}", body["error"]))
     })
     .await;
     let profiles = misses("rename profile → GET", &bearer, |i, carrier| async move {
