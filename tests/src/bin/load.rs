@@ -3,7 +3,8 @@
 //! errors, requests per second and p50/p99 latency. Each client keeps its own session,
 //! so refresh-token rotation and reuse detection behave as for real clients.
 //!
-//!   load <posts-anon|posts-bearer|create-post|refresh|login> <concurrency> <seconds>
+//!   load <posts-anon|posts-bearer|create-post|refresh|login> <concurrency> <seconds> [requests]
+//!                         `requests`: each client stops after that many, if sooner
 //!   load mixed <concurrency> <seconds>   read-your-writes under a lagging replica: each
 //!                         client writes a post, reads it back at once with the
 //!                         consistency token the write answered, and reads the anonymous
@@ -12,6 +13,11 @@
 //!                         pg_stat_statements (DATABASE_URL, DATABASE_URL_REPLICA)
 //!   load seed <posts>     signs up one author and writes that many posts
 //!   load list-sql         the posts list statement, for pgbench
+//!   load list-sqlx <before|now> <n>   that statement n times through one sqlx
+//!                         connection to DATABASE_URL_REPLICA, configured as the API's
+//!                         pools were before the round-trip work (no statement cache,
+//!                         a ping before each acquire) or as they are now; for counting
+//!                         round trips (scripts/bench-per-request.sh)
 //!
 //! Not a correctness test: any non-2xx answer counts as an error and is reported.
 
@@ -120,7 +126,12 @@ async fn once(kind: Kind, http: &reqwest::Client, state: &mut ClientState) -> bo
     response.status().is_success()
 }
 
-async fn run(kind: Kind, concurrency: usize, seconds: u64) -> Result<(), Error> {
+async fn run(
+    kind: Kind,
+    concurrency: usize,
+    seconds: u64,
+    per_client: Option<usize>,
+) -> Result<(), Error> {
     let mut clients = Vec::new();
     for _ in 0..concurrency {
         clients.push(prepare(kind).await);
@@ -134,7 +145,9 @@ async fn run(kind: Kind, concurrency: usize, seconds: u64) -> Result<(), Error> 
                 let http = new_client();
                 let mut latencies = Vec::new();
                 let mut errors = 0_u64;
-                while Instant::now() < deadline {
+                while Instant::now() < deadline
+                    && per_client.is_none_or(|most| latencies.len() < most)
+                {
                     let sent = Instant::now();
                     if !once(kind, &http, &mut state).await {
                         errors += 1;
@@ -328,6 +341,40 @@ async fn seed(posts: usize) {
     println!("{}", json!({ "seeded": posts }));
 }
 
+/// The posts list statement, `n` times in a row through a one-connection pool.
+async fn list_sqlx(before: bool, n: usize) -> Result<(), Error> {
+    use sqlx::{ConnectOptions, postgres::PgConnectOptions, postgres::PgPoolOptions};
+    let url = std::env::var("DATABASE_URL_REPLICA")?;
+    let mut options: PgConnectOptions = url.parse()?;
+    options = options.disable_statement_logging();
+    if before {
+        options = options.statement_cache_capacity(0);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(before)
+        .connect_with(options)
+        .await?;
+    let started = Instant::now();
+    for _ in 0..n {
+        sqlx::query(posts::store::LIST_SQL)
+            .bind(None::<i64>)
+            .bind(None::<i16>)
+            .bind(None::<&str>)
+            .bind(None::<time::OffsetDateTime>)
+            .bind(None::<i64>)
+            .bind(21_i64)
+            .fetch_all(&pool)
+            .await?;
+    }
+    println!(
+        "{}",
+        json!({"mode": if before { "before" } else { "now" }, "statements": n,
+               "seconds": started.elapsed().as_secs_f64()})
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -349,9 +396,21 @@ async fn main() -> Result<(), Error> {
             }
             println!("{};", sql.trim());
         }
+        Some("list-sqlx") => {
+            let before = match args.get(1).map(String::as_str) {
+                Some("before") => true,
+                Some("now") => false,
+                _ => return Err("usage: load list-sqlx <before|now> <n>".into()),
+            };
+            list_sqlx(before, usize::try_from(number(2)?)?).await?;
+        }
         Some(name) => {
             let kind = Kind::parse(name).ok_or_else(|| format!("unknown kind {name}"))?;
-            run(kind, usize::try_from(number(1)?)?, number(2)?).await?;
+            let per_client = match args.get(3) {
+                Some(_) => Some(usize::try_from(number(3)?)?),
+                None => None,
+            };
+            run(kind, usize::try_from(number(1)?)?, number(2)?, per_client).await?;
         }
         None => {
             return Err("usage: load <kind> <concurrency> <seconds> | load seed <posts>".into());
