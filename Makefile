@@ -39,6 +39,7 @@ deny:
 ## make bench: every benchmark of docs/benchmarks.md on a fresh bench stack; results in target/bench/
 bench:
 	scripts/bench.sh
+	scripts/bench-server.sh | tee target/bench/server.txt
 
 ## make build: release bootstraps of every function for arm64 in target/lambda/<function>/bootstrap,
 ## with their sizes (BUILD_ONLY="auth health" builds only those)

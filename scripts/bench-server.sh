@@ -33,6 +33,9 @@ KINDS=${BENCH_KINDS:-posts-anon posts-bearer create-post refresh}
 REPEAT=${BENCH_REPEAT:-3}          # rounds of the pinned throughput cells
 CELL_SECONDS=${BENCH_SECONDS:-5}   # seconds per throughput cell
 OUT=$ROOT/target/bench
+for tool in pgbench taskset; do
+  command -v $tool >/dev/null || { echo "error: $tool not found (Debian: postgresql-client, util-linux)" >&2; exit 1; }
+done
 mkdir -p "$OUT"
 scripts/stack.sh up --fresh >/dev/null
 . "$(scripts/stack.sh env)"
