@@ -1,6 +1,6 @@
 //! The comments function's entry point; its routes are in `lib.rs`.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::http::run_function(comments::router).await
 }

@@ -84,7 +84,7 @@ async fn hook(
     Ok(())
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let aws = shared::state::aws_sdk_config(&AwsConfig::from_env()?).await;

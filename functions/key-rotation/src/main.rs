@@ -5,7 +5,7 @@ use shared::config::{AuthConfig, AwsConfig};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let aws = shared::state::aws_sdk_config(&AwsConfig::from_env()?).await;

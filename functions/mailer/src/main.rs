@@ -15,7 +15,7 @@ use shared::{
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let mailer = Arc::new(

@@ -74,7 +74,7 @@ fn cli_request_id() -> String {
     )
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         shared::telemetry::init();

@@ -13,7 +13,7 @@ use shared::{
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Arc::new(MaintenanceConfig::from_env()?);

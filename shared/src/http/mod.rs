@@ -119,6 +119,10 @@ pub fn function(routes: Router, state: &Arc<crate::AppState>) -> HttpService {
 /// runtime (or `cargo lambda watch`). An instance that cannot read its keys stops with
 /// one fatal line naming the secret (Lambda then retries the cold start), rather than
 /// serve 503s.
+///
+/// Every function's `main` runs on tokio's current-thread runtime: an instance handles
+/// one event at a time, and the multi-thread scheduler's wake-ups across threads cost
+/// about 40 % of a posts list's CPU (docs/benchmarks.md, "Server cost").
 pub async fn run_function(
     routes: impl FnOnce(Arc<crate::AppState>) -> Router,
 ) -> Result<(), lambda_http::Error> {
