@@ -372,20 +372,25 @@ async fn second_factor_guesses_are_limited_per_account_across_mfa_tokens() {
     assert_eq!(me.status, 200, "{}", me.body);
 }
 
-/// A blocked `ip` is refused at once for any write, on every instance: writes (logins
-/// and signups among them) read the block, strongly consistent. Reads are refused
-/// within a second: an instance that found the address unblocked a moment ago
-/// believes it for `NOT_BLOCKED_FOR` (1 s, which saves a DynamoDB read per anonymous
-/// read), and no read is served in between without that rule saying so.
-async fn assert_blocked(ip: &str) {
-    let write = call(
+/// A signup with a bad body from `ip`: an auth-tier failure that fails fast.
+async fn failed_signup(ip: &str) -> Reply {
+    call(
         Method::POST,
         "/api/auth/signup",
         ip,
         None,
         Some(json!({"username": "x"})),
     )
-    .await;
+    .await
+}
+
+/// A blocked `ip` is refused at once for any write, on every instance: writes (logins
+/// and signups among them) read the block, strongly consistent. Reads are refused
+/// within a second: an instance that found the address unblocked a moment ago
+/// believes it for `NOT_BLOCKED_FOR` (1 s, which saves a DynamoDB read per anonymous
+/// read), and no read is served in between without that rule saying so.
+async fn assert_blocked(ip: &str) {
+    let write = failed_signup(ip).await;
     assert_eq!(write.code(), "IP_BLOCKED", "{ip}: {}", write.body);
     let started = Instant::now();
     api_tests::eventually(
@@ -590,14 +595,7 @@ async fn blocked_ips_are_listed_page_by_page() {
     let ips: Vec<String> = (0..3).map(|_| fresh_ip()).collect();
     for ip in &ips {
         for _ in 0..6 {
-            call(
-                Method::POST,
-                "/api/auth/signup",
-                ip,
-                None,
-                Some(json!({"username": "x"})),
-            )
-            .await;
+            failed_signup(ip).await;
         }
         assert_blocked(ip).await;
     }
