@@ -10,97 +10,60 @@
 //! N sequential calls of each; distinct IPs and accounts, so nothing is cached unless
 //! the line says so.
 
-use std::time::Instant;
-
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::{
-    AppState,
-    store::request_state::{Access, Claimed},
-};
+use shared::store::request_state::{Access, Claimed, RequestStates};
 
-#[path = "support/timing.rs"]
-mod timing;
+#[path = "support/bench.rs"]
+mod bench;
 
-use timing::report;
+use bench::{report, setup, time_each};
 
-fn ms_since(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
+/// One identity read, as the layer makes it for a GET.
+async fn load(states: &RequestStates, ip: String, caller: Option<Claimed<'_>>) {
+    states
+        .load(&ip, caller, Access::Read, 0)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(500);
-    let state = AppState::from_env()
-        .await
-        .unwrap_or_else(|e| panic!("{e} (source .stack/dev/env)"));
+    let (n, state) = setup().await;
     let states = &state.request_states;
     let ip = |run: usize, i: usize| format!("10.{run}.{}.{}", i / 250, i % 250);
     // Warm up the client's connections.
-    for i in 0..20 {
-        let _ = states.load(&ip(200, i), None, Access::Read, 0).await;
-    }
+    time_each(20, |i| load(states, ip(200, i), None)).await;
     println!("{n} sequential calls each");
 
-    let mut before = Vec::with_capacity(n);
-    for i in 0..n {
-        let started = Instant::now();
-        state
+    let before = time_each(n, |i| {
+        let request = state
             .dynamodb
             .get_item()
             .table_name(&state.config.tables.rate_limits)
-            .key("pk", AttributeValue::S(format!("block#{}", ip(1, i))))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        before.push(ms_since(started));
-    }
+            .key("pk", AttributeValue::S(format!("block#{}", ip(1, i))));
+        async move {
+            request.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        }
+    })
+    .await;
     report("before: GetItem of the IP's block", before);
-
-    let mut anonymous = Vec::with_capacity(n);
-    for i in 0..n {
-        let started = Instant::now();
-        states
-            .load(&ip(2, i), None, Access::Read, 0)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        anonymous.push(ms_since(started));
-    }
     report(
         "now, anonymous, new IP: BatchGetItem of the block",
-        anonymous,
+        time_each(n, |i| load(states, ip(2, i), None)).await,
     );
-
-    let mut remembered = Vec::with_capacity(n);
-    for i in 0..n {
-        let started = Instant::now();
-        states
-            .load(&ip(2, i % 20), None, Access::Read, 0)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        remembered.push(ms_since(started));
-    }
     report(
         "now, anonymous, IP seen unblocked < 1 s ago: no call",
-        remembered,
+        time_each(n, |i| load(states, ip(2, i % 20), None)).await,
     );
-
-    let mut caller = Vec::with_capacity(n);
-    for i in 0..n {
-        let session = format!("bench-session-{i}");
+    let sessions: Vec<String> = (0..n).map(|i| format!("bench-session-{i}")).collect();
+    let caller = time_each(n, |i| {
         let claimed = Claimed {
             account_id: 1_000_000_000 + i as i64,
-            session_id: &session,
+            session_id: &sessions[i],
         };
-        let started = Instant::now();
-        states
-            .load(&ip(3, i), Some(claimed), Access::Read, 0)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        caller.push(ms_since(started));
-    }
+        load(states, ip(3, i), Some(claimed))
+    })
+    .await;
     report(
         "now, caller: BatchGetItem of block + session + account (strong)",
         caller,

@@ -15,13 +15,13 @@ use axum::{
     routing::{get, post},
 };
 use serde_json::json;
-use shared::{AppState, ratelimit::limited};
+use shared::ratelimit::limited;
 use tower::ServiceExt;
 
-#[path = "support/timing.rs"]
-mod timing;
+#[path = "support/bench.rs"]
+mod bench;
 
-use timing::report;
+use bench::{report, setup, time_each};
 
 async fn time_route(
     app: &shared::http::HttpService,
@@ -61,13 +61,7 @@ async fn time_route(
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(500);
-    let state = AppState::from_env()
-        .await
-        .unwrap_or_else(|e| panic!("{e} (source .stack/dev/env)"));
+    let (n, state) = setup().await;
     let routes = Router::new()
         .route("/api/bare", get(|| async { "ok" }))
         .route("/api/limited", limited(get(|| async { "ok" }), &state, &[]))
@@ -91,21 +85,19 @@ async fn main() {
         time_route(&app, "POST", "/api/limited-write", n).await,
     );
 
-    let mut bare = Vec::with_capacity(n);
-    for i in 0..n {
-        let started = Instant::now();
-        state
+    let bare = time_each(n, |i| {
+        let request = state
             .dynamodb
             .update_item()
             .table_name(&state.config.tables.rate_limits)
             .key("pk", AttributeValue::S(format!("bench#{i}")))
             .update_expression("ADD #c :one")
             .expression_attribute_names("#c", "count")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        bare.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    report("bare DynamoDB UpdateItem (moto)", bare);
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        async move {
+            request.send().await.unwrap_or_else(|e| panic!("{e:?}"));
+        }
+    })
+    .await;
+    report("bare DynamoDB UpdateItem", bare);
 }
