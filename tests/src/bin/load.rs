@@ -17,7 +17,7 @@
 //!                         connection to DATABASE_URL_REPLICA, configured as the API's
 //!                         pools were before the round-trip work (no statement cache,
 //!                         a ping before each acquire) or as they are now; for counting
-//!                         round trips (scripts/bench-per-request.sh)
+//!                         round trips (scripts/bench-server.sh)
 //!
 //! Not a correctness test: any non-2xx answer counts as an error and is reported.
 
