@@ -43,13 +43,17 @@ export RATE_LIMIT_GLOBAL_MAX=100000000 RATE_LIMIT_AUTH_MAX=100000000 RATE_LIMIT_
 export RATE_LIMIT_SENSITIVE_MAX=100000000 RATE_LIMIT_POST_CREATE_USER_MAX=100000000 RUST_LOG=warn
 pids=()
 trap 'for p in "${pids[@]}"; do kill -- -$p 2>/dev/null || kill $p 2>/dev/null || true; done; scripts/stack.sh down >/dev/null' EXIT
-serve() { # serve <port> <log>: the release functions under cargo lambda watch
-  setsid cargo lambda watch --release --disable-cors --ignore-changes -A 127.0.0.1 -P "$1" >"$2" 2>&1 &
+wait_up() { # wait_up <port>: until the API there answers
+  for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$1/api/health?type=live" 2>/dev/null && return; sleep 1; done
+}
+serve() { # serve <port> <log> [launcher ...]: the release functions under cargo lambda watch
+  local port=$1 log=$2
+  shift 2
+  setsid "$@" cargo lambda watch --release --disable-cors --ignore-changes -A 127.0.0.1 -P "$port" >"$log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$1/api/health?type=live" 2>/dev/null && break; sleep 1; done
+  wait_up "$port"
 }
 warm() { # every kind once, so no cold start lands in a measurement
-  target/release/load seed 200 >/dev/null
   for kind in $KINDS; do target/release/load "$kind" 1 1 >/dev/null; done
 }
 ticks() { # total utime+stime (clock ticks) of the given pids and their children
@@ -72,15 +76,12 @@ pin_servers() { # PostgreSQL (every backend) and dynalite on CPU 1, again as bac
 }
 
 echo "==> throughput, pinned: servers on CPU 1, clients on CPU 0 ($REPEAT rounds, ${CELL_SECONDS} s per cell)"
-setsid taskset -c 1 cargo lambda watch --release --disable-cors --ignore-changes -A 127.0.0.1 -P 9060 \
-  >"$OUT/server-watch.log" 2>&1 &
-pids+=($!)
+serve 9060 "$OUT/server-watch.log" taskset -c 1
 BH_MERGED_ADDR=127.0.0.1:9070 setsid taskset -c 1 target/release/merged_server >"$OUT/server-merged.log" 2>&1 &
 pids+=($!)
-for port in 9060 9070; do
-  for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$port/api/health?type=live" 2>/dev/null && break; sleep 1; done
-done
+wait_up 9070
 export BH_API_URL=http://127.0.0.1:9060
+target/release/load seed 200 >/dev/null
 warm
 pin_servers
 target/release/load list-sql >"$OUT/list.sql"
