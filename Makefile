@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
-.PHONY: dev test stop status clean mail lint-template deny bench build lint-workflows dashboard smoke
+.PHONY: dev test stop status clean mail lint-template deny bench build lint-workflows dashboard smoke openapi
 
 ## make dev: bring the local stack up, seed an admin and a moderator (once per stack),
 ## and serve the whole API on http://127.0.0.1:9000
@@ -59,3 +59,8 @@ dashboard:
 ## make smoke: the post-deploy smoke test against a running API (BH_API_URL, default make dev's)
 smoke:
 	python3 scripts/smoke-test.py
+
+## make openapi: write openapi.yaml's generated parts (the response schemas) from the code;
+## make test fails while the committed file differs from them
+openapi:
+	cargo run --quiet -p api-tests --bin openapi

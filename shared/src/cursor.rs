@@ -4,7 +4,6 @@
 use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Serialize, de::DeserializeOwned};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::{error::ApiError, secrets::HmacKey};
@@ -52,13 +51,14 @@ impl Keyset {
 
     /// The list response for the fetched rows: the page of them rendered as `items`,
     /// and `nextCursor` at the last one (null on the last page).
-    pub fn respond<T>(
+    /// The page of responses for these rows (fetched with [`Keyset::fetch`], one more
+    /// than the limit): the extra row only says there is a next page.
+    pub fn respond<T, R: From<T>>(
         &self,
         key: &HmacKey,
         mut rows: Vec<T>,
         position: impl Fn(&T) -> (OffsetDateTime, i64),
-        render: impl Fn(&T) -> Value,
-    ) -> Value {
+    ) -> Page<R> {
         let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
         let more = rows.len() > limit;
         rows.truncate(limit);
@@ -66,23 +66,32 @@ impl Keyset {
             let (time, id) = position(row);
             encode(key, &(micros(time), id))
         });
-        list(rows.iter().map(render), next)
+        Page::new(rows.into_iter().map(R::from), next)
     }
 }
 
-/// The list response for a set small enough to be one page.
-pub fn single_page(items: impl IntoIterator<Item = Value>) -> Value {
-    list(items, None)
+/// Every list response: the items and the cursor of the next page (null on the last).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
 }
 
-/// The list response for a page whose cursor the caller made (a store paged by
-/// something other than `(created_at, id)`).
-pub fn page(items: impl IntoIterator<Item = Value>, next: Option<String>) -> Value {
-    list(items, next)
-}
+impl<T> Page<T> {
+    /// A page whose cursor the caller made (a store paged by something other than
+    /// `(created_at, id)`).
+    pub fn new(items: impl IntoIterator<Item = T>, next_cursor: Option<String>) -> Self {
+        Self {
+            items: items.into_iter().collect(),
+            next_cursor,
+        }
+    }
 
-fn list(items: impl IntoIterator<Item = Value>, next: Option<String>) -> Value {
-    json!({ "items": items.into_iter().collect::<Vec<_>>(), "nextCursor": next })
+    /// A set small enough to be one page.
+    pub fn single(items: impl IntoIterator<Item = T>) -> Self {
+        Self::new(items, None)
+    }
 }
 
 /// PostgreSQL keeps microseconds, so a cursor keeps exactly what the row has.
@@ -116,6 +125,8 @@ pub fn decode<T: DeserializeOwned>(key: &HmacKey, cursor: &str) -> Result<T, Api
 #[cfg(test)]
 mod tests {
     use base64::engine::general_purpose::STANDARD;
+
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::secrets::{AppKeys, FromSecret};
@@ -151,22 +162,23 @@ mod tests {
         let at = |s| OffsetDateTime::from_unix_timestamp(s).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let rows: Vec<(OffsetDateTime, i64)> = (0..3).map(|i| (at(1_000 - i), 10 - i)).collect();
         let page = Keyset::parse(&key(1), None, Some(2)).unwrap_or_else(|e| panic!("{e}"));
-        let render = |row: &(OffsetDateTime, i64)| json!(row.1);
-
-        let response = page.respond(&key(1), rows.clone(), |row| *row, render);
-        assert_eq!(response["items"], json!([10, 9]));
-        let next = response["nextCursor"].as_str().unwrap_or_default();
+        let response: Page<(OffsetDateTime, i64)> = page.respond(&key(1), rows.clone(), |row| *row);
+        assert_eq!(
+            response.items.iter().map(|row| row.1).collect::<Vec<_>>(),
+            [10, 9]
+        );
+        let next = response.next_cursor.as_deref().unwrap_or_default();
         let after = Keyset::parse(&key(1), Some(next), Some(2)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (after.after_time(), after.after_id()),
             (Some(at(999)), Some(9))
         );
 
-        let last = page.respond(&key(1), rows[..2].to_vec(), |row| *row, render);
-        assert_eq!(last, json!({ "items": [10, 9], "nextCursor": null }));
+        let ids: Vec<i64> = rows[..2].iter().map(|row| row.1).collect();
+        let last: Page<i64> = page.respond(&key(1), ids, |id| (at(1_000), *id));
         assert_eq!(
-            single_page([json!(1)]),
-            json!({ "items": [1], "nextCursor": null })
+            serde_json::to_value(last).ok(),
+            Some(json!({ "items": [10, 9], "nextCursor": null }))
         );
     }
 

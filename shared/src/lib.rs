@@ -31,6 +31,7 @@ pub mod partitions;
 pub mod permissions;
 pub mod ratelimit;
 pub mod resilience;
+pub mod response;
 pub mod secrets;
 pub mod state;
 pub mod store;

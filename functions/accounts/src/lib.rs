@@ -12,10 +12,12 @@
 //! Every check goes through the permission matrix (`shared::permissions`); the admin
 //! list and role changes also use the role extractors of `shared::auth::roles`.
 //! Request bodies become domain types in [`request`]; the account row's queries are in
-//! `shared::store::accounts`, the deletion cascade in [`store`].
+//! `shared::store::accounts`, the deletion cascade in [`store`]; the account objects
+//! answered are `shared::response`'s, chosen between in [`response`].
 
 pub mod handlers;
 pub mod request;
+pub mod response;
 pub mod store;
 
 use std::sync::Arc;

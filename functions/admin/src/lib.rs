@@ -18,6 +18,7 @@
 
 pub mod database;
 pub mod partitions;
+pub mod response;
 pub mod security;
 pub mod settings;
 pub mod system;
@@ -83,3 +84,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .with_state(state)
 }
+
+/// The parts of openapi.yaml generated from this function's types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    response::AuditEntry,
+    response::BlockedIp,
+    response::PartitionRun,
+    response::Setting
+)))]
+pub struct ApiDoc;

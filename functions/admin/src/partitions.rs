@@ -4,48 +4,31 @@
 use std::sync::Arc;
 
 use axum::{Extension, Json, extract::State};
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::partitions::{self as maintenance, MaintenanceConfig};
 use shared::{
     ApiError, AppState,
     auth::caller::{AdminOnly, SteppedUpAdmin},
-    cursor,
+    cursor::Page,
     http::context::RequestContext,
     store::audit::{self, AuditEvent, EventType, Severity},
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
 
-type Run = (
-    i64,
-    OffsetDateTime,
-    Option<String>,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
-    i64,
-    Value,
-    i64,
-);
+use crate::response::PartitionRun;
 
+/// The latest 20 runs, newest first: one page.
 pub async fn runs(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
-) -> Result<Json<Value>, ApiError> {
-    let rows: Vec<Run> = sqlx::query_as(
+) -> Result<Json<Page<PartitionRun>>, ApiError> {
+    let rows: Vec<PartitionRun> = sqlx::query_as(
         "SELECT id, ran_at, skipped, created, detached, dropped, rows_moved, rows_in_default, duration_ms
          FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20",
     )
     .fetch_all(state.db.writer_pool())
     .await?;
-    Ok(Json(cursor::single_page(rows.into_iter().map(
-        |(id, ran_at, skipped, created, detached, dropped, moved, in_default, ms)| {
-            json!({
-                "id": id, "ranAt": ran_at.format(&Rfc3339).unwrap_or_default(), "skipped": skipped,
-                "created": created, "detached": detached, "dropped": dropped,
-                "rowsMoved": moved, "rowsInDefault": in_default, "durationMs": ms,
-            })
-        },
-    ))))
+    Ok(Json(Page::single(rows)))
 }
 
 pub async fn run(

@@ -15,19 +15,19 @@ use shared::{
         caller::{AdminOnly, SteppedUpAdmin},
         unix_now_ms,
     },
-    cursor,
+    cursor::{self, Page},
     domain::Window,
     http::context::RequestContext,
     http::extract::ApiQuery,
     store::audit::{self, AuditEvent, EventType, Severity},
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
 
-fn timestamp(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
+use crate::response::{AuditEntry, BlockedIp};
+
+/// A block's end, to the second (as blocks are kept).
+fn timestamp(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +44,7 @@ pub async fn blocked_ips(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
     ApiQuery(query): ApiQuery<BlockedQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<BlockedIp>>, ApiError> {
     let keys = state.secrets.app_keys().await?;
     let after = query
         .cursor
@@ -60,9 +60,11 @@ pub async fn blocked_ips(
         .last()
         .filter(|_| more)
         .map(|b| cursor::encode(&keys.cursor, &(b.blocked_until_ms, &b.ip)));
-    Ok(Json(cursor::page(
-        blocks.iter().map(|b| {
-            json!({"ip": b.ip, "blockedUntil": timestamp(b.blocked_until_ms / 1000), "offence": b.offence})
+    Ok(Json(Page::new(
+        blocks.into_iter().map(|b| BlockedIp {
+            blocked_until: timestamp(b.blocked_until_ms),
+            ip: b.ip,
+            offence: b.offence,
         }),
         next,
     )))
@@ -116,26 +118,13 @@ pub struct EventsQuery {
     cursor: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    id: i64,
-    created_at: OffsetDateTime,
-    event_type: String,
-    severity: String,
-    account_id: Option<i64>,
-    ip: Option<String>,
-    user_agent: Option<String>,
-    request_id: Option<String>,
-    details: Value,
-}
-
 /// `GET /api/admin/security/events`: newest first, filtered, cursor paged, from the
 /// reader (a second of replica lag is fine for an audit view).
 pub async fn events(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<AuditEntry>>, ApiError> {
     let keys = state.secrets.app_keys().await?;
     let page = cursor::Keyset::parse(&keys.cursor, query.cursor.as_deref(), query.limit)?;
     let ip = query
@@ -147,7 +136,7 @@ pub async fn events(
         })
         .transpose()?
         .map(|ip| ip.to_string());
-    let rows: Vec<EventRow> = state
+    let rows: Vec<AuditEntry> = state
         .db
         .read(|mut conn| {
             let (event_type, severity, ip) =
@@ -181,19 +170,9 @@ pub async fn events(
             }
         })
         .await?;
-    Ok(Json(page.respond(
-        &keys.cursor,
-        rows,
-        |row| (row.created_at, row.id),
-        |row| {
-            json!({
-                "id": row.id, "type": row.event_type, "severity": row.severity,
-                "accountId": row.account_id, "ip": row.ip, "userAgent": row.user_agent,
-                "requestId": row.request_id, "details": row.details,
-                "createdAt": row.created_at.format(&Rfc3339).unwrap_or_default(),
-            })
-        },
-    )))
+    Ok(Json(page.respond(&keys.cursor, rows, |row| {
+        (row.created_at, row.id)
+    })))
 }
 
 #[derive(Debug, Deserialize)]

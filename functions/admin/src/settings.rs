@@ -7,11 +7,11 @@ mod store;
 
 use axum::{Json, extract::Path};
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError,
     auth::caller::{Caller, SteppedUpAdmin},
-    cursor,
+    cursor::Page,
     http::extract::ApiJson,
     permissions::{Action, Resource, Scope},
     store::audit::{EventType, Severity},
@@ -19,12 +19,14 @@ use shared::{
 
 use request::{Key, PutSetting};
 
+use crate::response::Setting;
+
 fn not_found() -> ApiError {
     ApiError::NotFound("No such setting".into())
 }
 
 /// `{items: [...], nextCursor: null}`, ordered by key: the set is small, one page.
-pub async fn list(caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(caller: Caller) -> Result<Json<Page<Setting>>, ApiError> {
     caller
         .may(Resource::Settings, Action::Read, Scope::Any)
         .await?;
@@ -33,12 +35,10 @@ pub async fn list(caller: Caller) -> Result<Json<Value>, ApiError> {
         .db
         .read(|mut conn| async move { store::list(&mut conn).await })
         .await?;
-    Ok(Json(cursor::single_page(
-        rows.iter().map(store::SettingRow::to_json),
-    )))
+    Ok(Json(Page::single(rows)))
 }
 
-pub async fn get(caller: Caller, Path(key): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(caller: Caller, Path(key): Path<String>) -> Result<Json<Setting>, ApiError> {
     caller
         .may(Resource::Settings, Action::Read, Scope::Any)
         .await?;
@@ -52,7 +52,7 @@ pub async fn get(caller: Caller, Path(key): Path<String>) -> Result<Json<Value>,
         })
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(row.to_json()))
+    Ok(Json(row))
 }
 
 /// `PUT /api/admin/settings/{key} {value}`: creates or replaces; 200 with the setting.
@@ -60,7 +60,7 @@ pub async fn put(
     caller: Caller<SteppedUpAdmin>,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<PutSetting>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Setting>, ApiError> {
     let key = Key::parse(&key)?;
     let value = body.parse()?;
     caller
@@ -87,7 +87,7 @@ pub async fn put(
                 )
                 .await?;
             tx.commit().await?;
-            Ok(Json(row.to_json()))
+            Ok(Json(row))
         })
         .await
 }

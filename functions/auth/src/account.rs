@@ -6,12 +6,12 @@ use crate::session;
 use axum::{Extension, Json, extract::State};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use shared::{
     ApiError, AppState,
     auth::{Principal, reauth},
     domain::{NewPassword, ValidationErrors},
     http::{context::RequestContext, extract::ApiJson},
+    response::AccountReply,
     store::{
         accounts,
         audit::{EventType, Severity},
@@ -23,11 +23,11 @@ use shared::{
 pub async fn me(
     State(state): State<Arc<AppState>>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AccountReply>, ApiError> {
     let account = accounts::find_by_id(&mut *state.db.writer().await?, principal.account_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))?;
-    Ok(Json(json!({ "account": account.to_json() })))
+    Ok(Json(AccountReply::from(&account)))
 }
 
 #[derive(Deserialize)]

@@ -126,8 +126,10 @@ async fn attempt(
     )
     .await;
     facts.set_account_id(account.id);
-    let reply = json!({ "account": account.to_json() });
-    Ok((Outcome::Success, tokens.respond(StatusCode::OK, reply)))
+    Ok((
+        Outcome::Success,
+        tokens.respond(StatusCode::OK, Some(&account)),
+    ))
 }
 
 /// Upgrades a hash made with older parameters; a failure only delays the upgrade.

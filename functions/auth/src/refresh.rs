@@ -200,7 +200,7 @@ async fn rotate(
     } else {
         Outcome::Grace
     };
-    Ok((outcome, tokens.respond(StatusCode::OK, json!({}))))
+    Ok((outcome, tokens.respond(StatusCode::OK, None)))
 }
 
 pub async fn logout(

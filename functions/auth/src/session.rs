@@ -2,11 +2,13 @@
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::{Principal, access, cookies, csrf, refresh, unix_now},
     http::context::RequestContext,
+    response,
     store::{
         accounts::Account,
         audit::{self, AuditEvent, EventType, Severity},
@@ -23,15 +25,31 @@ pub struct Tokens {
     cookies: [HeaderValue; 2],
 }
 
+/// The answer of signup, login and refresh: the tokens, and the account where one
+/// signed in (refresh answers the tokens alone). A page takes the CSRF token from
+/// here (or `GET /api/csrf-token`), never from a cookie.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionReply {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<response::Account>,
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    csrf_token: String,
+}
+
 impl Tokens {
-    /// `body` gains `accessToken`, `tokenType`, `expiresIn` and `csrfToken`: a page
-    /// takes the CSRF token from here (or `GET /api/csrf-token`), never from a cookie.
-    pub fn respond(self, status: StatusCode, mut body: Value) -> Response {
-        body["accessToken"] = json!(self.access_token);
-        body["tokenType"] = json!("Bearer");
-        body["expiresIn"] = json!(self.expires_in);
-        body["csrfToken"] = json!(self.csrf_token);
-        let mut response = (status, axum::Json(body)).into_response();
+    /// The tokens as the answer, with the refresh and CSRF cookies set.
+    pub fn respond(self, status: StatusCode, account: Option<&Account>) -> Response {
+        let reply = SessionReply {
+            account: account.map(response::Account::from),
+            access_token: self.access_token,
+            token_type: "Bearer",
+            expires_in: self.expires_in,
+            csrf_token: self.csrf_token,
+        };
+        let mut response = (status, axum::Json(reply)).into_response();
         for cookie in self.cookies {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::{Extension, extract::State, response::Response};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 use shared::{
     ApiError, AppState,
     domain::{Email, NewPassword, PersonName, Role, Username, ValidationErrors},
@@ -106,5 +105,5 @@ pub async fn signup(
     tracing::info!(accountId = account.id, email = %email.masked(), "account created");
     metrics::count("Signups", &[]);
     let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
-    Ok(tokens.respond(StatusCode::CREATED, json!({ "account": account.to_json() })))
+    Ok(tokens.respond(StatusCode::CREATED, Some(&account)))
 }

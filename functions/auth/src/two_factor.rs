@@ -259,6 +259,5 @@ async fn verify_code(
     )
     .await;
     let tokens = session::start(state, context, &account, vec!["pwd".into(), "otp".into()]).await?;
-    let reply = json!({ "account": account.to_json() });
-    Ok((account.id, tokens.respond(StatusCode::OK, reply)))
+    Ok((account.id, tokens.respond(StatusCode::OK, Some(&account))))
 }

@@ -4,11 +4,10 @@
 
 use axum::{Json, extract::Path};
 use http::StatusCode;
-use serde_json::Value;
 use shared::{
     ApiError,
     auth::caller::{AnyCaller, Caller},
-    cursor::Keyset,
+    cursor::{Keyset, Page},
     domain::ValidationErrors,
     error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
@@ -17,6 +16,7 @@ use shared::{
 
 use crate::{
     request::{CommentInput, ListQuery},
+    response::Comment,
     store,
 };
 
@@ -42,7 +42,7 @@ fn too_long_once_sanitized(constraint: &str) -> Option<ApiError> {
 /// The post's existence and its page of comments, as one answer from one pool.
 enum Listing {
     NoPost,
-    Rows(Vec<store::CommentRow>),
+    Rows(Vec<Comment>),
 }
 
 /// `GET /api/posts/{id}/comments`: newest first; anyone may read, anonymous included.
@@ -50,7 +50,7 @@ pub async fn list(
     caller: AnyCaller,
     Path(post_id): Path<i64>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Comment>>, ApiError> {
     // Reading others' comments is the widest read; the matrix grants it to everyone today.
     caller
         .may(Resource::Comment, Action::Read, Scope::Other)
@@ -72,12 +72,9 @@ pub async fn list(
     let Listing::Rows(rows) = listing else {
         return Err(post_not_found());
     };
-    Ok(Json(page.respond(
-        &keys.cursor,
-        rows,
-        |row| (row.created_at, row.id),
-        store::CommentRow::to_json,
-    )))
+    Ok(Json(page.respond(&keys.cursor, rows, |row| {
+        (row.created_at, row.id)
+    })))
 }
 
 /// `POST /api/posts/{id}/comments`: the post is checked, and share-locked, on the writer.
@@ -85,7 +82,7 @@ pub async fn create(
     caller: Caller,
     Path(post_id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Comment>), ApiError> {
     caller
         .may(Resource::Comment, Action::Create, Scope::Own)
         .await?;
@@ -107,7 +104,7 @@ pub async fn create(
                 .await
                 .on_constraint(too_long_once_sanitized)?;
             tx.commit().await?;
-            Ok((StatusCode::CREATED, Json(row.to_json())))
+            Ok((StatusCode::CREATED, Json(row)))
         })
         .await
 }
@@ -117,7 +114,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<CommentInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Comment>, ApiError> {
     caller
         .state()
         .db
@@ -132,7 +129,7 @@ pub async fn update(
                 .await
                 .on_constraint(too_long_once_sanitized)?;
             tx.commit().await?;
-            Ok(Json(row.to_json()))
+            Ok(Json(row))
         })
         .await
 }

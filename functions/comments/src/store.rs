@@ -1,39 +1,17 @@
 //! Comment queries. A comment belongs to a post that is not deleted: every read and
 //! write joins or checks the post, so a deleted post's comments are gone with it.
 
-use serde_json::{Value, json};
 use shared::{cursor::Keyset, domain::content::SafeHtml};
 use sqlx::PgConnection;
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
+
+use crate::response::Comment;
 
 /// The columns of a comment, for `FROM comments c` or `RETURNING`.
 macro_rules! comment_columns {
     () => {
         " id, post_id, account_id, body, created_at, updated_at "
     };
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub struct CommentRow {
-    pub id: i64,
-    pub post_id: i64,
-    pub account_id: i64,
-    pub body: String,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-impl CommentRow {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "postId": self.post_id,
-            "accountId": self.account_id,
-            "body": self.body,
-            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
-            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
-        })
-    }
 }
 
 /// Is there a post with this id that is not deleted (for the reader's list)?
@@ -49,7 +27,7 @@ pub async fn list(
     conn: &mut PgConnection,
     post_id: i64,
     page: &Keyset,
-) -> Result<Vec<CommentRow>, sqlx::Error> {
+) -> Result<Vec<Comment>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT",
         comment_columns!(),
@@ -111,7 +89,7 @@ pub async fn insert(
     post_created_at: OffsetDateTime,
     account_id: i64,
     body: &SafeHtml,
-) -> Result<CommentRow, sqlx::Error> {
+) -> Result<Comment, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO comments (post_id, post_created_at, account_id, body)
          VALUES ($1, $2, $3, $4)
@@ -130,7 +108,7 @@ pub async fn update(
     tx: &mut PgConnection,
     id: i64,
     body: &SafeHtml,
-) -> Result<CommentRow, sqlx::Error> {
+) -> Result<Comment, sqlx::Error> {
     sqlx::query_as(concat!(
         "UPDATE comments SET body = $2, updated_at = now() WHERE id = $1
          RETURNING",

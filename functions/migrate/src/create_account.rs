@@ -47,6 +47,15 @@ pub enum CreateAccountError {
     Store(StoreError),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    #[error("the account was created but its answer could not be written: {0}")]
+    Answer(#[from] serde_json::Error),
+}
+
+/// What the command answers: the account, and its one-time password.
+#[derive(Debug, serde::Serialize)]
+struct Created<'a> {
+    account: shared::response::Account,
+    password: &'a str,
 }
 
 impl From<StoreError> for CreateAccountError {
@@ -173,7 +182,10 @@ pub async fn run(
         via,
         "privileged account created"
     );
-    Ok(json!({ "account": account.to_json(), "password": password.expose() }))
+    Ok(serde_json::to_value(Created {
+        account: (&account).into(),
+        password: password.expose(),
+    })?)
 }
 
 #[cfg(test)]

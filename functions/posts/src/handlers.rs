@@ -5,11 +5,11 @@
 use axum::{Json, extract::Path};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError,
     auth::caller::{AnyCaller, Caller},
-    cursor::Keyset,
+    cursor::{Keyset, Page},
     domain::ValidationErrors,
     error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
@@ -18,6 +18,7 @@ use shared::{
 
 use crate::{
     request::{CreatePost, UpdatePost},
+    response::Post,
     store::{self, Filters},
 };
 
@@ -48,7 +49,7 @@ pub struct ListQuery {
 pub async fn list(
     caller: AnyCaller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Post>>, ApiError> {
     // Reading others' posts is the widest read; the matrix grants it to everyone today.
     caller
         .may(Resource::Post, Action::Read, Scope::Other)
@@ -80,16 +81,13 @@ pub async fn list(
             async move { store::list(&mut conn, &filters, &page).await }
         })
         .await?;
-    Ok(Json(page.respond(
-        &keys.cursor,
-        rows,
-        |row| (row.created_at, row.id),
-        store::PostRow::to_json,
-    )))
+    Ok(Json(page.respond(&keys.cursor, rows, |row| {
+        (row.created_at, row.id)
+    })))
 }
 
 /// `GET /api/posts/{id}`
-pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Post>, ApiError> {
     let row = caller
         .state()
         .db
@@ -99,7 +97,7 @@ pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Value>, 
     caller
         .may_on(Resource::Post, Action::Read, row.account_id)
         .await?;
-    Ok(Json(row.to_json()))
+    Ok(Json(row.into()))
 }
 
 /// `POST /api/posts`: the primary author and every co-author must be the caller's own
@@ -107,7 +105,7 @@ pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Value>, 
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreatePost>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Post>), ApiError> {
     caller
         .may(Resource::Post, Action::Create, Scope::Own)
         .await?;
@@ -137,7 +135,7 @@ pub async fn create(
             .await
             .on_constraint(unknown_post_type)?;
         tx.commit().await?;
-        Ok((StatusCode::CREATED, Json(row.to_json())))
+        Ok((StatusCode::CREATED, Json(row.into())))
         })
         .await
 }
@@ -147,7 +145,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdatePost>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Post>, ApiError> {
     caller
         .state()
         .db
@@ -163,12 +161,12 @@ pub async fn update(
                     id,
                 )
                 .await?;
-            let (content, post_type_id) = body.apply(&current.content, current.post_type_id)?;
+            let (content, post_type_id) = body.apply(&current.content.0, current.post_type_id)?;
             let row = store::update(&mut tx, id, current.created_at, &content, post_type_id)
                 .await
                 .on_constraint(unknown_post_type)?;
             tx.commit().await?;
-            Ok(Json(row.to_json()))
+            Ok(Json(row.into()))
         })
         .await
 }

@@ -8,10 +8,12 @@
 //! | `PATCH /api/posts/{id}` | Bearer (own, or moderator/admin) | | [`handlers::update`] |
 //! | `DELETE /api/posts/{id}` | Bearer (own, or moderator/admin) | | [`handlers::delete`] |
 //!
-//! Queries are in [`store`]; request bodies become domain types in [`request`].
+//! Queries are in [`store`]; request bodies become domain types in [`request`]; the
+//! rows become the answers in [`response`].
 
 pub mod handlers;
 pub mod request;
+pub mod response;
 pub mod store;
 
 use std::sync::Arc;
@@ -45,3 +47,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .with_state(state)
 }
+
+/// The parts of openapi.yaml generated from this function's types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(response::Post)))]
+pub struct ApiDoc;

@@ -2,7 +2,6 @@
 //! reported at once).
 
 use serde::Deserialize;
-use serde_json::{Value, json};
 use shared::{
     ApiError,
     domain::{
@@ -10,6 +9,8 @@ use shared::{
         content::{EventDate, SafeHtml, Title},
     },
 };
+
+use crate::response::PostContent;
 
 /// The `event` post type: its content needs an `eventDate`.
 pub const EVENT_TYPE: i64 = 4;
@@ -60,12 +61,13 @@ pub struct Content {
 }
 
 impl Content {
-    pub fn to_json(&self) -> Value {
-        let mut content = json!({ "title": self.title.as_str(), "body": self.body.as_str() });
-        if let (Some(date), Some(map)) = (&self.event_date, content.as_object_mut()) {
-            map.insert("eventDate".into(), json!(date.as_str()));
+    /// As stored in `posts.content`, which is also how it is answered.
+    pub fn stored(&self) -> PostContent {
+        PostContent {
+            title: self.title.as_str().to_owned(),
+            body: self.body.as_str().to_owned(),
+            event_date: self.event_date.as_ref().map(|d| d.as_str().to_owned()),
         }
-        content
     }
 }
 
@@ -147,25 +149,25 @@ impl CreatePost {
 impl UpdatePost {
     /// The post's new content and type, from its current ones and this patch.
     /// Borrowed: a write transaction may run it again (`Db::write`).
-    pub fn apply(&self, current: &Value, current_type: i16) -> Result<(Content, i16), ApiError> {
+    pub fn apply(
+        &self,
+        current: &PostContent,
+        current_type: i16,
+    ) -> Result<(Content, i16), ApiError> {
         let mut errors = ValidationErrors::default();
         let post_type_id = match self.post_type_id {
             Some(raw) => post_type(&mut errors, raw),
             None => Some(current_type),
         };
-        let field = |patch: &Option<String>, name: &str| {
-            patch
-                .clone()
-                .or_else(|| current.get(name).and_then(Value::as_str).map(str::to_owned))
-        };
-        let title = field(&self.content.title, "title").unwrap_or_default();
-        let body = field(&self.content.body, "body").unwrap_or_default();
-        let event_date = field(&self.content.event_date, "eventDate");
+        let patch = &self.content;
+        let title = patch.title.as_ref().unwrap_or(&current.title);
+        let body = patch.body.as_ref().unwrap_or(&current.body);
+        let event_date = patch.event_date.as_ref().or(current.event_date.as_ref());
         let content = content(
             &mut errors,
-            &title,
-            &body,
-            event_date.as_deref(),
+            title,
+            body,
+            event_date.map(String::as_str),
             post_type_id,
         );
         match (content, post_type_id) {
@@ -177,6 +179,8 @@ impl UpdatePost {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     fn create(body: Value) -> Result<NewPost, ApiError> {
@@ -235,7 +239,11 @@ mod tests {
 
     #[test]
     fn a_patch_keeps_what_it_does_not_name() {
-        let current = json!({"title": "Old", "body": "<p>old body text</p>"});
+        let current = PostContent {
+            title: "Old".into(),
+            body: "<p>old body text</p>".into(),
+            event_date: None,
+        };
         let patch: UpdatePost = match serde_json::from_value(json!({"content": {"title": "New"}})) {
             Ok(p) => p,
             Err(e) => panic!("{e}"),

@@ -1,12 +1,14 @@
 //! Post queries. A post comes back with its authors in the same statement (JSON
 //! aggregation), so a page of posts is one query, never one per post.
 
-use serde_json::{Value, json};
 use shared::cursor::Keyset;
-use sqlx::PgConnection;
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use sqlx::{PgConnection, types::Json};
+use time::OffsetDateTime;
 
-use crate::request::{Content, NewPost};
+use crate::{
+    request::{Content, NewPost},
+    response::{Author, PostContent},
+};
 
 /// The post columns and its authors (primary first), for `FROM posts p`.
 macro_rules! select_post {
@@ -27,24 +29,10 @@ pub struct PostRow {
     pub id: i64,
     pub account_id: i64,
     pub post_type_id: i16,
-    pub content: Value,
+    pub content: Json<PostContent>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-    pub authors: Value,
-}
-
-impl PostRow {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "accountId": self.account_id,
-            "postTypeId": self.post_type_id,
-            "content": self.content,
-            "authors": self.authors,
-            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
-            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
-        })
-    }
+    pub authors: Json<Vec<Author>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -102,7 +90,7 @@ pub struct Locked {
     pub account_id: i64,
     pub created_at: OffsetDateTime,
     pub post_type_id: i16,
-    pub content: Value,
+    pub content: Json<PostContent>,
 }
 
 pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<Locked>, sqlx::Error> {
@@ -159,7 +147,7 @@ pub async fn insert(
     )
     .bind(account_id)
     .bind(post.post_type_id)
-    .bind(post.content.to_json())
+    .bind(Json(post.content.stored()))
     .fetch_one(&mut *tx)
     .await?;
     let profiles: Vec<i64> = std::iter::once(post.profile_id)
@@ -192,7 +180,7 @@ pub async fn update(
     )
     .bind(id)
     .bind(created_at)
-    .bind(content.to_json())
+    .bind(Json(content.stored()))
     .bind(post_type_id)
     .execute(&mut *tx)
     .await?;

@@ -5,17 +5,17 @@
 use axum::{Json, extract::Path};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::Value;
 use shared::{
     ApiError,
     auth::caller::Caller,
-    cursor::Keyset,
+    cursor::{Keyset, Page},
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, Resource, Scope},
 };
 
 use crate::{
     request::{CreateProfile, UpdateProfile},
+    response::Profile,
     store,
 };
 
@@ -35,7 +35,7 @@ pub struct ListQuery {
 pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Profile>>, ApiError> {
     let scope = match query.account_id {
         Some(owner) => caller.scope_of(owner),
         None => Scope::Other,
@@ -49,16 +49,13 @@ pub async fn list(
         .db
         .read(|mut conn| async move { store::list(&mut conn, account_id, &page).await })
         .await?;
-    Ok(Json(page.respond(
-        &keys.cursor,
-        rows,
-        |row| (row.created_at, row.id),
-        store::ProfileRow::to_json,
-    )))
+    Ok(Json(page.respond(&keys.cursor, rows, |row| {
+        (row.created_at, row.id)
+    })))
 }
 
 /// `GET /api/profiles/{id}`
-pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
     let row = caller
         .state()
         .db
@@ -68,14 +65,14 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
     caller
         .may_on(Resource::Profile, Action::Read, row.account_id)
         .await?;
-    Ok(Json(row.to_json()))
+    Ok(Json(row))
 }
 
 /// `POST /api/profiles`: a profile of the caller's own account.
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateProfile>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Profile>), ApiError> {
     caller
         .may(Resource::Profile, Action::Create, Scope::Own)
         .await?;
@@ -93,7 +90,7 @@ pub async fn create(
             }
             let row = store::insert(&mut tx, account_id, &profile).await?;
             tx.commit().await?;
-            Ok((StatusCode::CREATED, Json(row.to_json())))
+            Ok((StatusCode::CREATED, Json(row)))
         })
         .await
 }
@@ -103,7 +100,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateProfile>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Profile>, ApiError> {
     caller
         .state()
         .db
@@ -118,7 +115,7 @@ pub async fn update(
             let change = body.clone().parse()?;
             let row = store::update(&mut tx, id, &change).await?;
             tx.commit().await?;
-            Ok(Json(row.to_json()))
+            Ok(Json(row))
         })
         .await
 }

@@ -9,10 +9,12 @@
 //! | `DELETE /api/profiles/{id}` | Bearer (own, or moderator/admin) | | [`handlers::delete`] |
 //!
 //! Every check goes through the permission matrix (`shared::permissions`). Queries
-//! are in [`store`]; request bodies become domain types in [`request`].
+//! are in [`store`]; request bodies become domain types in [`request`];
+//! what is answered, and its schema, is in [`response`].
 
 pub mod handlers;
 pub mod request;
+pub mod response;
 pub mod store;
 
 use std::sync::Arc;
@@ -39,3 +41,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .with_state(state)
 }
+
+/// The parts of openapi.yaml generated from this function's types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(response::Profile)))]
+pub struct ApiDoc;

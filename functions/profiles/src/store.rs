@@ -1,40 +1,18 @@
 //! Profile queries. Deleted profiles are never returned: to every route they are 404.
 
-use serde_json::{Value, json};
 use shared::cursor::Keyset;
 use sqlx::{PgConnection, PgExecutor};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::request::{NewProfile, ProfileChange};
+use crate::{
+    request::{NewProfile, ProfileChange},
+    response::Profile,
+};
 
-/// The columns of `ProfileRow`, as a literal so queries stay static strings.
+/// The columns of `Profile`, as a literal so queries stay static strings.
 macro_rules! columns {
     () => {
         "id, account_id, name, details, created_at, updated_at"
     };
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub struct ProfileRow {
-    pub id: i64,
-    pub account_id: i64,
-    pub name: String,
-    pub details: Value,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-impl ProfileRow {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "accountId": self.account_id,
-            "name": self.name,
-            "details": self.details,
-            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
-            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
-        })
-    }
 }
 
 /// Newest first, optionally one account's; one keyset page plus one row.
@@ -42,7 +20,7 @@ pub async fn list(
     conn: &mut PgConnection,
     account_id: Option<i64>,
     page: &Keyset,
-) -> Result<Vec<ProfileRow>, sqlx::Error> {
+) -> Result<Vec<Profile>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -61,10 +39,7 @@ pub async fn list(
     .await
 }
 
-pub async fn find(
-    executor: impl PgExecutor<'_>,
-    id: i64,
-) -> Result<Option<ProfileRow>, sqlx::Error> {
+pub async fn find(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Profile>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -102,7 +77,7 @@ pub async fn insert(
     tx: &mut PgConnection,
     account_id: i64,
     profile: &NewProfile,
-) -> Result<ProfileRow, sqlx::Error> {
+) -> Result<Profile, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO profiles (account_id, name, details) VALUES ($1, $2, $3) RETURNING ",
         columns!()
@@ -118,7 +93,7 @@ pub async fn update(
     tx: &mut PgConnection,
     id: i64,
     change: &ProfileChange,
-) -> Result<ProfileRow, sqlx::Error> {
+) -> Result<Profile, sqlx::Error> {
     sqlx::query_as(concat!(
         "UPDATE profiles SET name = COALESCE($2, name), details = COALESCE($3, details),
                 updated_at = now()

@@ -4,11 +4,11 @@
 
 use axum::{Json, extract::Path};
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError,
     auth::caller::Caller,
-    cursor::Keyset,
+    cursor::{Keyset, Page},
     domain::ValidationErrors,
     http::extract::{ApiJson, ApiQuery},
     permissions::{Action, Resource, Scope},
@@ -17,6 +17,7 @@ use shared::{
 
 use crate::{
     request::{CreateReport, ListQuery, Resolution, Status, UpdateReport},
+    response::Report,
     store,
 };
 
@@ -28,7 +29,7 @@ fn not_found() -> ApiError {
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateReport>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Report>), ApiError> {
     caller
         .may(Resource::Report, Action::Create, Scope::Any)
         .await?;
@@ -48,7 +49,7 @@ pub async fn create(
             }
             let row = store::insert(&mut tx, caller.principal.account_id, &report).await?;
             tx.commit().await?;
-            Ok((StatusCode::CREATED, Json(row.to_json())))
+            Ok((StatusCode::CREATED, Json(row)))
         })
         .await
 }
@@ -57,7 +58,7 @@ pub async fn create(
 pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Report>>, ApiError> {
     caller
         .may(Resource::Report, Action::Read, Scope::Any)
         .await?;
@@ -69,16 +70,13 @@ pub async fn list(
         .db
         .read(|mut conn| async move { store::list(&mut conn, status, &page).await })
         .await?;
-    Ok(Json(page.respond(
-        &keys.cursor,
-        rows,
-        |row| (row.created_at, row.id),
-        store::ReportRow::to_json,
-    )))
+    Ok(Json(page.respond(&keys.cursor, rows, |row| {
+        (row.created_at, row.id)
+    })))
 }
 
 /// `GET /api/reports/{id}`
-pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Report>, ApiError> {
     caller
         .may(Resource::Report, Action::Read, Scope::Any)
         .await?;
@@ -88,7 +86,7 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
         .read(|mut conn| async move { store::find(&mut conn, id).await })
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(row.to_json()))
+    Ok(Json(row))
 }
 
 /// `PATCH /api/reports/{id}`: review or resolve, in one transaction on the locked row;
@@ -97,7 +95,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<UpdateReport>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Report>, ApiError> {
     caller
         .may(Resource::Report, Action::Update, Scope::Any)
         .await?;
@@ -128,7 +126,7 @@ pub async fn update(
                 )
                 .await?;
             tx.commit().await?;
-            Ok(Json(row.to_json()))
+            Ok(Json(row))
         })
         .await
 }

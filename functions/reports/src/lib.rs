@@ -10,10 +10,12 @@
 //! | `PATCH /api/reports/{id}` | Bearer (Report Update) | | [`handlers::update`] |
 //! | `DELETE /api/reports/{id}` | Bearer (Report Delete) | | [`handlers::delete`] |
 //!
-//! Queries are in [`store`]; request bodies become domain types in [`request`].
+//! Queries are in [`store`]; request bodies become domain types in [`request`];
+//! what is answered, and its schema, is in [`response`].
 
 pub mod handlers;
 pub mod request;
+pub mod response;
 pub mod store;
 
 use std::sync::Arc;
@@ -40,3 +42,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .with_state(state)
 }
+
+/// The parts of openapi.yaml generated from this function's types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(response::Report)))]
+pub struct ApiDoc;

@@ -1,15 +1,18 @@
 //! Report request bodies and the list query. Target type, reason and status are
 //! closed sets: they parse into enums, so an unknown value is a 400 naming the field.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::{
     ApiError,
     domain::{ValidationErrors, content::note},
 };
+use utoipa::ToSchema;
 
 /// What a report is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[schema(as = ReportTargetType)]
 pub enum TargetType {
     Post,
     Comment,
@@ -29,8 +32,10 @@ impl TargetType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[schema(as = ReportReason)]
 pub enum Reason {
     Spam,
     Abuse,
@@ -53,8 +58,10 @@ impl Reason {
 
 /// A report's review state. Resolved and dismissed are closed: they record who closed
 /// the report and when.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+#[schema(as = ReportStatus)]
 pub enum Status {
     Open,
     Reviewing,

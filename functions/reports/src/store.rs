@@ -1,11 +1,12 @@
 //! Report queries. Reports are soft deleted: every query skips deleted rows.
 
-use serde_json::{Value, json};
 use shared::cursor::Keyset;
 use sqlx::{PgConnection, PgExecutor};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::request::{NewReport, NoteChange, Resolution, Status, TargetType};
+use crate::{
+    request::{NewReport, NoteChange, Resolution, Status, TargetType},
+    response::Report,
+};
 
 /// The columns of a report, for `FROM reports` or `RETURNING`.
 macro_rules! report_columns {
@@ -15,51 +16,12 @@ macro_rules! report_columns {
     };
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct ReportRow {
-    pub id: i64,
-    pub reporter_id: i64,
-    pub target_type: String,
-    pub target_id: i64,
-    pub reason: String,
-    pub details: Option<String>,
-    pub status: String,
-    pub resolution_note: Option<String>,
-    pub resolved_by: Option<i64>,
-    pub resolved_at: Option<OffsetDateTime>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
-
-fn rfc3339(time: OffsetDateTime) -> String {
-    time.format(&Rfc3339).unwrap_or_default()
-}
-
-impl ReportRow {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "reporterId": self.reporter_id,
-            "targetType": self.target_type,
-            "targetId": self.target_id,
-            "reason": self.reason,
-            "details": self.details,
-            "status": self.status,
-            "resolutionNote": self.resolution_note,
-            "resolvedBy": self.resolved_by,
-            "resolvedAt": self.resolved_at.map(rfc3339),
-            "createdAt": rfc3339(self.created_at),
-            "updatedAt": rfc3339(self.updated_at),
-        })
-    }
-}
-
 /// Newest first, optionally of one status, one keyset page (plus one row).
 pub async fn list(
     conn: &mut PgConnection,
     status: Option<Status>,
     page: &Keyset,
-) -> Result<Vec<ReportRow>, sqlx::Error> {
+) -> Result<Vec<Report>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT",
         report_columns!(),
@@ -78,7 +40,7 @@ pub async fn list(
     .await
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<ReportRow>, sqlx::Error> {
+pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<Report>, sqlx::Error> {
     sqlx::query_as(concat!(
         "SELECT",
         report_columns!(),
@@ -119,7 +81,7 @@ pub async fn insert(
     tx: &mut PgConnection,
     reporter_id: i64,
     report: &NewReport,
-) -> Result<ReportRow, sqlx::Error> {
+) -> Result<Report, sqlx::Error> {
     sqlx::query_as(concat!(
         "INSERT INTO reports (reporter_id, target_type, target_id, reason, details)
          VALUES ($1, $2, $3, $4, $5)
@@ -151,7 +113,7 @@ pub async fn update(
     note: &NoteChange,
     resolution: Resolution,
     caller: i64,
-) -> Result<ReportRow, sqlx::Error> {
+) -> Result<Report, sqlx::Error> {
     let (note_changes, new_note) = match note {
         NoteChange::Keep => (false, None),
         NoteChange::Set(text) => (true, Some(text.as_str())),

@@ -77,7 +77,7 @@ impl fmt::Display for Window {
         let seconds = self.0.as_secs();
         match [(86_400, 'd'), (3_600, 'h'), (60, 'm')]
             .into_iter()
-            .find(|(unit, _)| seconds % unit == 0)
+            .find(|(unit, _)| seconds.is_multiple_of(*unit))
         {
             Some((unit, symbol)) => write!(f, "{}{symbol}", seconds / unit),
             None => write!(f, "{seconds}s"),

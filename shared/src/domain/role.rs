@@ -1,5 +1,8 @@
-/// Roles by their seed numbering (roles table): 1 user, 2 admin, 3 moderator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Numbered as the roles table seeds them: 1 user, 2 admin, 3 moderator; answered by
+// name, as `as_str` spells it.
+/// An account's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     User,
     Admin,

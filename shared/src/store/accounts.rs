@@ -1,8 +1,7 @@
 //! The accounts table.
 
-use serde_json::{Value, json};
 use sqlx::PgExecutor;
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
 
 use super::StoreError;
 use crate::{
@@ -26,37 +25,8 @@ pub struct Account {
 }
 
 impl Account {
-    /// The API's `account` object (never the hash).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "username": self.username,
-            "email": self.email,
-            "roleId": self.role_id,
-            "role": Role::from_id(self.role_id).map(Role::as_str),
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "twoFactorEnabled": self.two_factor_enabled,
-            "emailVerified": self.email_verified(),
-            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
-        })
-    }
-
     pub fn email_verified(&self) -> bool {
         self.email_verified_at.is_some()
-    }
-
-    /// What any signed-in caller may see of another's account: no email, nor whether
-    /// 2FA is on (that would tell an attacker which accounts are easier targets), nor
-    /// the role (which accounts are the admins and moderators worth attacking).
-    pub fn to_public_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "username": self.username,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "createdAt": self.created_at.format(&Rfc3339).unwrap_or_default(),
-        })
     }
 }
 

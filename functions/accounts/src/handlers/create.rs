@@ -2,7 +2,7 @@
 
 use axum::Json;
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError,
     auth::caller::Caller,
@@ -10,6 +10,7 @@ use shared::{
     domain::Role,
     http::extract::ApiJson,
     permissions::{Action, Resource, Scope},
+    response::AccountReply,
     store::{
         accounts::{self, NewAccount},
         audit::{EventType, Severity},
@@ -22,7 +23,7 @@ use crate::request::CreateAccount;
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateAccount>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AccountReply>), ApiError> {
     caller
         .may(Resource::Account, Action::Create, Scope::Other)
         .await?;
@@ -67,8 +68,5 @@ pub async fn create(
         )
         .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "account": account.to_json() })),
-    ))
+    Ok((StatusCode::CREATED, Json(AccountReply::from(&account))))
 }

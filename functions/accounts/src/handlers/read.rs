@@ -2,18 +2,19 @@
 
 use axum::{Json, extract::Path};
 use serde::Deserialize;
-use serde_json::Value;
 use shared::{
     ApiError,
     auth::caller::{AdminOnly, Caller},
-    cursor::Keyset,
+    cursor::{Keyset, Page},
     domain::Role,
     http::extract::ApiQuery,
     permissions::{Action, Resource, Scope},
-    store::accounts::{self, Account},
+    response::Account,
+    store::accounts,
 };
 
 use super::not_found;
+use crate::response::AccountView;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -28,7 +29,7 @@ pub struct ListQuery {
 pub async fn list(
     caller: Caller<AdminOnly>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Account>>, ApiError> {
     caller
         .may(Resource::Account, Action::Read, Scope::Other)
         .await?;
@@ -39,17 +40,14 @@ pub async fn list(
         .db
         .read(|mut conn| async move { accounts::page(&mut *conn, &page).await })
         .await?;
-    Ok(Json(page.respond(
-        &keys.cursor,
-        rows,
-        |row| (row.created_at, row.id),
-        Account::to_json,
-    )))
+    Ok(Json(page.respond(&keys.cursor, rows, |row| {
+        (row.created_at, row.id)
+    })))
 }
 
 /// The caller's own account and admins see everything but the hash; anyone else
 /// signed in sees the public fields.
-pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<AccountView>, ApiError> {
     let scope = caller.scope_of(id);
     caller.may(Resource::Account, Action::Read, scope).await?;
     let account = caller
@@ -60,8 +58,8 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Api
         .ok_or_else(not_found)?;
     let full = scope == Scope::Own || Role::from_id(caller.principal.role_id) == Some(Role::Admin);
     Ok(Json(if full {
-        account.to_json()
+        AccountView::Full(account.into())
     } else {
-        account.to_public_json()
+        AccountView::Public(account.into())
     }))
 }

@@ -7,13 +7,14 @@
 //! Sessions are deliberately not revoked: a promotion should not sign anyone out.
 
 use axum::{Json, extract::Path};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError,
     auth::caller::{Caller, SteppedUpAdmin},
     domain::{Role, ValidationErrors},
     http::extract::ApiJson,
     permissions::{Action, Resource, Scope},
+    response::Account,
     store::{
         accounts,
         audit::{EventType, Severity},
@@ -29,7 +30,7 @@ pub async fn change(
     caller: Caller<SteppedUpAdmin>,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ChangeRole>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Account>, ApiError> {
     caller
         .may(Resource::Account, Action::Update, Scope::Other)
         .await?;
@@ -74,5 +75,5 @@ pub async fn change(
         tracing::error!(error = %error, account_id = id, "the role changed, but older tokens keep the old one until they expire");
         return Err(error.into());
     }
-    Ok(Json(account.to_json()))
+    Ok(Json(account.into()))
 }

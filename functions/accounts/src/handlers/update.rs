@@ -1,13 +1,14 @@
 //! `PATCH /api/accounts/{id}`: names and email, by the account itself or an admin.
 
 use axum::{Json, extract::Path};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError,
     auth::caller::Caller,
     auth::reauth::Reauth,
     mail::{Outbox, email_change},
     permissions::{Action, Resource, Scope},
+    response,
     store::{
         accounts::{self, DetailsChange},
         audit::{EventType, Severity},
@@ -24,7 +25,7 @@ pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
     Reauth { body, proof }: Reauth<UpdateAccount>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<response::Account>, ApiError> {
     // An account owns itself, so the scope comes from the path: a caller who may not
     // edit others is refused before learning whether the id exists.
     caller.may_on(Resource::Account, Action::Update, id).await?;
@@ -83,9 +84,8 @@ pub async fn update(
     }
     tx.commit().await?;
     state.mail.relay(&state.db, outbox).await;
-    let mut body = account.to_json();
-    if let Some(email) = pending {
-        body["pendingEmail"] = json!(email.as_str());
-    }
-    Ok(Json(body))
+    Ok(Json(response::Account {
+        pending_email: pending.map(|email| email.as_str().to_owned()),
+        ..account.into()
+    }))
 }

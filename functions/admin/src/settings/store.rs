@@ -1,38 +1,19 @@
 //! System settings queries (the `system_settings` table; deletes are real deletes:
 //! a setting that is gone falls back to its default in the code that reads it).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use super::request::Key;
+use crate::response::Setting;
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct SettingRow {
-    pub key: String,
-    pub value: Value,
-    pub updated_by: Option<i64>,
-    pub updated_at: OffsetDateTime,
-}
-
-impl SettingRow {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "key": self.key,
-            "value": self.value,
-            "updatedBy": self.updated_by,
-            "updatedAt": self.updated_at.format(&Rfc3339).unwrap_or_default(),
-        })
-    }
-}
-
-pub async fn list(conn: &mut PgConnection) -> Result<Vec<SettingRow>, sqlx::Error> {
+pub async fn list(conn: &mut PgConnection) -> Result<Vec<Setting>, sqlx::Error> {
     sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings ORDER BY key")
         .fetch_all(conn)
         .await
 }
 
-pub async fn find(conn: &mut PgConnection, key: &Key) -> Result<Option<SettingRow>, sqlx::Error> {
+pub async fn find(conn: &mut PgConnection, key: &Key) -> Result<Option<Setting>, sqlx::Error> {
     sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings WHERE key = $1")
         .bind(key.as_str())
         .fetch_optional(conn)
@@ -56,7 +37,7 @@ pub async fn upsert(
     key: &Key,
     value: &Value,
     updated_by: i64,
-) -> Result<SettingRow, sqlx::Error> {
+) -> Result<Setting, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO system_settings (key, value, updated_by) VALUES ($1, $2, $3)
          ON CONFLICT (key) DO UPDATE

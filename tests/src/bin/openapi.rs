@@ -1,0 +1,109 @@
+//! openapi.yaml from the code: writes into the committed document the parts that are
+//! generated from the functions' types (`ApiDoc` in each function's lib.rs; today the
+//! response schemas of the functions converted so far), leaving the rest as written.
+//!
+//! `make openapi` (this binary) rewrites the file; the unit test below, run by
+//! `make test`, fails when the committed file is not what the code generates.
+
+use std::{fs, path::PathBuf, process::ExitCode};
+
+use utoipa::OpenApi;
+use yaml_serde::Value;
+
+type Error = Box<dyn std::error::Error>;
+
+/// Every function's generated parts, merged.
+fn generated() -> utoipa::openapi::OpenApi {
+    let mut document = shared::response::ApiDoc::openapi();
+    for part in [
+        admin::ApiDoc::openapi(),
+        comments::ApiDoc::openapi(),
+        posts::ApiDoc::openapi(),
+        profiles::ApiDoc::openapi(),
+        reports::ApiDoc::openapi(),
+    ] {
+        document.merge(part);
+    }
+    document
+}
+
+fn document_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml")
+}
+
+/// The document `written` with the generated parts in place of what it has for them.
+fn regenerate(written: &str) -> Result<String, Error> {
+    let mut document: Value = yaml_serde::from_str(written)?;
+    let generated = generated();
+    let schemas = generated
+        .components
+        .map(|components| components.schemas)
+        .unwrap_or_default();
+    let target = document
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(Value::as_mapping_mut)
+        .ok_or("openapi.yaml has no components.schemas mapping")?;
+    for (name, schema) in schemas {
+        target.insert(Value::String(name), yaml_serde::to_value(schema)?);
+    }
+    let mut text = yaml_serde::to_string(&document)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+fn main() -> ExitCode {
+    let path = document_path();
+    let result = fs::read_to_string(&path)
+        .map_err(Error::from)
+        .and_then(|written| regenerate(&written).map(|text| (written, text)))
+        .and_then(|(written, text)| {
+            if written == text {
+                println!("{} is current", path.display());
+                Ok(())
+            } else {
+                fs::write(&path, text)?;
+                println!("{} rewritten from the code", path.display());
+                Ok(())
+            }
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("openapi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_document_is_what_the_code_generates() {
+        let written = fs::read_to_string(document_path()).unwrap_or_default();
+        let regenerated = regenerate(&written).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            written == regenerated,
+            "openapi.yaml differs from what the code generates: run `make openapi` and commit it"
+        );
+    }
+
+    #[test]
+    fn a_generated_schema_edited_by_hand_is_put_back() {
+        let written = fs::read_to_string(document_path()).unwrap_or_default();
+        let mut document: Value = yaml_serde::from_str(&written).unwrap_or_else(|e| panic!("{e}"));
+        let post = document
+            .get_mut("components")
+            .and_then(|c| c.get_mut("schemas"))
+            .and_then(|s| s.get_mut("Post"))
+            .unwrap_or_else(|| panic!("openapi.yaml has no Post schema"));
+        *post = Value::String("edited by hand".into());
+        let edited = yaml_serde::to_string(&document).unwrap_or_else(|e| panic!("{e}"));
+        assert_ne!(edited, written);
+        assert_eq!(regenerate(&edited).ok(), Some(written));
+    }
+}
