@@ -900,22 +900,25 @@ pub const REGISTRY: &[Setting] = &[
 ];
 
 /// Where a setting's value comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = SettingSource)]
 pub enum Source {
     Default,
     Environment,
 }
 
-/// One setting in force, as `GET /api/admin/system/config` answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One setting in force: its environment variable and value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SettingInForce {
     pub name: &'static str,
     /// The value in force (the environment's, else the default), redacted where it
-    /// could hold a credential; `None` when unset with no default.
+    /// could hold a credential; null when unset with no default.
+    #[schema(required)]
     pub value: Option<String>,
     pub source: Source,
+    #[schema(required)]
     pub default: Option<String>,
     /// True when something was taken out of `value`.
     pub redacted: bool,

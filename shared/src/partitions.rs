@@ -81,16 +81,20 @@ pub enum MaintenanceError {
     TableName(String),
 }
 
-#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+/// What one run of partition maintenance did.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PartitionSummary)]
 pub struct Summary {
     /// Why nothing was done (`"replica"`, `"locked"`), if so.
+    #[schema(required)]
     pub skipped: Option<String>,
     pub created: Vec<String>,
     pub detached: Vec<String>,
     pub dropped: Vec<String>,
     pub rows_moved: i64,
     /// Rows still in each default partition after the run.
+    #[schema(value_type = BTreeMap<String, i64>)]
     pub rows_in_default: Map<String, Value>,
     pub duration_ms: i64,
 }

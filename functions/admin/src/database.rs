@@ -1,26 +1,27 @@
 //! `GET /api/admin/database/stats`: what this instance sees of PostgreSQL.
 
-use std::{sync::Arc, time::Instant};
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
 use axum::{Json, extract::State};
-use serde_json::{Value, json};
 use shared::{ApiError, AppState, auth::caller::AdminOnly, db::PgPool};
 
-async fn reachability(pool: &PgPool) -> Value {
+use crate::response::{DatabaseStats, PartitionBound, PoolStats};
+
+async fn reachability(pool: &PgPool) -> PoolStats {
     let started = Instant::now();
     let reachable = sqlx::query("SELECT 1").execute(pool).await.is_ok();
-    json!({
-        "reachable": reachable,
-        "responseTimeMs": (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
-        "size": pool.size(),
-        "idle": pool.num_idle(),
-    })
+    PoolStats {
+        reachable,
+        response_time_ms: (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0,
+        size: pool.size(),
+        idle: pool.num_idle(),
+    }
 }
 
 pub async fn stats(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DatabaseStats>, ApiError> {
     let (writer, reader, replica) = tokio::join!(
         reachability(state.db.writer_pool()),
         reachability(state.db.reader_pool()),
@@ -49,21 +50,19 @@ pub async fn stats(
     )
     .fetch_all(pool)
     .await?;
-    let mut by_table = serde_json::Map::new();
-    for (parent, child, bound) in partitions {
-        let list = by_table.entry(parent).or_insert_with(|| json!([]));
-        if let Some(list) = list.as_array_mut() {
-            list.push(json!({ "name": child, "range": bound }));
-        }
+    let mut by_table: BTreeMap<String, Vec<PartitionBound>> = BTreeMap::new();
+    for (parent, name, range) in partitions {
+        by_table
+            .entry(parent)
+            .or_default()
+            .push(PartitionBound { name, range });
     }
-    let lag = replica.map(|status| status.lag.as_secs_f64()).ok();
-    Ok(Json(json!({
-        "writer": writer,
-        "reader": reader,
-        "replicationLagSeconds": lag,
-        // Where this instance's reads went since it started: what read-your-writes costs.
-        "reads": state.db.read_shares(),
-        "rowEstimates": tables.into_iter().map(|(t, n)| (t, json!(n.round()))).collect::<serde_json::Map<_, _>>(),
-        "partitions": by_table,
-    })))
+    Ok(Json(DatabaseStats {
+        writer,
+        reader,
+        replication_lag_seconds: replica.map(|status| status.lag.as_secs_f64()).ok(),
+        reads: state.db.read_shares(),
+        row_estimates: tables.into_iter().map(|(t, n)| (t, n.round())).collect(),
+        partitions: by_table,
+    }))
 }

@@ -92,6 +92,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     response::AuditEntry,
     response::BlockedIp,
     response::PartitionRun,
-    response::Setting
+    shared::partitions::Summary,
+    response::Setting,
+    response::SystemConfig,
+    response::Migrations,
+    response::DatabaseStats,
+    response::SecurityStats
 )))]
 pub struct ApiDoc;

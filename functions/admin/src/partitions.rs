@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use axum::{Extension, Json, extract::State};
-use serde_json::Value;
-use shared::partitions::{self as maintenance, MaintenanceConfig};
+use shared::partitions::{self as maintenance, MaintenanceConfig, Summary};
 use shared::{
     ApiError, AppState,
     auth::caller::{AdminOnly, SteppedUpAdmin},
@@ -35,7 +34,7 @@ pub async fn run(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
     SteppedUpAdmin(admin): SteppedUpAdmin,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Summary>, ApiError> {
     let config = MaintenanceConfig::from_env().map_err(ApiError::internal)?;
     let today = OffsetDateTime::now_utc().date();
     let summary = maintenance::run(state.db.writer_pool(), &config, today)
@@ -52,5 +51,5 @@ pub async fn run(
         .details(serde_json::to_value(&summary).unwrap_or_default()),
     )
     .await;
-    Ok(Json(serde_json::to_value(summary).unwrap_or_default()))
+    Ok(Json(summary))
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::{
@@ -23,7 +23,7 @@ use shared::{
 };
 use time::OffsetDateTime;
 
-use crate::response::{AuditEntry, BlockedIp};
+use crate::response::{AuditEntry, BlockedIp, SecurityStats};
 
 /// A block's end, to the second (as blocks are kept).
 fn timestamp(ms: i64) -> OffsetDateTime {
@@ -187,7 +187,7 @@ pub async fn stats(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
     ApiQuery(query): ApiQuery<StatsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SecurityStats>, ApiError> {
     let window = query.window.unwrap_or(Window::DEFAULT);
     let seconds = window.duration().as_secs_f64();
     let rows: Vec<(String, String, i64)> = state
@@ -202,18 +202,14 @@ pub async fn stats(
             .await
         })
         .await?;
-    let mut by_type = serde_json::Map::new();
-    let mut by_severity = serde_json::Map::new();
-    for (event_type, severity, count) in &rows {
-        let add = |map: &mut serde_json::Map<String, Value>, key: &str| {
-            let total = map.get(key).and_then(Value::as_i64).unwrap_or(0) + count;
-            map.insert(key.to_owned(), json!(total));
-        };
-        add(&mut by_type, event_type);
-        add(&mut by_severity, severity);
+    let mut stats = SecurityStats {
+        window: window.to_string(),
+        ..SecurityStats::default()
+    };
+    for (event_type, severity, count) in rows {
+        stats.total += count;
+        *stats.by_type.entry(event_type).or_default() += count;
+        *stats.by_severity.entry(severity).or_default() += count;
     }
-    let total: i64 = rows.iter().map(|(_, _, c)| c).sum();
-    Ok(Json(
-        json!({ "window": window.to_string(), "total": total, "byType": by_type, "bySeverity": by_severity }),
-    ))
+    Ok(Json(stats))
 }

@@ -4,20 +4,21 @@
 use std::{collections::BTreeMap, fmt::Write, sync::Arc};
 
 use axum::{Json, extract::State};
-use serde_json::{Value, json};
 use shared::{ApiError, AppState, auth::caller::AdminOnly, config};
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
+
+use crate::response::{AppliedMigration, Migrations, PendingMigration, SystemConfig};
 
 /// `{function, settings: [{name, value, source, default, redacted}]}` as this function
 /// sees its environment (every function gets the same one from the template's
 /// Globals). Secret values are never shown and URLs lose their passwords
 /// (`shared::config::settings`).
-pub async fn config(_admin: AdminOnly) -> Result<Json<Value>, ApiError> {
+pub async fn config(_admin: AdminOnly) -> Result<Json<SystemConfig>, ApiError> {
     let settings = config::settings(&|var| std::env::var(var).ok()).map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "function": shared::metrics::function_name(),
-        "settings": settings,
-    })))
+    Ok(Json(SystemConfig {
+        function: shared::metrics::function_name().to_owned(),
+        settings,
+    }))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -37,7 +38,7 @@ type Applied = (i64, String, OffsetDateTime, bool, Vec<u8>, i64);
 pub async fn migrations(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Migrations>, ApiError> {
     let rows: Vec<Applied> = sqlx::query_as(
         "SELECT version, description, installed_on, success, checksum, execution_time
          FROM _sqlx_migrations ORDER BY version",
@@ -49,46 +50,43 @@ pub async fn migrations(
         .filter(|m| !m.migration_type.is_down_migration())
         .map(|m| (m.version, m))
         .collect();
-    let mut up_to_date = true;
-    let applied: Vec<Value> = rows
-        .iter()
+    let pending: Vec<PendingMigration> = embedded
+        .values()
+        .filter(|m| !rows.iter().any(|(version, ..)| *version == m.version))
+        .map(|m| PendingMigration {
+            version: m.version,
+            description: m.description.to_string(),
+            checksum: hex(&m.checksum),
+        })
+        .collect();
+    let mut up_to_date = pending.is_empty();
+    let applied = rows
+        .into_iter()
         .map(
             |(version, description, installed_on, success, checksum, nanos)| {
+                // null: applied by another build, unknown to this one.
                 let matches = embedded
-                    .get(version)
+                    .get(&version)
                     .map(|m| m.checksum.as_ref() == checksum.as_slice());
-                up_to_date &= *success && matches == Some(true);
-                json!({
-                    "version": version,
-                    "description": description,
-                    "installedOn": installed_on.format(&Rfc3339).unwrap_or_default(),
-                    "success": success,
+                up_to_date &= success && matches == Some(true);
+                AppliedMigration {
+                    version,
+                    description,
+                    installed_on,
+                    success,
                     // sqlx stores the time in nanoseconds.
-                    "executionTimeMs": (*nanos as f64 / 10_000.0).round() / 100.0,
-                    "checksum": hex(checksum),
-                    // null: applied by another build, unknown to this one.
-                    "checksumMatches": matches,
-                })
+                    execution_time_ms: (nanos as f64 / 10_000.0).round() / 100.0,
+                    checksum: hex(&checksum),
+                    checksum_matches: matches,
+                }
             },
         )
         .collect();
-    let pending: Vec<Value> = embedded
-        .values()
-        .filter(|m| !rows.iter().any(|(version, ..)| *version == m.version))
-        .map(|m| {
-            json!({
-                "version": m.version,
-                "description": m.description,
-                "checksum": hex(&m.checksum),
-            })
-        })
-        .collect();
-    up_to_date &= pending.is_empty();
-    Ok(Json(json!({
-        "applied": applied,
-        "pending": pending,
-        "upToDate": up_to_date,
-    })))
+    Ok(Json(Migrations {
+        applied,
+        pending,
+        up_to_date,
+    }))
 }
 
 #[cfg(test)]

@@ -16,18 +16,13 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, header};
-use serde::Serialize;
 use shared::{
     ApiError, AppState,
     auth::{cookies, csrf, refresh},
     secrets::AppKeys,
 };
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CsrfTokenResponse {
-    csrf_token: String,
-}
+use crate::response::CsrfToken;
 
 /// The token to hand out for the cookies in `headers`.
 fn token_for(keys: &AppKeys, headers: &HeaderMap) -> Result<String, csrf::CsrfError> {
@@ -55,7 +50,7 @@ pub async fn issue(
     let keys = state.secrets.app_keys().await?;
     let token = token_for(&keys, &headers).map_err(ApiError::internal)?;
     let cookie = cookies::csrf(&token, state.config.auth.refresh_token_ttl);
-    let mut response = Json(CsrfTokenResponse { csrf_token: token }).into_response();
+    let mut response = Json(CsrfToken { csrf_token: token }).into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }

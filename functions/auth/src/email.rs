@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::{Extension, Json, extract::State};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::Principal,
@@ -29,6 +29,8 @@ use shared::{
     },
 };
 use sqlx::PgConnection;
+
+use crate::response::EmailVerified;
 
 /// In the caller's transaction: a verification link for the account's address (older
 /// ones stop working), its mail written to `outbox`.
@@ -75,7 +77,7 @@ pub async fn verify(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
     ApiJson(body): ApiJson<VerifyRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EmailVerified>, ApiError> {
     let token = LinkToken::parse(&body.token)?;
     let keys = state.secrets.app_keys().await?;
     let mut tx = state.db.begin().await?;
@@ -134,11 +136,11 @@ pub async fn verify(
         changed,
         "email address verified"
     );
-    Ok(Json(json!({
-        "email": account.email,
-        "emailVerified": true,
-        "changed": changed,
-    })))
+    Ok(Json(EmailVerified {
+        email: account.email,
+        email_verified: true,
+        changed,
+    }))
 }
 
 /// A new verification link for the caller's address (202), unless it is verified

@@ -33,6 +33,7 @@ pub mod login;
 mod outcome;
 pub mod recovery;
 pub mod refresh;
+pub mod response;
 mod session;
 pub mod sessions;
 pub mod signup;
@@ -116,3 +117,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .with_state(state)
 }
+
+/// The parts of openapi.yaml generated from this function's types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(
+    response::SessionReply,
+    response::MfaChallenge,
+    response::Sessions,
+    response::TwoFactorSetup,
+    response::BackupCodes,
+    response::EmailVerified,
+    response::Accepted,
+    response::CsrfToken
+)))]
+pub struct ApiDoc;

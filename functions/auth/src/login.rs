@@ -24,7 +24,7 @@ use shared::{
     },
 };
 
-use crate::{outcome::Login as Outcome, session};
+use crate::{outcome::Login as Outcome, response::MfaChallenge, session};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,7 +113,10 @@ async fn attempt(
         let auth = &state.config.auth;
         let mfa_token = mfa::issue(&keys.refresh, account.id, auth.mfa_token_ttl, unix_now())
             .map_err(ApiError::internal)?;
-        let reply = Json(json!({ "mfaRequired": true, "mfaToken": mfa_token }));
+        let reply = Json(MfaChallenge {
+            mfa_required: true,
+            mfa_token,
+        });
         return Ok((Outcome::MfaRequired, reply.into_response()));
     }
     // Audited once the session exists: a login that then fails (DynamoDB down) did

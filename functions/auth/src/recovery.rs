@@ -38,7 +38,7 @@ use shared::{
     },
 };
 
-use crate::outcome::PasswordReset as Outcome;
+use crate::{outcome::PasswordReset as Outcome, response::Accepted};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,9 +48,9 @@ pub struct ForgotRequest {
 
 /// The one answer of forgot, whatever the address.
 fn accepted() -> Response {
-    let body = json!({
-        "message": "If an account uses this address, a link to reset its password is on its way",
-    });
+    let body = Accepted {
+        message: "If an account uses this address, a link to reset its password is on its way",
+    };
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 

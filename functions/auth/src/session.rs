@@ -2,13 +2,11 @@
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
-use serde::Serialize;
 use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::{Principal, access, cookies, csrf, refresh, unix_now},
     http::context::RequestContext,
-    response,
     store::{
         accounts::Account,
         audit::{self, AuditEvent, EventType, Severity},
@@ -16,6 +14,8 @@ use shared::{
     },
 };
 use sqlx::PgConnection;
+
+use crate::response::{SessionReply, TokenType};
 
 /// An access token, the session's CSRF token, and the refresh and CSRF cookies.
 pub struct Tokens {
@@ -25,27 +25,13 @@ pub struct Tokens {
     cookies: [HeaderValue; 2],
 }
 
-/// The answer of signup, login and refresh: the tokens, and the account where one
-/// signed in (refresh answers the tokens alone). A page takes the CSRF token from
-/// here (or `GET /api/csrf-token`), never from a cookie.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionReply {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<response::Account>,
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    csrf_token: String,
-}
-
 impl Tokens {
     /// The tokens as the answer, with the refresh and CSRF cookies set.
     pub fn respond(self, status: StatusCode, account: Option<&Account>) -> Response {
         let reply = SessionReply {
-            account: account.map(response::Account::from),
+            account: account.map(shared::response::Account::from),
             access_token: self.access_token,
-            token_type: "Bearer",
+            token_type: TokenType::Bearer,
             expires_in: self.expires_in,
             csrf_token: self.csrf_token,
         };

@@ -2,54 +2,33 @@
 
 use std::sync::Arc;
 
+use crate::response::{Session, Sessions};
 use axum::{
     Extension, Json,
     extract::{Path, State},
 };
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::{Principal, unix_now},
     http::context::RequestContext,
-    store::{
-        audit::{self, AuditEvent, EventType, Severity},
-        families::Family,
-    },
+    store::audit::{self, AuditEvent, EventType, Severity},
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
-
-fn timestamp(seconds: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-fn session_json(family: &Family, current: &str) -> Value {
-    json!({
-        "id": family.id,
-        "createdAt": timestamp(family.created_at),
-        "lastUsedAt": timestamp(family.last_used_at),
-        "ip": family.ip,
-        "userAgent": family.user_agent,
-        "current": family.id == current,
-    })
-}
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Sessions>, ApiError> {
     let families = state
         .families
         .list_active(principal.account_id, unix_now())
         .await?;
-    let sessions: Vec<Value> = families
-        .iter()
-        .map(|family| session_json(family, &principal.session_id))
+    let sessions = families
+        .into_iter()
+        .map(|family| Session::of(family, &principal.session_id))
         .collect();
-    Ok(Json(json!({ "sessions": sessions })))
+    Ok(Json(Sessions { sessions }))
 }
 
 /// Someone else's session id answers 404 like an unknown one: ids are not confirmed.

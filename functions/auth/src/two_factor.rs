@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::{Extension, Json, extract::State, response::Response};
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     ApiError, AppState,
     auth::{
@@ -27,7 +27,11 @@ use shared::{
     },
 };
 
-use crate::{outcome::Login as Outcome, session};
+use crate::{
+    outcome::Login as Outcome,
+    response::{BackupCodes, TwoFactorSetup},
+    session,
+};
 
 fn already_enabled() -> ApiError {
     ApiError::Conflict {
@@ -59,7 +63,7 @@ async fn audit_failure(state: &AppState, context: &RequestContext, account_id: i
 pub async fn setup(
     State(state): State<Arc<AppState>>,
     principal: Principal,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TwoFactorSetup>, ApiError> {
     let account = account(&state, principal.account_id).await?;
     if account.two_factor_enabled {
         return Err(already_enabled());
@@ -71,11 +75,11 @@ pub async fn setup(
         return Err(already_enabled());
     }
     let enrolment = totp::enrolment(&secret, &account.username).map_err(ApiError::internal)?;
-    Ok(Json(json!({
-        "secret": enrolment.secret_base32,
-        "otpauthUrl": enrolment.otpauth_url,
-        "qrSvg": enrolment.qr_svg,
-    })))
+    Ok(Json(TwoFactorSetup {
+        secret: enrolment.secret_base32,
+        otpauth_url: enrolment.otpauth_url,
+        qr_svg: enrolment.qr_svg,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -91,7 +95,7 @@ pub async fn enable(
     Extension(context): Extension<RequestContext>,
     principal: Principal,
     Reauth { body, proof }: Reauth<EnableRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BackupCodes>, ApiError> {
     let account = account(&state, principal.account_id).await?;
     if account.two_factor_enabled {
         return Err(already_enabled());
@@ -122,7 +126,9 @@ pub async fn enable(
     )
     .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "backupCodes": codes })))
+    Ok(Json(BackupCodes {
+        backup_codes: codes,
+    }))
 }
 
 #[derive(Deserialize)]

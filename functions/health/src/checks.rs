@@ -2,50 +2,51 @@
 //! A check's message is generic on purpose: the real error goes to the log, never to
 //! the (anonymous) caller.
 
-use std::{future::Future, time::Instant};
+use std::{collections::BTreeMap, future::Future, time::Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
-use serde_json::Value;
 use shared::{
     AppState,
     resilience::{BreakerState, CircuitBreaker},
 };
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// One dependency's check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = HealthCheckStatus)]
 pub enum Status {
     Pass,
     Warn,
     Fail,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = HealthCheck)]
 pub struct Check {
     pub status: Status,
     pub response_time_ms: f64,
+    /// What failed or warns (never the underlying error's text).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub message: Option<&'static str>,
+    /// The replica's lag, as the writer measures it (the reader's check).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub replication_lag_seconds: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The service as a whole: unhealthy without the writer (answered 503), degraded
+/// when anything else fails, warns, or has its circuit breaker open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = HealthStatus)]
 pub enum Overall {
     Healthy,
     Degraded,
     Unhealthy,
-}
-
-impl Overall {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Healthy => "healthy",
-            Self::Degraded => "degraded",
-            Self::Unhealthy => "unhealthy",
-        }
-    }
 }
 
 /// Without the writer nothing can change state: unhealthy. Anything else failing or
@@ -72,16 +73,29 @@ impl Report {
     pub fn overall(&self) -> Overall {
         overall(&self.writer, &[&self.reader, &self.dynamodb, &self.secrets])
     }
+
+    /// The checks by dependency name, as answered.
+    pub fn named(self) -> BTreeMap<&'static str, Check> {
+        BTreeMap::from([
+            ("writer", self.writer),
+            ("reader", self.reader),
+            ("dynamodb", self.dynamodb),
+            ("secrets", self.secrets),
+        ])
+    }
 }
 
 /// This instance's breaker per dependency ("closed", "open", "half-open"). A breaker
 /// that is not closed makes a healthy answer degraded: calls are being refused.
-pub fn breakers(state: &AppState, overall: Overall) -> (Value, Overall) {
+pub fn breakers(
+    state: &AppState,
+    overall: Overall,
+) -> (BTreeMap<&'static str, &'static str>, Overall) {
     let states = state.breakers.states();
     let report = states
         .iter()
-        .map(|(name, breaker)| ((*name).to_owned(), Value::from(breaker.as_str())))
-        .collect::<serde_json::Map<_, _>>();
+        .map(|(name, breaker)| (*name, breaker.as_str()))
+        .collect();
     let tripped = states
         .iter()
         .any(|(_, breaker)| *breaker != BreakerState::Closed);
@@ -89,7 +103,7 @@ pub fn breakers(state: &AppState, overall: Overall) -> (Value, Overall) {
         Overall::Healthy if tripped => Overall::Degraded,
         other => other,
     };
-    (Value::Object(report), overall)
+    (report, overall)
 }
 
 pub async fn all(state: &AppState) -> Report {

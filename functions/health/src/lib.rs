@@ -1,6 +1,30 @@
-//! The health function: `GET /api/health` (routes in `routes.rs`, checks in `checks.rs`).
+//! Routes of the health function.
+//!
+//! | route | answer | handler |
+//! |---|---|---|
+//! | `GET /api/health` | every dependency checked; 200 healthy/degraded, 503 unhealthy | [`handlers::health`] |
+//! | `GET /api/health?type=live` | 200 without touching any dependency | |
+//! | `GET /api/health?type=ready` | 200 when the writer answers, else 503 | |
+//!
+//! The checks are in [`checks`]; the answer, and its schema, in [`response`].
 
 mod checks;
-pub mod routes;
+pub mod handlers;
+pub mod response;
 
-pub use routes::router;
+use std::sync::Arc;
+
+use axum::{Router, routing::get};
+use shared::{AppState, ratelimit::limited};
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/health", limited(get(handlers::health), &state, &[]))
+        .with_state(state)
+}
+
+/// The parts of openapi.yaml generated from this function's types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(components(schemas(response::Health)))]
+pub struct ApiDoc;

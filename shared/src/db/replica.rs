@@ -172,7 +172,8 @@ pub(crate) struct ReadCounts {
     writer_fallback: AtomicU64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// An instance's reads since it started, by who served them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadShares {
     /// Reads the replica served.

@@ -17,7 +17,9 @@ fn generated() -> utoipa::openapi::OpenApi {
     let mut document = shared::response::ApiDoc::openapi();
     for part in [
         admin::ApiDoc::openapi(),
+        auth::ApiDoc::openapi(),
         comments::ApiDoc::openapi(),
+        health::ApiDoc::openapi(),
         posts::ApiDoc::openapi(),
         profiles::ApiDoc::openapi(),
         reports::ApiDoc::openapi(),
