@@ -151,20 +151,21 @@ pub enum ApiError {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A failed statement whose named constraint is the client's doing becomes that
-/// client error; any other failure maps as every database error does. The constraint
-/// names are part of the schema's contract (see the migrations).
+/// client error (an [`ApiError`], or a store's own error); any other failure maps as
+/// every database error does. The constraint names are part of the schema's contract
+/// (see the migrations).
 pub trait OnConstraint<T> {
-    fn on_constraint(
+    fn on_constraint<E: From<sqlx::Error>>(
         self,
-        client_error: impl FnOnce(&str) -> Option<ApiError>,
-    ) -> Result<T, ApiError>;
+        client_error: impl FnOnce(&str) -> Option<E>,
+    ) -> Result<T, E>;
 }
 
 impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
-    fn on_constraint(
+    fn on_constraint<E: From<sqlx::Error>>(
         self,
-        client_error: impl FnOnce(&str) -> Option<ApiError>,
-    ) -> Result<T, ApiError> {
+        client_error: impl FnOnce(&str) -> Option<E>,
+    ) -> Result<T, E> {
         self.map_err(|error| {
             error
                 .as_database_error()

@@ -7,6 +7,7 @@ use super::StoreError;
 use crate::{
     cursor::Keyset,
     domain::{Email, PersonName, Role, Username},
+    error::OnConstraint,
 };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -46,15 +47,12 @@ pub struct NewAccount<'a> {
     pub last_name: Option<&'a PersonName>,
 }
 
-/// A taken username or email as `Conflict` (the 409), anything else as it is.
-fn taken(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => match db.constraint() {
-            Some("accounts_username_key") => StoreError::Conflict("username"),
-            Some("accounts_email_key") => StoreError::Conflict("email"),
-            _ => StoreError::Database(error),
-        },
-        _ => StoreError::Database(error),
+/// A taken username or email (the unique keys) as `Conflict`, the 409.
+fn taken(constraint: &str) -> Option<StoreError> {
+    match constraint {
+        "accounts_username_key" => Some(StoreError::Conflict("username")),
+        "accounts_email_key" => Some(StoreError::Conflict("email")),
+        _ => None,
     }
 }
 
@@ -75,7 +73,7 @@ pub async fn insert(
     .bind(new.last_name.map(PersonName::as_str))
     .fetch_one(executor)
     .await
-    .map_err(taken)
+    .on_constraint(taken)
 }
 
 /// By username (case-insensitive) or email; deleted accounts are not found.
@@ -199,7 +197,7 @@ pub async fn update_details(
     .bind(change.email.map(Email::as_str))
     .fetch_one(executor)
     .await
-    .map_err(taken)
+    .on_constraint(taken)
 }
 
 pub async fn set_role(
@@ -257,7 +255,7 @@ pub async fn set_verified_email(
     .bind(email.as_str())
     .fetch_one(executor)
     .await
-    .map_err(taken)
+    .on_constraint(taken)
 }
 
 /// Whether an address belongs to an account (deleted ones too: addresses stay taken).
