@@ -71,10 +71,12 @@ impl Keyset {
 }
 
 /// Every list response: the items and the cursor of the next page (null on the last).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass it as `?cursor=` for the next page; null on the last page.
+    #[schema(required)]
     pub next_cursor: Option<String>,
 }
 

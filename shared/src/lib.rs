@@ -27,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod metrics;
+pub mod openapi;
 pub mod partitions;
 pub mod permissions;
 pub mod ratelimit;

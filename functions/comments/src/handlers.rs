@@ -11,6 +11,7 @@ use shared::{
     domain::ValidationErrors,
     error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
 };
 
@@ -46,6 +47,11 @@ enum Listing {
 }
 
 /// `GET /api/posts/{id}/comments`: newest first; anyone may read, anonymous included.
+#[utoipa::path(get, path = "/api/posts/{id}/comments", tag = "comments", operation_id = "listComments",
+    summary = "A post's comments, newest first (anyone; a Bearer token is verified if sent)",
+    security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The post's id"), ListQuery),
+    responses((status = 200, description = "A page of comments", body = Page<Comment>), Errors))]
 pub async fn list(
     caller: AnyCaller,
     Path(post_id): Path<i64>,
@@ -78,6 +84,11 @@ pub async fn list(
 }
 
 /// `POST /api/posts/{id}/comments`: the post is checked, and share-locked, on the writer.
+#[utoipa::path(post, path = "/api/posts/{id}/comments", tag = "comments", operation_id = "createComment",
+    summary = "Comment on a post",
+    params(("id" = i64, Path, description = "The post's id")),
+    request_body = CommentInput,
+    responses((status = 201, description = "The comment", body = Comment), Errors, BodyErrors))]
 pub async fn create(
     caller: Caller,
     Path(post_id): Path<i64>,
@@ -110,6 +121,11 @@ pub async fn create(
 }
 
 /// `PATCH /api/comments/{id}`: the author, or a moderator or admin.
+#[utoipa::path(patch, path = "/api/comments/{id}", tag = "comments", operation_id = "updateComment",
+    summary = "Change a comment (own, or moderator/admin)",
+    params(("id" = i64, Path, description = "The comment's id")),
+    request_body = CommentInput,
+    responses((status = 200, description = "The comment after the change", body = Comment), Errors, BodyErrors))]
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
@@ -135,6 +151,10 @@ pub async fn update(
 }
 
 /// `DELETE /api/comments/{id}`: soft; the comment is 404 from then on.
+#[utoipa::path(delete, path = "/api/comments/{id}", tag = "comments", operation_id = "deleteComment",
+    summary = "Soft-delete a comment (own, or moderator/admin)",
+    params(("id" = i64, Path, description = "The comment's id")),
+    responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller
         .state()

@@ -5,12 +5,15 @@ use shared::{
     ApiError,
     domain::{ValidationErrors, content::SafeHtml},
 };
+use utoipa::{IntoParams, ToSchema};
 
 /// `POST /api/posts/{id}/comments` and `PATCH /api/comments/{id}`: the body is the
 /// only thing a client writes (the post and the author come from the path and token).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CommentInput {
+    /// HTML, sanitized to the allow-list.
+    #[schema(min_length = 1, max_length = 10000)]
     body: String,
 }
 
@@ -25,10 +28,13 @@ impl CommentInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     pub limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     pub cursor: Option<String>,
 }
 

@@ -13,8 +13,10 @@ use shared::{
     domain::ValidationErrors,
     error::OnConstraint,
     http::extract::{ApiJson, ApiQuery},
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
 };
+use utoipa::IntoParams;
 
 use crate::{
     request::{CreatePost, UpdatePost},
@@ -35,17 +37,28 @@ fn unknown_post_type(constraint: &str) -> Option<ApiError> {
         .then(|| ValidationErrors::one("postTypeId", "no such post type"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     cursor: Option<String>,
+    /// One account's posts.
     account_id: Option<i64>,
     post_type_id: Option<i16>,
+    /// Words searched in title and body.
+    #[param(max_length = 200)]
     q: Option<String>,
 }
 
 /// `GET /api/posts`: newest first, anyone may read.
+#[utoipa::path(get, path = "/api/posts", tag = "posts", operation_id = "listPosts",
+    summary = "Posts, newest first (anyone)",
+    security((), ("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "A page of posts with their authors", body = Page<Post>), Errors))]
 pub async fn list(
     caller: AnyCaller,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -87,6 +100,11 @@ pub async fn list(
 }
 
 /// `GET /api/posts/{id}`
+#[utoipa::path(get, path = "/api/posts/{id}", tag = "posts", operation_id = "getPost",
+    summary = "One post (anyone)",
+    security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = "The post's id")),
+    responses((status = 200, description = "The post", body = Post), Errors))]
 pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Post>, ApiError> {
     let row = caller
         .state()
@@ -102,6 +120,10 @@ pub async fn get(caller: AnyCaller, Path(id): Path<i64>) -> Result<Json<Post>, A
 
 /// `POST /api/posts`: the primary author and every co-author must be the caller's own
 /// profiles (403, audited, otherwise; unknown ones included, so ids reveal nothing).
+#[utoipa::path(post, path = "/api/posts", tag = "posts", operation_id = "createPost",
+    summary = "Create a post as one of the caller's profiles",
+    request_body = CreatePost,
+    responses((status = 201, description = "The post", body = Post), Errors, BodyErrors))]
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreatePost>,
@@ -141,6 +163,11 @@ pub async fn create(
 }
 
 /// `PATCH /api/posts/{id}`: the author, or a moderator or admin.
+#[utoipa::path(patch, path = "/api/posts/{id}", tag = "posts", operation_id = "updatePost",
+    summary = "Change a post (own, or moderator/admin)",
+    params(("id" = i64, Path, description = "The post's id")),
+    request_body = UpdatePost,
+    responses((status = 200, description = "The post after the change", body = Post), Errors, BodyErrors))]
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
@@ -172,6 +199,10 @@ pub async fn update(
 }
 
 /// `DELETE /api/posts/{id}`: soft; the post is 404 from then on.
+#[utoipa::path(delete, path = "/api/posts/{id}", tag = "posts", operation_id = "deletePost",
+    summary = "Soft-delete a post (own, or moderator/admin)",
+    params(("id" = i64, Path, description = "The post's id")),
+    responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller
         .state()

@@ -51,5 +51,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The parts of openapi.yaml generated from this function's types
 /// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(response::Post)))]
+#[openapi(paths(
+    handlers::list,
+    handlers::create,
+    handlers::get,
+    handlers::update,
+    handlers::delete
+))]
 pub struct ApiDoc;

@@ -10,6 +10,8 @@ use shared::{
     },
 };
 
+use utoipa::ToSchema;
+
 use crate::response::PostContent;
 
 /// The `event` post type: its content needs an `eventDate`.
@@ -17,34 +19,47 @@ pub const EVENT_TYPE: i64 = 4;
 /// Co-authors beside the primary author.
 pub const MAX_CO_AUTHORS: usize = 10;
 
-#[derive(Debug, Deserialize)]
+// The schema's limits are the ones `Title` and `SafeHtml::post_body` enforce.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContentInput {
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
+    /// HTML, sanitized to the allow-list.
+    #[schema(min_length = 10, max_length = 50000)]
     body: String,
+    /// Required for events (`postTypeId` 4): an ISO 8601 date or date-time with offset.
     event_date: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A new post, by one of the caller's profiles.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreatePost {
     content: ContentInput,
     post_type_id: i64,
+    /// The primary author: one of the caller's profiles.
     profile_id: i64,
+    /// More of the caller's own profiles (another account's, or an unknown id, is a 403
+    /// audited as PERMISSION_DENIED).
     #[serde(default)]
+    #[schema(max_items = 10)]
     co_authors: Vec<i64>,
 }
 
-/// PATCH: any of the content fields, and the type; what is absent is kept.
-#[derive(Debug, Default, Deserialize)]
+/// A PATCH's content fields; what is absent is kept.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContentPatch {
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
+    #[schema(min_length = 10, max_length = 50000)]
     body: Option<String>,
     event_date: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A change to a post: any of the content fields, and the type; what is absent is kept.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdatePost {
     #[serde(default)]

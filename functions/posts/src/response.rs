@@ -30,9 +30,9 @@ pub struct PostContent {
     pub title: String,
     /// Sanitized HTML.
     pub body: String,
-    /// Events only (`postTypeId` 4).
+    /// Events only (`postTypeId` 4): an ISO 8601 date or date-time, as it was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(format = Date, nullable = false)]
+    #[schema(nullable = false)]
     pub event_date: Option<String>,
 }
 

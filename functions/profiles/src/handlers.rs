@@ -10,8 +10,10 @@ use shared::{
     auth::caller::Caller,
     cursor::{Keyset, Page},
     http::extract::{ApiJson, ApiQuery},
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
 };
+use utoipa::IntoParams;
 
 use crate::{
     request::{CreateProfile, UpdateProfile},
@@ -23,15 +25,23 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such profile".into())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     cursor: Option<String>,
+    /// One account's profiles.
     account_id: Option<i64>,
 }
 
 /// `GET /api/profiles`: newest first, everyone's or one account's.
+#[utoipa::path(get, path = "/api/profiles", tag = "profiles", operation_id = "listProfiles",
+    summary = "Profiles, newest first, optionally one account's",
+    params(ListQuery),
+    responses((status = 200, description = "A page of profiles", body = Page<Profile>), Errors))]
 pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -55,6 +65,10 @@ pub async fn list(
 }
 
 /// `GET /api/profiles/{id}`
+#[utoipa::path(get, path = "/api/profiles/{id}", tag = "profiles", operation_id = "getProfile",
+    summary = "One profile",
+    params(("id" = i64, Path, description = "The profile's id")),
+    responses((status = 200, description = "The profile", body = Profile), Errors))]
 pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Profile>, ApiError> {
     let row = caller
         .state()
@@ -69,6 +83,10 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Profile>, A
 }
 
 /// `POST /api/profiles`: a profile of the caller's own account.
+#[utoipa::path(post, path = "/api/profiles", tag = "profiles", operation_id = "createProfile",
+    summary = "Create a profile of the caller's account",
+    request_body = CreateProfile,
+    responses((status = 201, description = "The profile", body = Profile), Errors, BodyErrors))]
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateProfile>,
@@ -96,6 +114,11 @@ pub async fn create(
 }
 
 /// `PATCH /api/profiles/{id}`: the owner, or a moderator or admin.
+#[utoipa::path(patch, path = "/api/profiles/{id}", tag = "profiles", operation_id = "updateProfile",
+    summary = "Change a profile (own, or moderator/admin)",
+    params(("id" = i64, Path, description = "The profile's id")),
+    request_body = UpdateProfile,
+    responses((status = 200, description = "The profile after the change", body = Profile), Errors, BodyErrors))]
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
@@ -121,6 +144,10 @@ pub async fn update(
 }
 
 /// `DELETE /api/profiles/{id}`: soft; the profile is 404 from then on.
+#[utoipa::path(delete, path = "/api/profiles/{id}", tag = "profiles", operation_id = "deleteProfile",
+    summary = "Delete a profile (own, or moderator/admin)",
+    params(("id" = i64, Path, description = "The profile's id")),
+    responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller
         .state()

@@ -10,6 +10,7 @@ use shared::{
         content::{ProfileDetails, ProfileName},
     },
 };
+use utoipa::ToSchema;
 
 /// A field that was sent, even as `null`: a `null` then fails validation ("details
 /// must be a JSON object") instead of passing for an absent field.
@@ -17,21 +18,28 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, 
     Value::deserialize(deserializer).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+/// A new profile of the caller's account.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateProfile {
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// A JSON object of at most 16 KiB.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object, nullable = false)]
     details: Option<Value>,
 }
 
 /// PATCH: what is absent is kept; `details` replaces the whole object (no merge, so a
 /// client can remove keys).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProfile {
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     name: Option<String>,
+    /// Replaces the whole object: a JSON object of at most 16 KiB.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Object, nullable = false)]
     details: Option<Value>,
 }
 

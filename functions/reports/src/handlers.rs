@@ -11,6 +11,7 @@ use shared::{
     cursor::{Keyset, Page},
     domain::ValidationErrors,
     http::extract::{ApiJson, ApiQuery},
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
     store::audit::{EventType, Severity},
 };
@@ -26,6 +27,10 @@ fn not_found() -> ApiError {
 }
 
 /// `POST /api/reports`: the target must exist and not be deleted.
+#[utoipa::path(post, path = "/api/reports", tag = "reports", operation_id = "createReport",
+    summary = "Report a post, comment, profile or account",
+    request_body = CreateReport,
+    responses((status = 201, description = "The report", body = Report), Errors, BodyErrors))]
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateReport>,
@@ -55,6 +60,10 @@ pub async fn create(
 }
 
 /// `GET /api/reports?status=`: newest first.
+#[utoipa::path(get, path = "/api/reports", tag = "reports", operation_id = "listReports",
+    summary = "Reports, newest first (moderator/admin)",
+    params(ListQuery),
+    responses((status = 200, description = "A page of reports", body = Page<Report>), Errors))]
 pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -76,6 +85,10 @@ pub async fn list(
 }
 
 /// `GET /api/reports/{id}`
+#[utoipa::path(get, path = "/api/reports/{id}", tag = "reports", operation_id = "getReport",
+    summary = "A report (moderator/admin)",
+    params(("id" = i64, Path, description = "The report's id")),
+    responses((status = 200, description = "The report", body = Report), Errors))]
 pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Report>, ApiError> {
     caller
         .may(Resource::Report, Action::Read, Scope::Any)
@@ -91,6 +104,11 @@ pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<Report>, Ap
 
 /// `PATCH /api/reports/{id}`: review or resolve, in one transaction on the locked row;
 /// audited as REPORT_UPDATED (in the same transaction) with the status before and after.
+#[utoipa::path(patch, path = "/api/reports/{id}", tag = "reports", operation_id = "updateReport",
+    summary = "Review or resolve a report (moderator/admin)",
+    params(("id" = i64, Path, description = "The report's id")),
+    request_body = UpdateReport,
+    responses((status = 200, description = "The report after the change", body = Report), Errors, BodyErrors))]
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
@@ -132,6 +150,10 @@ pub async fn update(
 }
 
 /// `DELETE /api/reports/{id}`: soft; the report is 404 from then on.
+#[utoipa::path(delete, path = "/api/reports/{id}", tag = "reports", operation_id = "deleteReport",
+    summary = "Soft-delete a report (admin)",
+    params(("id" = i64, Path, description = "The report's id")),
+    responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(caller: Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     caller
         .may(Resource::Report, Action::Delete, Scope::Any)

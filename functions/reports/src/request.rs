@@ -6,7 +6,7 @@ use shared::{
     ApiError,
     domain::{ValidationErrors, content::note},
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// What a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema, sqlx::Type)]
@@ -127,12 +127,15 @@ fn optional_note(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A report of a post, comment, profile or account.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateReport {
     target_type: TargetType,
     target_id: i64,
     reason: Reason,
+    /// What the reporter adds, trimmed; empty means none.
+    #[schema(max_length = 2000)]
     details: Option<String>,
 }
 
@@ -160,10 +163,12 @@ impl CreateReport {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A review step: the new status, and the note (null or empty clears it).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateReport {
     status: Status,
+    #[schema(max_length = 2000)]
     resolution_note: Option<String>,
 }
 
@@ -199,11 +204,15 @@ impl UpdateReport {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only reports in this state.
     pub status: Option<Status>,
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     pub limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     pub cursor: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! openapi.yaml from the code: writes into the committed document the parts that are
-//! generated from the functions' types (`ApiDoc` in each function's lib.rs; today the
-//! response schemas of the functions converted so far), leaving the rest as written.
+//! generated from the functions' types and handlers (`ApiDoc` in each function's
+//! lib.rs: the response schemas of every function, and the operations of the routes
+//! annotated with `#[utoipa::path]` so far), leaving the rest as written.
 //!
 //! `make openapi` (this binary) rewrites the file; the unit test below, run by
 //! `make test`, fails when the committed file is not what the code generates.
@@ -8,7 +9,7 @@
 use std::{fs, path::PathBuf, process::ExitCode};
 
 use utoipa::OpenApi;
-use yaml_serde::Value;
+use yaml_serde::{Mapping, Value};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -27,6 +28,14 @@ fn generated() -> utoipa::openapi::OpenApi {
         document.merge(part);
     }
     document
+}
+
+/// A path item's key that is an operation, not `parameters`, `summary` or the like.
+fn is_method(key: &str) -> bool {
+    matches!(
+        key,
+        "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
+    )
 }
 
 fn document_path() -> PathBuf {
@@ -48,6 +57,33 @@ fn regenerate(written: &str) -> Result<String, Error> {
         .ok_or("openapi.yaml has no components.schemas mapping")?;
     for (name, schema) in schemas {
         target.insert(Value::String(name), yaml_serde::to_value(schema)?);
+    }
+    let paths = document
+        .get_mut("paths")
+        .and_then(Value::as_mapping_mut)
+        .ok_or("openapi.yaml has no paths mapping")?;
+    for (path, item) in generated.paths.paths {
+        let Value::Mapping(operations) = yaml_serde::to_value(item)? else {
+            return Err(format!("{path}: a path item that is not a mapping").into());
+        };
+        let written = paths
+            .entry(Value::String(path.clone()))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        let written = written
+            .as_mapping_mut()
+            .ok_or_else(|| format!("{path}: a path item that is not a mapping"))?;
+        let generated: Vec<Value> = operations.keys().cloned().collect();
+        for (method, operation) in operations {
+            written.insert(method, operation);
+        }
+        // Parameters written for the whole path are the generated operations' own now.
+        let every_operation_generated = written
+            .keys()
+            .filter(|key| key.as_str().is_some_and(is_method))
+            .all(|key| generated.contains(key));
+        if every_operation_generated {
+            written.remove("parameters");
+        }
     }
     let mut text = yaml_serde::to_string(&document)?;
     if !text.ends_with('\n') {
