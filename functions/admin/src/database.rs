@@ -3,7 +3,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
 use axum::{Json, extract::State};
-use shared::{ApiError, AppState, auth::caller::AdminOnly, db::PgPool};
+use shared::{ApiError, AppState, auth::caller::AdminOnly, db::PgPool, openapi::Errors};
 
 use crate::response::{DatabaseStats, PartitionBound, PoolStats};
 
@@ -18,6 +18,9 @@ async fn reachability(pool: &PgPool) -> PoolStats {
     }
 }
 
+#[utoipa::path(get, path = "/api/admin/database/stats", tag = "admin", operation_id = "databaseStats",
+    summary = "Pools, replica lag, row estimates and partitions (admin)",
+    responses((status = 200, description = "The statistics", body = DatabaseStats), Errors))]
 pub async fn stats(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,

@@ -88,15 +88,19 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// The parts of openapi.yaml generated from this function's types
 /// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(
-    response::AuditEntry,
-    response::BlockedIp,
-    response::PartitionRun,
-    shared::partitions::Summary,
-    response::Setting,
-    response::SystemConfig,
-    response::Migrations,
-    response::DatabaseStats,
-    response::SecurityStats
-)))]
+#[openapi(paths(
+    security::events,
+    security::stats,
+    security::blocked_ips,
+    security::unblock_ip,
+    database::stats,
+    partitions::runs,
+    partitions::run,
+    system::config,
+    system::migrations,
+    settings::list,
+    settings::get,
+    settings::put,
+    settings::delete
+))]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ use shared::{
     auth::caller::{AdminOnly, SteppedUpAdmin},
     cursor::Page,
     http::context::RequestContext,
+    openapi::Errors,
     store::audit::{self, AuditEvent, EventType, Severity},
 };
 use time::OffsetDateTime;
@@ -17,6 +18,9 @@ use time::OffsetDateTime;
 use crate::response::PartitionRun;
 
 /// The latest 20 runs, newest first: one page.
+#[utoipa::path(get, path = "/api/admin/partitions", tag = "admin", operation_id = "partitionRuns",
+    summary = "Recent partition maintenance runs (admin)",
+    responses((status = 200, description = "The runs, one page", body = Page<PartitionRun>), Errors))]
 pub async fn runs(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
@@ -30,6 +34,9 @@ pub async fn runs(
     Ok(Json(Page::single(rows)))
 }
 
+#[utoipa::path(post, path = "/api/admin/partitions/run", tag = "admin", operation_id = "runPartitions",
+    summary = "Run partition maintenance now (admin + step-up)",
+    responses((status = 200, description = "The run's report", body = Summary), Errors))]
 pub async fn run(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

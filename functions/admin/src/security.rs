@@ -19,9 +19,11 @@ use shared::{
     domain::Window,
     http::context::RequestContext,
     http::extract::ApiQuery,
+    openapi::Errors,
     store::audit::{self, AuditEvent, EventType, Severity},
 };
 use time::OffsetDateTime;
+use utoipa::IntoParams;
 
 use crate::response::{AuditEntry, BlockedIp, SecurityStats};
 
@@ -30,16 +32,23 @@ fn timestamp(ms: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct BlockedQuery {
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     cursor: Option<String>,
 }
 
 /// `{items: [{ip, blockedUntil, offence}], nextCursor}`: blocks in force, the latest to
 /// end first, a Query of the `activeBlocks` index (no scan), paged with signed cursors
 /// holding `(blockedUntilMs, ip)` of the last block of the page.
+#[utoipa::path(get, path = "/api/admin/security/blocked-ips", tag = "admin", operation_id = "blockedIps",
+    summary = "IPs blocked for brute force (admin), the latest to end first",
+    params(BlockedQuery),
+    responses((status = 200, description = "The blocked IPs", body = Page<BlockedIp>), Errors))]
 pub async fn blocked_ips(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
@@ -70,6 +79,10 @@ pub async fn blocked_ips(
     )))
 }
 
+#[utoipa::path(delete, path = "/api/admin/security/blocked-ips/{ip}", tag = "admin", operation_id = "unblockIp",
+    summary = "Unblock an IP (admin + step-up)",
+    params(("ip" = String, Path, description = "The blocked address")),
+    responses((status = 204, description = "Unblocked"), Errors))]
 pub async fn unblock_ip(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
@@ -102,24 +115,37 @@ pub async fn unblock_ip(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// One event type (e.g. `LOGIN_FAILED`).
     #[serde(rename = "type")]
     event_type: Option<String>,
+    /// One severity (`info`, `warning`, `critical`).
     severity: Option<String>,
+    /// One account's events.
     account_id: Option<i64>,
+    /// One client address's events (an IP address, else a 400).
     ip: Option<String>,
+    /// Events at or after this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     since: Option<OffsetDateTime>,
+    /// Events before this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     until: Option<OffsetDateTime>,
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     cursor: Option<String>,
 }
 
 /// `GET /api/admin/security/events`: newest first, filtered, cursor paged, from the
 /// reader (a second of replica lag is fine for an audit view).
+#[utoipa::path(get, path = "/api/admin/security/events", tag = "admin", operation_id = "securityEvents",
+    summary = "Audit events, newest first (admin)",
+    params(EventsQuery),
+    responses((status = 200, description = "A page of audit events", body = Page<AuditEntry>), Errors))]
 pub async fn events(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
@@ -175,14 +201,22 @@ pub async fn events(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    /// Digits and a unit (`s`, `m`, `h`, `d`), e.g. `30m`, `24h`, `7d`: 1 minute to 400
+    /// days (anything else is a 400); 24h when absent.
+    #[param(value_type = Option<String>, pattern = "^[0-9]+[smhd]$")]
     window: Option<Window>,
 }
 
 /// `GET /api/admin/security/stats?window=24h`: counts by type and by severity. The
 /// window is a [`Window`]: digits and a unit, 1m to 400d, else 400.
+#[utoipa::path(get, path = "/api/admin/security/stats", tag = "admin", operation_id = "securityStats",
+    summary = "Audit event counts over a window (admin)",
+    params(StatsQuery),
+    responses((status = 200, description = "The counts", body = SecurityStats), Errors))]
 pub async fn stats(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,

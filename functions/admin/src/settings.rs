@@ -13,6 +13,7 @@ use shared::{
     auth::caller::{Caller, SteppedUpAdmin},
     cursor::Page,
     http::extract::ApiJson,
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
     store::audit::{EventType, Severity},
 };
@@ -26,6 +27,9 @@ fn not_found() -> ApiError {
 }
 
 /// `{items: [...], nextCursor: null}`, ordered by key: the set is small, one page.
+#[utoipa::path(get, path = "/api/admin/settings", tag = "admin", operation_id = "listSettings",
+    summary = "Every system setting (admin)",
+    responses((status = 200, description = "The settings, one page", body = Page<Setting>), Errors))]
 pub async fn list(caller: Caller) -> Result<Json<Page<Setting>>, ApiError> {
     caller
         .may(Resource::Settings, Action::Read, Scope::Any)
@@ -38,6 +42,10 @@ pub async fn list(caller: Caller) -> Result<Json<Page<Setting>>, ApiError> {
     Ok(Json(Page::single(rows)))
 }
 
+#[utoipa::path(get, path = "/api/admin/settings/{key}", tag = "admin", operation_id = "getSetting",
+    summary = "One system setting (admin)",
+    params(("key" = String, Path, description = "The setting's key")),
+    responses((status = 200, description = "The setting", body = Setting), Errors))]
 pub async fn get(caller: Caller, Path(key): Path<String>) -> Result<Json<Setting>, ApiError> {
     caller
         .may(Resource::Settings, Action::Read, Scope::Any)
@@ -56,6 +64,11 @@ pub async fn get(caller: Caller, Path(key): Path<String>) -> Result<Json<Setting
 }
 
 /// `PUT /api/admin/settings/{key} {value}`: creates or replaces; 200 with the setting.
+#[utoipa::path(put, path = "/api/admin/settings/{key}", tag = "admin", operation_id = "putSetting",
+    summary = "Create or replace a setting (admin + step-up)",
+    params(("key" = String, Path, description = "The setting's key")),
+    request_body = PutSetting,
+    responses((status = 200, description = "The setting", body = Setting), Errors, BodyErrors))]
 pub async fn put(
     caller: Caller<SteppedUpAdmin>,
     Path(key): Path<String>,
@@ -93,6 +106,10 @@ pub async fn put(
 }
 
 /// `DELETE /api/admin/settings/{key}`: 204, or 404 when there is no such setting.
+#[utoipa::path(delete, path = "/api/admin/settings/{key}", tag = "admin", operation_id = "deleteSetting",
+    summary = "Delete a setting (admin + step-up)",
+    params(("key" = String, Path, description = "The setting's key")),
+    responses((status = 204, description = "Deleted"), Errors))]
 pub async fn delete(
     caller: Caller<SteppedUpAdmin>,
     Path(key): Path<String>,

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, fmt::Write, sync::Arc};
 
 use axum::{Json, extract::State};
-use shared::{ApiError, AppState, auth::caller::AdminOnly, config};
+use shared::{ApiError, AppState, auth::caller::AdminOnly, config, openapi::Errors};
 use time::OffsetDateTime;
 
 use crate::response::{AppliedMigration, Migrations, PendingMigration, SystemConfig};
@@ -13,6 +13,9 @@ use crate::response::{AppliedMigration, Migrations, PendingMigration, SystemConf
 /// sees its environment (every function gets the same one from the template's
 /// Globals). Secret values are never shown and URLs lose their passwords
 /// (`shared::config::settings`).
+#[utoipa::path(get, path = "/api/admin/system/config", tag = "admin", operation_id = "systemConfig",
+    summary = "Every setting in force with its source; secrets and URL passwords redacted (admin)",
+    responses((status = 200, description = "The settings, sorted by name", body = SystemConfig), Errors))]
 pub async fn config(_admin: AdminOnly) -> Result<Json<SystemConfig>, ApiError> {
     let settings = config::settings(&|var| std::env::var(var).ok()).map_err(ApiError::internal)?;
     Ok(Json(SystemConfig {
@@ -35,6 +38,9 @@ type Applied = (i64, String, OffsetDateTime, bool, Vec<u8>, i64);
 /// checksum and whether that still matches the embedded file), then the migrations
 /// embedded in this build (`shared::MIGRATOR`) not applied yet. `upToDate` is true
 /// when nothing is pending, failed or changed since it was applied.
+#[utoipa::path(get, path = "/api/admin/migrations", tag = "admin", operation_id = "migrations",
+    summary = "Applied schema migrations with checksums and times, and pending ones (admin)",
+    responses((status = 200, description = "Applied (from _sqlx_migrations on the writer) and pending (embedded in this build, not applied)", body = Migrations), Errors))]
 pub async fn migrations(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,

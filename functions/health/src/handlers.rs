@@ -4,16 +4,22 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{Extension, Json, extract::State};
 use serde::Deserialize;
-use shared::{ApiError, AppState, http::context::RequestContext, http::extract::ApiQuery};
+use shared::{
+    ApiError, AppState, http::context::RequestContext, http::extract::ApiQuery, openapi::Errors,
+};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     checks::{self, Overall},
     response::Health,
 };
 
-#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+/// `live` touches nothing; `ready` checks the writer only; `full` (the default)
+/// checks everything.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = HealthProbe)]
 pub enum Probe {
     Live,
     Ready,
@@ -21,7 +27,8 @@ pub enum Probe {
     Full,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HealthQuery {
     #[serde(rename = "type", default)]
     probe: Probe,
@@ -31,6 +38,11 @@ pub struct HealthQuery {
 const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// `GET /api/health`: 503 (the same object as the error's `details`) when unhealthy.
+#[utoipa::path(get, path = "/api/health", tag = "health", operation_id = "getHealth",
+    summary = "Health of the service and its dependencies",
+    security(()),
+    params(HealthQuery),
+    responses((status = 200, description = "Healthy or degraded", body = Health), Errors))]
 pub async fn health(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

@@ -42,28 +42,73 @@ fn document_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml")
 }
 
+/// A named schema's own text where it is inlined (utoipa inlines a generic's argument:
+/// `Page<Post>`'s items) becomes a reference to it. Only schemas with properties or an
+/// enum are named this way, so a plain `{type: string}` stays as it is.
+fn refer_to_named(value: &mut Value, named: &[(String, Value)]) {
+    if let Some((name, _)) = named.iter().find(|(_, schema)| schema == value) {
+        let mut reference = Mapping::new();
+        reference.insert(
+            Value::String("$ref".into()),
+            Value::String(format!("#/components/schemas/{name}")),
+        );
+        *value = Value::Mapping(reference);
+        return;
+    }
+    match value {
+        Value::Mapping(mapping) => {
+            for (_, child) in mapping.iter_mut() {
+                refer_to_named(child, named);
+            }
+        }
+        Value::Sequence(items) => {
+            for child in items {
+                refer_to_named(child, named);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The document `written` with the generated parts in place of what it has for them.
 fn regenerate(written: &str) -> Result<String, Error> {
     let mut document: Value = yaml_serde::from_str(written)?;
     let generated = generated();
-    let schemas = generated
+    let mut schemas = Vec::new();
+    for (name, schema) in generated
         .components
         .map(|components| components.schemas)
-        .unwrap_or_default();
+        .unwrap_or_default()
+    {
+        schemas.push((name, yaml_serde::to_value(schema)?));
+    }
+    let named: Vec<(String, Value)> = schemas
+        .iter()
+        .filter(|(_, schema)| schema.get("properties").is_some() || schema.get("enum").is_some())
+        .cloned()
+        .collect();
     let target = document
         .get_mut("components")
         .and_then(|c| c.get_mut("schemas"))
         .and_then(Value::as_mapping_mut)
         .ok_or("openapi.yaml has no components.schemas mapping")?;
-    for (name, schema) in schemas {
-        target.insert(Value::String(name), yaml_serde::to_value(schema)?);
+    for (name, mut schema) in schemas {
+        // Within a schema, only what is nested in it (never the schema itself).
+        if let Value::Mapping(mapping) = &mut schema {
+            for (_, child) in mapping.iter_mut() {
+                refer_to_named(child, &named);
+            }
+        }
+        target.insert(Value::String(name), schema);
     }
     let paths = document
         .get_mut("paths")
         .and_then(Value::as_mapping_mut)
         .ok_or("openapi.yaml has no paths mapping")?;
     for (path, item) in generated.paths.paths {
-        let Value::Mapping(operations) = yaml_serde::to_value(item)? else {
+        let mut item = yaml_serde::to_value(item)?;
+        refer_to_named(&mut item, &named);
+        let Value::Mapping(operations) = item else {
             return Err(format!("{path}: a path item that is not a mapping").into());
         };
         let written = paths
@@ -143,5 +188,26 @@ mod tests {
         let edited = yaml_serde::to_string(&document).unwrap_or_else(|e| panic!("{e}"));
         assert_ne!(edited, written);
         assert_eq!(regenerate(&edited).ok(), Some(written));
+    }
+
+    /// A schema nothing refers to is one the code no longer generates (a renamed or
+    /// inlined type): the generator writes schemas but never deletes, so this catches
+    /// what it leaves behind.
+    #[test]
+    fn every_schema_is_referred_to() {
+        let written = fs::read_to_string(document_path()).unwrap_or_default();
+        let document: Value = yaml_serde::from_str(&written).unwrap_or_else(|e| panic!("{e}"));
+        let names = document
+            .get("components")
+            .and_then(|c| c.get("schemas"))
+            .and_then(Value::as_mapping)
+            .map(|schemas| schemas.keys().filter_map(Value::as_str).collect::<Vec<_>>())
+            .unwrap_or_default();
+        assert!(!names.is_empty(), "openapi.yaml has no schemas");
+        let unused: Vec<&str> = names
+            .into_iter()
+            .filter(|name| !written.contains(&format!("#/components/schemas/{name}'")))
+            .collect();
+        assert!(unused.is_empty(), "schemas nothing refers to: {unused:?}");
     }
 }

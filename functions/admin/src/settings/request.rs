@@ -37,9 +37,11 @@ impl Key {
 }
 
 /// `PUT /api/admin/settings/{key}`: any JSON value, `null` included.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PutSetting {
+    /// Any JSON value.
+    #[schema(value_type = Value)]
     value: Value,
 }
 
