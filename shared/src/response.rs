@@ -93,7 +93,8 @@ impl From<store::accounts::Account> for PublicAccount {
 }
 
 /// `{account}`: the answer of the routes that name the caller's or a new account.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountReply {
     pub account: Account,
 }

@@ -58,3 +58,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .with_state(state)
 }
+
+/// The parts of openapi.yaml generated from this function's handlers and types
+/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    handlers::read::list,
+    handlers::create::create,
+    handlers::read::get,
+    handlers::update::update,
+    handlers::delete::delete,
+    handlers::role::change
+))]
+pub struct ApiDoc;

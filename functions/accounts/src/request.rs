@@ -7,6 +7,7 @@ use shared::{
     config::PasswordPolicy,
     domain::{Email, NewPassword, PersonName, Role, Username, ValidationErrors},
 };
+use utoipa::ToSchema;
 
 /// Tells a field sent as `null` (`Some(None)`) from an absent one (`None`).
 fn nullable<'de, D: Deserializer<'de>>(
@@ -26,15 +27,17 @@ fn role(errors: &mut ValidationErrors, raw: i64) -> Option<Role> {
     )
 }
 
-/// `POST /api/accounts`
-#[derive(Deserialize)]
+/// `POST /api/accounts`: an account of any role, its password set by the admin.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAccount {
     username: String,
     email: String,
+    /// 12 to 128 characters, zxcvbn score at least 3.
     password: String,
     first_name: Option<String>,
     last_name: Option<String>,
+    /// 1 user, 2 admin, 3 moderator.
     role_id: i64,
 }
 
@@ -93,14 +96,17 @@ impl CreateAccount {
 
 /// `PATCH /api/accounts/{id}`: absent fields are kept; a name sent as `null` is
 /// cleared; the email can be replaced, not removed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateAccount {
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     last_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
     email: Option<Option<String>>,
 }
 
@@ -156,9 +162,10 @@ impl UpdateAccount {
 }
 
 /// `PUT /api/accounts/{id}/role`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ChangeRole {
+    /// 1 user, 2 admin, 3 moderator.
     role_id: i64,
 }
 

@@ -6,7 +6,7 @@ use shared::response::{Account, PublicAccount};
 
 /// `GET /api/accounts/{id}`: the whole account for its owner and admins, the public
 /// fields for anyone else signed in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum AccountView {
     Full(Account),

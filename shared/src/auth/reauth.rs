@@ -26,6 +26,10 @@ use axum::{
 use http::{HeaderValue, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use utoipa::openapi::{
+    RefOr,
+    schema::{ObjectBuilder, Schema, Type},
+};
 
 use super::{Principal, second_factor, step_up, unix_now_ms};
 use crate::{
@@ -69,9 +73,47 @@ pub struct Reauth<T> {
 }
 
 /// A body with no fields of its own (DELETE): only the proof, or nothing.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
+
+/// The body's schema: `T`'s, with the two proof fields beside its own. utoipa builds
+/// a generic type's schema through `ComposeSchema` (what its derive implements; hidden
+/// from its docs, public), and from that its `PartialSchema`.
+impl<T: utoipa::PartialSchema> utoipa::__dev::ComposeSchema for Reauth<T> {
+    fn compose(_generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        let proof = |description: &str| -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(description))
+                .into()
+        };
+        let mut schema = T::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.properties.insert(
+                PASSWORD_FIELD.into(),
+                proof(
+                    "Re-authentication for this change: the account's current password (2FA off)",
+                ),
+            );
+            object.properties.insert(
+                CODE_FIELD.into(),
+                proof("Re-authentication for this change: a current TOTP code or an unused backup code (2FA on)"),
+            );
+        }
+        schema
+    }
+}
+
+impl<T: utoipa::ToSchema> utoipa::ToSchema for Reauth<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        format!("{}WithReauth", T::name()).into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        T::schemas(schemas);
+    }
+}
 
 fn take_string(object: &mut Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
     match object.remove(field) {

@@ -17,6 +17,7 @@ type Error = Box<dyn std::error::Error>;
 fn generated() -> utoipa::openapi::OpenApi {
     let mut document = shared::response::ApiDoc::openapi();
     for part in [
+        accounts::ApiDoc::openapi(),
         admin::ApiDoc::openapi(),
         auth::ApiDoc::openapi(),
         comments::ApiDoc::openapi(),

@@ -9,6 +9,7 @@ use shared::{
     auth::step_up,
     domain::Role,
     http::extract::ApiJson,
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
     response::AccountReply,
     store::{
@@ -20,6 +21,10 @@ use shared::{
 use crate::request::CreateAccount;
 
 /// 201 `{account}`. A taken username or email is a 409.
+#[utoipa::path(post, path = "/api/accounts", tag = "accounts", operation_id = "createAccount",
+    summary = "Create an account of any role (admin; step-up for admin or moderator)",
+    request_body = CreateAccount,
+    responses((status = 201, description = "The account", body = AccountReply), Errors, BodyErrors))]
 pub async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateAccount>,

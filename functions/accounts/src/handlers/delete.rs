@@ -12,6 +12,7 @@ use shared::{
         step_up, unix_now,
     },
     domain::Role,
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
     store::{
         accounts,
@@ -27,6 +28,12 @@ use crate::store;
 /// be undone from the API. The last admin cannot be deleted (409). A user deleting its
 /// own account re-authenticates (`currentPassword` or `currentCode` in the body, or
 /// step-up).
+#[utoipa::path(delete, path = "/api/accounts/{id}", tag = "accounts", operation_id = "deleteAccount",
+    summary = "Delete an account (own, with re-authentication; another's, admin + step-up)",
+    description = "Deleting one's own account needs re-authentication in the (optional) body: `currentPassword` (2FA off) or `currentCode` (2FA on), or a step-up session; otherwise 403 `REAUTHENTICATION_REQUIRED`.",
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body(content = inline(Reauth<NoFields>), description = "The re-authentication proof; an empty body is taken as `{}`"),
+    responses((status = 204, description = "Deleted"), Errors, BodyErrors))]
 pub async fn delete(
     caller: Caller,
     Path(id): Path<i64>,

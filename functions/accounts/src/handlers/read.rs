@@ -8,24 +8,34 @@ use shared::{
     cursor::{Keyset, Page},
     domain::Role,
     http::extract::ApiQuery,
+    openapi::Errors,
     permissions::{Action, Resource, Scope},
     response::Account,
     store::accounts,
 };
 
+use utoipa::IntoParams;
+
 use super::not_found;
 use crate::response::AccountView;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Page size, 1 to 1000 (clamped); 50 when absent.
     limit: Option<i64>,
+    /// `nextCursor` of the previous page (HMAC-signed; a tampered one is a 400).
     cursor: Option<String>,
 }
 
 /// Newest first, full account objects. Listing every account (emails included) is an
 /// admin tool, narrower than the matrix's "others' accounts: R" for every role, so the
 /// role gate comes first and the matrix is still asked.
+#[utoipa::path(get, path = "/api/accounts", tag = "accounts", operation_id = "listAccounts",
+    summary = "Every account, newest first (admin)",
+    params(ListQuery),
+    responses((status = 200, description = "A page of accounts", body = Page<Account>), Errors))]
 pub async fn list(
     caller: Caller<AdminOnly>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -47,6 +57,10 @@ pub async fn list(
 
 /// The caller's own account and admins see everything but the hash; anyone else
 /// signed in sees the public fields.
+#[utoipa::path(get, path = "/api/accounts/{id}", tag = "accounts", operation_id = "getAccount",
+    summary = "An account; others' accounts show public fields only unless the caller is an admin",
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 200, description = "The account", body = AccountView), Errors))]
 pub async fn get(caller: Caller, Path(id): Path<i64>) -> Result<Json<AccountView>, ApiError> {
     let scope = caller.scope_of(id);
     caller.may(Resource::Account, Action::Read, scope).await?;

@@ -13,6 +13,7 @@ use shared::{
     auth::caller::{Caller, SteppedUpAdmin},
     domain::{Role, ValidationErrors},
     http::extract::ApiJson,
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
     response::Account,
     store::{
@@ -26,6 +27,11 @@ use crate::request::ChangeRole;
 
 /// The account as written. Changing one's own role is refused, so an admin can never
 /// demote itself; demoting the last admin is a 409 (`admins::keep_one`).
+#[utoipa::path(put, path = "/api/accounts/{id}/role", tag = "accounts", operation_id = "changeRole",
+    summary = "Change an account's role (admin + step-up)",
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = ChangeRole,
+    responses((status = 200, description = "The account with its role", body = Account), Errors, BodyErrors))]
 pub async fn change(
     caller: Caller<SteppedUpAdmin>,
     Path(id): Path<i64>,

@@ -7,6 +7,7 @@ use shared::{
     auth::caller::Caller,
     auth::reauth::Reauth,
     mail::{Outbox, email_change},
+    openapi::{BodyErrors, Errors},
     permissions::{Action, Resource, Scope},
     response,
     store::{
@@ -21,6 +22,12 @@ use crate::request::UpdateAccount;
 /// The account as written. A new email is pending (`pendingEmail`) until the link
 /// mailed to it is used; a taken one is a 409. An email change needs re-authentication
 /// (`currentPassword` or `currentCode` in the body, or step-up).
+#[utoipa::path(patch, path = "/api/accounts/{id}", tag = "accounts", operation_id = "updateAccount",
+    summary = "Change names (at once) or email (once the link mailed to it is used); own, or admin; null removes a name",
+    description = "A new `email` does not take effect here: a link goes to the new address and a notice to the old one, and the answer's `pendingEmail` names the address waiting for its link (`POST /api/auth/email/verify`). An address another account has is a 409. Changing `email` needs re-authentication of the caller: `currentPassword` (2FA off) or `currentCode` (2FA on), or a step-up session; otherwise 403 `REAUTHENTICATION_REQUIRED`. Names need none.",
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = inline(Reauth<UpdateAccount>),
+    responses((status = 200, description = "The account after the change", body = response::Account), Errors, BodyErrors))]
 pub async fn update(
     caller: Caller,
     Path(id): Path<i64>,
