@@ -41,6 +41,15 @@ impl IntoResponses for Errors {
     }
 }
 
+/// A route outside `/api` (not rate limited, no identity): only a failing dependency.
+pub struct ServerErrors;
+
+impl IntoResponses for ServerErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        refs(&[("500", "InternalError"), ("503", "ServiceUnavailable")])
+    }
+}
+
 /// A route that takes a JSON body, beside [`Errors`]: a conflicting write, a body over
 /// `MAX_BODY_BYTES`, a body that is not `application/json`.
 pub struct BodyErrors;

@@ -6,6 +6,7 @@ use crate::session;
 use axum::{Extension, Json, extract::State};
 use http::StatusCode;
 use serde::Deserialize;
+use shared::openapi::{BodyErrors, Errors};
 use shared::{
     ApiError, AppState,
     auth::{Principal, reauth},
@@ -17,9 +18,13 @@ use shared::{
         audit::{EventType, Severity},
     },
 };
+use utoipa::ToSchema;
 
 /// From the writer: a client reads its own account right after signing up or changing
 /// it, and a replica a few milliseconds behind would answer 404 (read-your-writes).
+#[utoipa::path(get, path = "/api/auth/me", tag = "auth", operation_id = "me",
+    summary = "The caller's account",
+    responses((status = 200, description = "The account", body = AccountReply), Errors))]
 pub async fn me(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -30,13 +35,17 @@ pub async fn me(
     Ok(Json(AccountReply::from(&account)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", operation_id = "changePassword",
+    summary = "Change the caller's password; every other session is revoked",
+    request_body = PasswordChange,
+    responses((status = 204, description = "Changed"), Errors, BodyErrors))]
 pub async fn change_password(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

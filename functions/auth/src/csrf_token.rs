@@ -16,6 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use http::{HeaderMap, header};
+use shared::openapi::Errors;
 use shared::{
     ApiError, AppState,
     auth::{cookies, csrf, refresh},
@@ -43,6 +44,11 @@ fn token_for(keys: &AppKeys, headers: &HeaderMap) -> Result<String, csrf::CsrfEr
     }
 }
 
+#[utoipa::path(get, path = "/api/csrf-token", tag = "auth", operation_id = "csrfToken",
+    summary = "The CSRF token of the caller's session, also set as the `__Host-bh_csrf` cookie",
+    description = "The token a page sends as `X-CSRF-Token` on refresh and logout, for a page that holds none (after a reload). The session is the one named by the `__Host-bh_csrf` cookie (Path=/, so a browser sends it here, unlike the refresh cookie), or by the `__Secure-bh_refresh` cookie if a client sends that; a genuine cookie gets the same token back. Without either the token is bound to no session and opens nothing.",
+    security(()),
+    responses((status = 200, description = "The token", body = CsrfToken, headers(("Set-Cookie" = String, description = "`__Host-bh_csrf` (HttpOnly, Secure, SameSite=Strict, Path=/)"))), Errors))]
 pub async fn issue(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,

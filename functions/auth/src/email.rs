@@ -14,6 +14,7 @@ use axum::{Extension, Json, extract::State};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shared::openapi::{BodyErrors, Errors};
 use shared::{
     ApiError, AppState,
     auth::Principal,
@@ -29,6 +30,7 @@ use shared::{
     },
 };
 use sqlx::PgConnection;
+use utoipa::ToSchema;
 
 use crate::response::EmailVerified;
 
@@ -67,12 +69,20 @@ pub(crate) async fn send_verification(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EmailVerifyRequest)]
 pub struct VerifyRequest {
+    /// The `#verify=` value of the mailed link.
     token: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/email/verify", tag = "auth", operation_id = "verifyEmail",
+    summary = "Prove an address with the token of a verification or email-change link",
+    description = "A verification link (signup, or `/email/verify/resend`) marks the account's address verified; the first time, a welcome mail follows. An email-change link (`PATCH /api/accounts/{id}` with `email`) makes the new address the account's email, verified (409 if another account took it meanwhile). The token is used once; an invalid one is the same 400 as for a reset. Access tokens carry `email_verified` from the next refresh or sign-in.",
+    security(()),
+    request_body = VerifyRequest,
+    responses((status = 200, description = "The address is verified (and, for a change, the account's)", body = EmailVerified), Errors, BodyErrors))]
 pub async fn verify(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
@@ -145,6 +155,9 @@ pub async fn verify(
 
 /// A new verification link for the caller's address (202), unless it is verified
 /// already (409).
+#[utoipa::path(post, path = "/api/auth/email/verify/resend", tag = "auth", operation_id = "resendVerification",
+    summary = "Mail a new verification link to the caller's address (the older ones stop working)",
+    responses((status = 202, description = "A new link is on its way"), Errors, BodyErrors))]
 pub async fn resend(
     State(state): State<Arc<AppState>>,
     principal: Principal,

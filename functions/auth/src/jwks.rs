@@ -10,7 +10,12 @@ use axum::{
 };
 use http::{HeaderValue, header};
 use shared::{ApiError, AppState};
+use shared::{auth::keyring::JwkSet, openapi::ServerErrors};
 
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", operation_id = "jwks",
+    summary = "The public keys that verify access tokens (not rate limited)",
+    security(()),
+    responses((status = 200, description = "The JWK set; `Cache-Control: public, max-age=300`", body = JwkSet), ServerErrors))]
 pub async fn jwks(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let keys = state.secrets.signing_keys().await?;
     let mut response = Json(keys.jwks().clone()).into_response();

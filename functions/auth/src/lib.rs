@@ -118,17 +118,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The parts of openapi.yaml generated from this function's types
+/// The parts of openapi.yaml generated from this function's handlers and types
 /// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
 #[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(
-    response::SessionReply,
-    response::MfaChallenge,
-    response::Sessions,
-    response::TwoFactorSetup,
-    response::BackupCodes,
-    response::EmailVerified,
-    response::Accepted,
-    response::CsrfToken
-)))]
+#[openapi(paths(
+    signup::signup,
+    login::login,
+    refresh::refresh,
+    refresh::logout,
+    sessions::logout_all,
+    sessions::list,
+    sessions::revoke,
+    account::me,
+    account::change_password,
+    recovery::forgot,
+    recovery::reset,
+    email::verify,
+    email::resend,
+    two_factor::setup,
+    two_factor::enable,
+    two_factor::disable,
+    two_factor::verify,
+    csrf_token::issue,
+    jwks::jwks
+))]
 pub struct ApiDoc;

@@ -10,6 +10,7 @@ use axum::{
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shared::openapi::{BodyErrors, Errors};
 use shared::{
     ApiError, AppState,
     auth::{mfa, unix_now, unix_now_ms},
@@ -23,10 +24,15 @@ use shared::{
         brute_force::{BackoffKey, Reservation},
     },
 };
+use utoipa::ToSchema;
 
-use crate::{outcome::Login as Outcome, response::MfaChallenge, session};
+use crate::{
+    outcome::Login as Outcome,
+    response::{LoginReply, MfaChallenge},
+    session,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Username or email.
@@ -37,6 +43,11 @@ pub struct LoginRequest {
 /// Every login counts once in `Logins` by outcome: `success`, `mfa_required`,
 /// `invalid_credentials`, `backoff` (the per-name wait) or `error` (a dependency
 /// failed). The 2FA step counts its own outcomes (`two_factor::verify`).
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", operation_id = "login",
+    summary = "Sign in with a username or email and a password",
+    security(()),
+    request_body = LoginRequest,
+    responses((status = 200, description = "A session (as signup), or with 2FA on a challenge for `/api/auth/2fa/verify`", body = LoginReply, headers(("Set-Cookie" = String, description = "`__Secure-bh_refresh` (the refresh token) and `__Host-bh_csrf` (the CSRF token), two Set-Cookie headers"))), Errors, BodyErrors))]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

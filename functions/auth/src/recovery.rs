@@ -22,6 +22,7 @@ use axum::{
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shared::openapi::{BodyErrors, Errors};
 use shared::{
     ApiError, AppState,
     auth::unix_now,
@@ -37,10 +38,11 @@ use shared::{
         audit::{self, AuditEvent, EventType, Severity},
     },
 };
+use utoipa::ToSchema;
 
 use crate::{outcome::PasswordReset as Outcome, response::Accepted};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgotRequest {
     email: String,
@@ -54,6 +56,12 @@ fn accepted() -> Response {
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }
 
+#[utoipa::path(post, path = "/api/auth/password/forgot", tag = "auth", operation_id = "forgotPassword",
+    summary = "Mail a password-reset link to the address, if an account has it",
+    description = "Always the same 202, body and headers, no sooner than `PASSWORD_FORGOT_RESPONSE_MS` after the request started, whether or not an account has the address: the answer says nothing about it. For an account, a single-use link (`MAIL_LINK_BASE_URL#reset=<token>`, valid `PASSWORD_RESET_TTL_SECONDS`) goes to the address through the mail queue; a new link retires the older ones. Limited per client IP (`RATE_LIMIT_MAIL_*`) and per address (`RATE_LIMIT_MAIL_ADDRESS_*`, whether or not an account has it).",
+    security(()),
+    request_body = ForgotRequest,
+    responses((status = 202, description = "Accepted (the same for every address)", body = Accepted), Errors, BodyErrors))]
 pub async fn forgot(
     State(state): State<Arc<AppState>>,
     ApiJson(body): ApiJson<ForgotRequest>,
@@ -121,13 +129,20 @@ async fn issue(state: &AppState, account: &Account, email: &Email) -> Result<Out
     Ok(outbox)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetRequest {
+    /// The `#reset=` value of the mailed link.
     token: String,
     new_password: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/password/reset", tag = "auth", operation_id = "resetPassword",
+    summary = "Set a new password with the token of a reset link; every session ends",
+    description = "The token is used once. The new password meets the password policy (a refused one leaves the link working); every session of the account is revoked (each access token is refused on its next request) and `PASSWORD_RESET` audited, in one transaction. A used, expired, forged, retired or malformed token, or one of a deleted account, is the same 400 \"This link is invalid or has expired\".",
+    security(()),
+    request_body = ResetRequest,
+    responses((status = 204, description = "The password is set; every session was revoked"), Errors, BodyErrors))]
 pub async fn reset(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

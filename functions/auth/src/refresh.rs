@@ -10,6 +10,7 @@ use axum::{
 };
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
+use shared::openapi::Errors;
 use shared::{
     ApiError, AppState,
     auth::{
@@ -25,7 +26,7 @@ use shared::{
     },
 };
 
-use crate::{outcome::Refresh as Outcome, session};
+use crate::{outcome::Refresh as Outcome, response::SessionReply, session};
 
 const INVALID_REFRESH: ApiError = ApiError::Authentication {
     message: "Invalid or expired refresh token",
@@ -54,6 +55,11 @@ fn authenticate(keys: &AppKeys, headers: &HeaderMap) -> Result<(RefreshClaims, S
 /// parent within the reuse interval gets the current child), `reuse_detected` (the
 /// family is revoked), `invalid` (no, a bad or an expired token, a revoked family, a
 /// deleted account), `csrf_failed`, or `error` (a dependency failed).
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", operation_id = "refresh",
+    summary = "Rotate the refresh token and get a new access token",
+    description = "Needs the `__Secure-bh_refresh` and `__Host-bh_csrf` cookies (a browser sends them with `credentials: \"include\"`) and the `X-CSRF-Token` header: the `csrfToken` of the last token response or of `GET /api/csrf-token`. The answer carries the session's `csrfToken` again (it stays the same for the session).",
+    security(("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
+    responses((status = 200, description = "A new access token, the session's `csrfToken`, and the rotated refresh cookie (with the CSRF cookie renewed)", body = SessionReply, headers(("Set-Cookie" = String, description = "`__Secure-bh_refresh` (the refresh token) and `__Host-bh_csrf` (the CSRF token), two Set-Cookie headers"))), Errors))]
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
@@ -203,6 +209,11 @@ async fn rotate(
     Ok((outcome, tokens.respond(StatusCode::OK, None)))
 }
 
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", operation_id = "logout",
+    summary = "End this session and clear the cookies",
+    description = "Needs the same cookies and `X-CSRF-Token` header as refresh.",
+    security(("refreshCookie" = [], "csrfCookie" = [], "csrfHeader" = [])),
+    responses((status = 204, description = "Session revoked, cookies cleared"), Errors))]
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

@@ -31,6 +31,15 @@ pub enum TokenType {
     Bearer,
 }
 
+/// What a login answers: a session, or with 2FA on a challenge. The two branches of
+/// `login` answer these two types; this names their union for the document.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginReply {
+    Session(SessionReply),
+    Challenge(MfaChallenge),
+}
+
 /// A login whose password was right, on an account with 2FA: the code goes to
 /// `POST /api/auth/2fa/verify` with this token.
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,6 +9,7 @@ use axum::{
 };
 use http::StatusCode;
 use serde_json::json;
+use shared::openapi::Errors;
 use shared::{
     ApiError, AppState,
     auth::{Principal, unix_now},
@@ -16,6 +17,9 @@ use shared::{
     store::audit::{self, AuditEvent, EventType, Severity},
 };
 
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "auth", operation_id = "listSessions",
+    summary = "The caller's sessions",
+    responses((status = 200, description = "The sessions; `current` marks the one of the access token", body = Sessions), Errors))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -32,6 +36,10 @@ pub async fn list(
 }
 
 /// Someone else's session id answers 404 like an unknown one: ids are not confirmed.
+#[utoipa::path(delete, path = "/api/auth/sessions/{id}", tag = "auth", operation_id = "revokeSession",
+    summary = "Revoke one of the caller's sessions",
+    params(("id" = String, Path, description = "The session's id")),
+    responses((status = 204, description = "Revoked"), Errors))]
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
@@ -57,6 +65,9 @@ pub async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", operation_id = "logoutAll",
+    summary = "Revoke every session of the caller",
+    responses((status = 204, description = "Every session revoked"), Errors))]
 pub async fn logout_all(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::{Extension, extract::State, response::Response};
 use http::StatusCode;
 use serde::Deserialize;
+use shared::openapi::{BodyErrors, Errors};
 use shared::{
     ApiError, AppState,
     domain::{Email, NewPassword, PersonName, Role, Username, ValidationErrors},
@@ -20,19 +21,27 @@ use shared::{
         audit::{self, AuditEvent, EventType, Severity},
     },
 };
+use utoipa::ToSchema;
 
-use crate::{email, session};
+use crate::{email, response::SessionReply, session};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignupRequest {
     username: String,
     email: String,
+    /// 12 to 128 characters, zxcvbn score at least 3.
     password: String,
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", operation_id = "signup",
+    summary = "Create a user account and start a session",
+    description = "A username or email already in use (in any case) answers one 409, \"That username or email cannot be used\", naming neither field.",
+    security(()),
+    request_body = SignupRequest,
+    responses((status = 201, description = "The account, an access token, the session's `csrfToken`, and the `__Secure-bh_refresh` and `__Host-bh_csrf` cookies", body = SessionReply, headers(("Set-Cookie" = String, description = "`__Secure-bh_refresh` (the refresh token) and `__Host-bh_csrf` (the CSRF token), two Set-Cookie headers"))), Errors, BodyErrors))]
 pub async fn signup(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

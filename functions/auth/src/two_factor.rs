@@ -6,6 +6,7 @@ use axum::{Extension, Json, extract::State, response::Response};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shared::openapi::{BodyErrors, Errors};
 use shared::{
     ApiError, AppState,
     auth::{
@@ -26,10 +27,11 @@ use shared::{
         two_factor,
     },
 };
+use utoipa::ToSchema;
 
 use crate::{
     outcome::Login as Outcome,
-    response::{BackupCodes, TwoFactorSetup},
+    response::{BackupCodes, SessionReply, TwoFactorSetup},
     session,
 };
 
@@ -60,6 +62,9 @@ async fn audit_failure(state: &AppState, context: &RequestContext, account_id: i
     .await;
 }
 
+#[utoipa::path(post, path = "/api/auth/2fa/setup", tag = "auth", operation_id = "twoFactorSetup",
+    summary = "Start enrolling a TOTP authenticator (not enabled until /2fa/enable)",
+    responses((status = 200, description = "The new secret", body = TwoFactorSetup), Errors, BodyErrors))]
 pub async fn setup(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -82,14 +87,20 @@ pub async fn setup(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnableRequest {
+    /// A current code of the secret from setup.
     code: String,
 }
 
 /// Needs the current password (`currentPassword`) beside the code: a stolen access
 /// token alone must not turn on a second factor the owner does not hold.
+#[utoipa::path(post, path = "/api/auth/2fa/enable", tag = "auth", operation_id = "twoFactorEnable",
+    summary = "Confirm the enrolment with a code; answers the backup codes once",
+    description = "Needs re-authentication: `currentPassword` (2FA is still off), or a step-up session; otherwise 403 `REAUTHENTICATION_REQUIRED`.",
+    request_body = inline(Reauth<EnableRequest>),
+    responses((status = 200, description = "2FA on; ten backup codes, shown once", body = BackupCodes), Errors, BodyErrors))]
 pub async fn enable(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
@@ -131,7 +142,7 @@ pub async fn enable(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisableRequest {
     password: String,
@@ -139,6 +150,10 @@ pub struct DisableRequest {
     code: String,
 }
 
+#[utoipa::path(post, path = "/api/auth/2fa/disable", tag = "auth", operation_id = "twoFactorDisable",
+    summary = "Turn 2FA off (step-up required); other sessions are revoked",
+    request_body = DisableRequest,
+    responses((status = 204, description = "2FA off"), Errors, BodyErrors))]
 pub async fn disable(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,
@@ -183,8 +198,9 @@ pub async fn disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = MfaVerifyRequest)]
 pub struct VerifyRequest {
     mfa_token: String,
     /// A TOTP code or a backup code.
@@ -198,6 +214,11 @@ const INVALID_CHALLENGE: ApiError = ApiError::Authentication {
 
 /// The login's second step counts in `Logins` too: `mfa_success`, `mfa_failed` (a
 /// bad, used or expired token, or a wrong code) or `error`.
+#[utoipa::path(post, path = "/api/auth/2fa/verify", tag = "auth", operation_id = "twoFactorVerify",
+    summary = "Answer the login's 2FA challenge",
+    security(()),
+    request_body = VerifyRequest,
+    responses((status = 200, description = "A session as login, with `amr` pwd and otp", body = SessionReply, headers(("Set-Cookie" = String, description = "`__Secure-bh_refresh` (the refresh token) and `__Host-bh_csrf` (the CSRF token), two Set-Cookie headers"))), Errors, BodyErrors))]
 pub async fn verify(
     State(state): State<Arc<AppState>>,
     Extension(context): Extension<RequestContext>,

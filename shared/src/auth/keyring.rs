@@ -14,8 +14,9 @@ use aws_lc_rs::{
 use base64::{Engine, engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+
+use utoipa::ToSchema;
 
 use crate::secrets::parse::{FromSecret, SecretsError, malformed};
 
@@ -122,7 +123,50 @@ pub struct KeyRing {
     current_kid: String,
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
-    jwks: Value,
+    jwks: JwkSet,
+}
+
+/// The public halves of the signing keys that verify access tokens (RFC 7517): the
+/// current key and the previous one while its tokens live.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// One RSA public key.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Jwk {
+    pub kty: KeyType,
+    /// The key's id, as access tokens name it in their header.
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub key_use: KeyUse,
+    pub alg: KeyAlgorithm,
+    /// The modulus, base64url.
+    pub n: String,
+    /// The public exponent, base64url.
+    pub e: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum KeyType {
+    #[serde(rename = "RSA")]
+    Rsa,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum KeyUse {
+    /// Signatures.
+    #[serde(rename = "sig")]
+    Sig,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum KeyAlgorithm {
+    #[serde(rename = "RS256")]
+    Rs256,
 }
 
 impl KeyRing {
@@ -139,7 +183,7 @@ impl KeyRing {
     }
 
     /// `{"keys": [{kty, kid, use, alg, n, e}]}` for `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> &Value {
+    pub fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 }
@@ -166,9 +210,14 @@ impl FromSecret for KeyRing {
             let decoding = DecodingKey::from_rsa_components(&n, &e)
                 .map_err(|_| malformed(&key.kid, "unusable public key"))?;
             verifying.insert(key.kid.clone(), decoding);
-            jwks.push(
-                json!({"kty": "RSA", "kid": key.kid, "use": "sig", "alg": "RS256", "n": n, "e": e}),
-            );
+            jwks.push(Jwk {
+                kty: KeyType::Rsa,
+                kid: key.kid.clone(),
+                key_use: KeyUse::Sig,
+                alg: KeyAlgorithm::Rs256,
+                n,
+                e,
+            });
             if key.status == KeyStatus::Current {
                 let signing = EncodingKey::from_rsa_pem(pem.as_bytes())
                     .map_err(|_| malformed(&key.kid, "unusable private key"))?;
@@ -180,7 +229,7 @@ impl FromSecret for KeyRing {
             current_kid,
             signing,
             verifying,
-            jwks: json!({ "keys": jwks }),
+            jwks: JwkSet { keys: jwks },
         })
     }
 }
@@ -265,7 +314,10 @@ mod tests {
         )?;
         assert_eq!(ring.current_kid(), "new");
         assert!(ring.verifying_key("old").is_some() && ring.verifying_key("new").is_some());
-        let jwks = ring.jwks()["keys"].as_array().cloned().unwrap_or_default();
+        let jwks = serde_json::to_value(ring.jwks()).unwrap_or_default()["keys"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(jwks.len(), 2);
         for key in jwks {
             assert_eq!(
@@ -292,7 +344,8 @@ mod tests {
             "sk",
             &test_keys::secret(&[(&kid, "current", pem.expose_secret())]),
         )?;
-        let jwk = &ring.jwks()["keys"][0];
+        let jwks = serde_json::to_value(ring.jwks()).unwrap_or_default();
+        let jwk = &jwks["keys"][0];
         let canonical = format!(
             r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
             jwk["e"].as_str().unwrap_or(""),

@@ -92,14 +92,7 @@ fn subject() -> access::Subject {
 }
 
 fn jwks_kids(ring: &KeyRing) -> Vec<String> {
-    ring.jwks()["keys"]
-        .as_array()
-        .map(|keys| {
-            keys.iter()
-                .filter_map(|k| k["kid"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    ring.jwks().keys.iter().map(|k| k.kid.clone()).collect()
 }
 
 #[tokio::test]
