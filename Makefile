@@ -60,7 +60,7 @@ dashboard:
 smoke:
 	python3 scripts/smoke-test.py
 
-## make openapi: write openapi.yaml's generated parts (the response schemas) from the code;
-## make test fails while the committed file differs from them
+## make openapi: write openapi.yaml from the code (#[utoipa::path] on the handlers);
+## make test fails while the committed file differs from it
 openapi:
 	cargo run --quiet -p api-tests --bin openapi

@@ -1,6 +1,5 @@
 //! Answers more than one function gives (the account, as its owner and as others see
-//! it), with their OpenAPI schemas derived from them (tests/src/bin/openapi.rs writes
-//! them into openapi.yaml). The store's [`store::accounts::Account`] is the row,
+//! it), with their OpenAPI schemas derived from them. The store's [`store::accounts::Account`] is the row,
 //! password hash included; these are what leaves the API.
 
 use serde::Serialize;
@@ -8,11 +7,6 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::{domain::Role, store};
-
-/// The parts of openapi.yaml generated from these types (tests/src/bin/openapi.rs).
-#[derive(utoipa::OpenApi)]
-#[openapi(components(schemas(Account, PublicAccount)))]
-pub struct ApiDoc;
 
 /// An account as its owner, or an admin, sees it (never the hash).
 #[derive(Debug, Serialize, ToSchema)]

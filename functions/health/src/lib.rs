@@ -23,8 +23,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The parts of openapi.yaml generated from this function's types
-/// (tests/src/bin/openapi.rs writes them; make test checks the file is current).
+/// This function's operations in openapi.yaml, from `#[utoipa::path]` on its handlers
+/// (tests/src/bin/openapi.rs writes the document; make test checks it is current).
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(handlers::health))]
 pub struct ApiDoc;

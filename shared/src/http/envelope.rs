@@ -2,11 +2,45 @@
 
 use axum::{body::Body, extract::Request, middleware::Next, response::Response};
 use http::{HeaderValue, header};
-use serde_json::json;
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
 
 use super::context::RequestContext;
 use crate::error::{ErrorCode, ErrorReport};
+
+/// Every error answer: 4xx and 5xx alike.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Error)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorBody {
+    /// Safe to show: never an internal error's text.
+    pub message: String,
+    /// VALIDATION_ERROR 400, AUTHENTICATION_ERROR 401, AUTHORIZATION_ERROR 403 (also
+    /// STEP_UP_REQUIRED, REAUTHENTICATION_REQUIRED, CSRF_TOKEN_INVALID, IP_BLOCKED),
+    /// NOT_FOUND 404, METHOD_NOT_ALLOWED 405, CONFLICT 409, PAYLOAD_TOO_LARGE 413,
+    /// UNSUPPORTED_MEDIA_TYPE 415, RATE_LIMIT_EXCEEDED 429, INTERNAL_ERROR 500,
+    /// SERVICE_UNAVAILABLE 503.
+    #[schema(pattern = "^[A-Z][A-Z0-9_]*$")]
+    pub code: &'static str,
+    #[schema(minimum = 400, maximum = 599)]
+    pub status_code: u16,
+    /// Present when there is more to say, e.g. `{errors: [...]}` for a 400.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, nullable = false)]
+    pub details: Option<Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    pub path: String,
+    pub request_id: String,
+}
 
 pub async fn render_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
@@ -33,18 +67,18 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if let Some(chain) = report.cause_chain() {
         tracing::error!(error = %chain, "internal error");
     }
-    let mut error = json!({
-        "message": report.message,
-        "code": report.code.as_str(),
-        "statusCode": status.as_u16(),
-        "timestamp": OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
-        "path": path,
-        "requestId": request_id,
-    });
-    if let Some(details) = report.details {
-        error["details"] = details;
-    }
-    let body = serde_json::to_vec(&json!({ "error": error })).unwrap_or_default();
+    let envelope = ErrorEnvelope {
+        error: ErrorBody {
+            message: report.message,
+            code: report.code.as_str(),
+            status_code: status.as_u16(),
+            details: report.details,
+            timestamp: OffsetDateTime::now_utc(),
+            path,
+            request_id,
+        },
+    };
+    let body = serde_json::to_vec(&envelope).unwrap_or_default();
 
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
