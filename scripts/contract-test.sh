@@ -6,6 +6,9 @@
 #   BH_API_URL            the API (default http://127.0.0.1:9010, the test stack)
 #   BH_CONTRACT_EXAMPLES  examples per operation and phase (default 5)
 #
+# Needs the stack's environment too (scripts/stack.sh env): the moderator and the admin
+# are made by the migrate function's create-account command.
+#
 # Needs the API running with raised rate limits (scripts/test.sh exports them), or the
 # run itself trips the auth and write tiers. Exits non-zero on any failure.
 set -euo pipefail
@@ -45,25 +48,30 @@ run() {
 
 echo "[contract] schemathesis $("$ST" --version | awk '{print $NF}') against $API, $EXAMPLES examples per operation"
 
-# Every operation but the ones below, with one user's token.
-# Excluded here, each covered by the passes after it:
-#  - POST /api/auth/logout-all revokes every session of the run's user (its access
-#    token stays valid until it expires, but the sessions routes would see none);
-#  - DELETE /api/accounts/{id} would delete the run's own account when the generated
-#    id is the caller's (a small integer, which schemathesis tries early).
-token=$(signup)
-# Some data of its own, so list routes answer items and the success bodies of posts,
-# comments and profiles are checked too.
-call() {
-  curl -fsS -X "$1" "$API$2" -H "Authorization: Bearer $token" -H 'content-type: application/json' -d "$3" \
-    | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["id"])'
-}
-profile=$(call POST /api/profiles '{"name": "Contract tests", "details": {"about": "made by scripts/contract-test.sh"}}')
-post=$(call POST /api/posts "{\"content\": {\"title\": \"Contract\", \"body\": \"<p>A post of the contract tests.</p>\"}, \"postTypeId\": 1, \"profileId\": $profile}")
-call POST "/api/posts/$post/comments" '{"body": "<p>A comment of the contract tests.</p>"}' >/dev/null
+# Three callers (scripts/contract_callers.py): a user with a profile, post, comment and
+# report of its own, a moderator, and an admin whose token is stepped up (2FA), so the
+# success paths of every role's routes are checked against the document, not only
+# their 403s.
+echo "[contract] callers: a user, a moderator (create-account) and a stepped-up admin (2FA)"
+callers=$("$PY" scripts/contract_callers.py "$API")
+token_of() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$callers" "$1"; }
 
-run -H "Authorization: Bearer $token" \
-  --exclude-operation-id logoutAll --exclude-operation-id deleteAccount
+# Excluded from these passes:
+#  - POST /api/auth/logout-all revokes every session of the caller (its access token
+#    stays valid until it expires, but the sessions routes would see none): its own
+#    pass below, with a user of its own;
+#  - DELETE /api/accounts/{id} would delete the caller's own account when the generated
+#    id is the caller's (a small integer, which schemathesis tries early): likewise;
+#  - for the moderator and the admin, PUT /api/accounts/{id}/role and the account
+#    DELETE would change or delete the other suites' accounts by guessed id, and 2FA
+#    disable would end the admin's step-up: the accounts and two_factor suites cover
+#    them with accounts of their own.
+for caller in user moderator admin; do
+  echo "[contract] as the $caller"
+  run -H "Authorization: Bearer $(token_of "$caller")" \
+    --exclude-operation-id logoutAll --exclude-operation-id deleteAccount \
+    --exclude-operation-id changeRole --exclude-operation-id twoFactorDisable
+done
 
 # Each self-destructive operation last, with a user of its own.
 for op in deleteAccount logoutAll; do

@@ -101,7 +101,7 @@ python3 scripts/smoke-test.py "$BH_API_URL"
 step "integration and end-to-end tests"
 cargo test -p api-tests --test api -- --skip serial_ --skip final_
 
-step "contract: schemathesis against openapi.yaml, every operation"
+step "contract: schemathesis against openapi.yaml, every operation, as a user, a moderator and a stepped-up admin"
 scripts/contract-test.sh
 
 step "browser: the session flow from an allowed origin, nothing readable from another"
