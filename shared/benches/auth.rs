@@ -7,8 +7,7 @@ use std::{hint::black_box, time::Duration};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use criterion::{Criterion, criterion_group, criterion_main};
 use shared::{
-    auth::{access, csrf, keyring::KeyRing, passwords::Passwords, refresh},
-    config::Argon2Config,
+    auth::{access, config::Argon2Config, csrf, keyring::KeyRing, passwords::Passwords, refresh},
     secrets::{AppKeys, FromSecret},
 };
 

@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Env};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
@@ -37,8 +37,13 @@ pub struct MaintenanceConfig {
     pub lock_name: String,
 }
 
-fn months(var: &'static str, default: Option<u32>) -> Result<Option<u32>, ConfigError> {
-    match std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+fn months(
+    env: &Env<'_>,
+    var: &'static str,
+    default: Option<u32>,
+) -> Result<Option<u32>, ConfigError> {
+    env.note(var, Some(default.map_or("none".into(), |m| m.to_string())));
+    match env.get(var) {
         None => Ok(default),
         Some(v) if v.trim() == "none" => Ok(None),
         Some(v) => v
@@ -53,21 +58,25 @@ fn months(var: &'static str, default: Option<u32>) -> Result<Option<u32>, Config
 }
 
 impl MaintenanceConfig {
-    /// posts (no retention by default) and audit_log (13 months), 4 months premade.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::load(&Env::process())
+    }
+
+    /// posts (no retention by default) and audit_log (13 months), 4 months premade.
+    pub fn load(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             tables: vec![
                 TablePolicy {
                     table: "posts".into(),
-                    retention_months: months("POSTS_RETENTION_MONTHS", None)?,
+                    retention_months: months(env, "POSTS_RETENTION_MONTHS", None)?,
                 },
                 TablePolicy {
                     table: "audit_log".into(),
-                    retention_months: months("AUDIT_LOG_RETENTION_MONTHS", Some(13))?,
+                    retention_months: months(env, "AUDIT_LOG_RETENTION_MONTHS", Some(13))?,
                 },
             ],
-            premake: months("PARTITION_PREMAKE_MONTHS", Some(4))?.unwrap_or(4),
-            drop_detached: std::env::var("PARTITION_KEEP_DETACHED").map_or(true, |v| v != "true"),
+            premake: months(env, "PARTITION_PREMAKE_MONTHS", Some(4))?.unwrap_or(4),
+            drop_detached: !env.parsed_or("PARTITION_KEEP_DETACHED", false)?,
             lock_name: "blue-harvest-partition-maintenance".into(),
         })
     }

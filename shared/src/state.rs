@@ -7,11 +7,13 @@ use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::Timeou
 
 use crate::{
     auth::passwords::{PasswordError, Passwords},
-    config::{AwsConfig, Config, ConfigError, DatabaseConfig, ResilienceConfig},
+    config::{AwsConfig, Config, ConfigError},
+    db::config::DatabaseConfig,
     db::{Db, DbError},
     mail::MailQueue,
     ratelimit::RateLimiter,
     resilience::Breakers,
+    resilience::config::ResilienceConfig,
     secrets::{Secrets, SecretsError},
     store::{
         account_state::AccountStates, brute_force::BruteForce, families::Families,

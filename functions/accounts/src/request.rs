@@ -4,7 +4,7 @@
 use serde::{Deserialize, Deserializer};
 use shared::{
     ApiError,
-    config::PasswordPolicy,
+    auth::config::PasswordPolicy,
     domain::{Email, NewPassword, PersonName, Role, Username, ValidationErrors},
 };
 use utoipa::ToSchema;

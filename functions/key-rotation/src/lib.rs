@@ -16,12 +16,12 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::{Client, error::DisplayErrorContext};
 use serde::Deserialize;
 use shared::{
+    auth::config::AuthConfig,
     auth::{
         access,
         keyring::{self, KeyRing, KeyStatus, SigningKey, SigningKeySet},
         unix_now,
     },
-    config::AuthConfig,
     secrets::{FromSecret, SecretsError},
 };
 

@@ -1,7 +1,7 @@
 //! The key-rotation function's entry point; the rotation steps are in `lib.rs`.
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use shared::config::{AuthConfig, AwsConfig};
+use shared::{auth::config::AuthConfig, config::AwsConfig};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -20,8 +20,8 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use secrecy::{ExposeSecret, SecretString};
 use shared::{
     auth::unix_now,
-    config::MailerConfig,
     domain::Email,
+    mail::config::MailerConfig,
     mail::{Job, job::VERSION},
     metrics,
     secrets::Secrets,

@@ -7,10 +7,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use mailer::{Mailer, deliveries::Deliveries};
 use shared::{
-    config::{AwsConfig, MailerConfig, ResilienceConfig, SecretsConfig},
-    resilience::Breakers,
-    secrets::Secrets,
-    state,
+    config::AwsConfig, mail::config::MailerConfig, resilience::Breakers,
+    resilience::config::ResilienceConfig, secrets::Secrets, secrets::config::SecretsConfig, state,
 };
 
 type Error = Box<dyn std::error::Error + Send + Sync>;

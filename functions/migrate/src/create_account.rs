@@ -8,8 +8,9 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::{
+    auth::config::AuthConfig,
     auth::passwords::{PasswordError, Passwords},
-    config::{AuthConfig, ConfigError},
+    config::ConfigError,
     db::Db,
     domain::{Email, NewPassword, Role, Username},
     http::context::RequestContext,

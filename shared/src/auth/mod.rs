@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod caller;
+pub mod config;
 pub mod cookies;
 pub mod csrf;
 pub mod hmac_jwt;

@@ -6,7 +6,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVe
 use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::Argon2Config;
+use crate::auth::config::Argon2Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {

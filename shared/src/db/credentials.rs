@@ -28,7 +28,8 @@ use sqlx::{PgPool, postgres::PgConnectOptions};
 use tokio::sync::Mutex;
 
 use super::Credentials;
-use crate::{config::DatabaseAuth, secrets};
+use super::config::DatabaseAuth;
+use crate::secrets;
 
 /// At most one refresh per this interval (a refresh after a refusal, or a new token).
 pub const REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(2);

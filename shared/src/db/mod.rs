@@ -38,12 +38,15 @@ use sqlx::{
 
 use tokio::sync::OnceCell;
 
+use config::{DatabaseConfig, DatabaseEndpoints};
+
 use crate::{
-    config::{DatabaseConfig, DatabaseEndpoints, ResilienceConfig, RetryPolicy},
     error::ApiError,
+    resilience::config::{ResilienceConfig, RetryPolicy},
     resilience::{BreakerState, Breakers, CircuitBreaker, Guarded, retry},
 };
 
+pub mod config;
 pub mod consistency;
 pub mod credentials;
 mod replica;

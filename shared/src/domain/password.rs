@@ -1,6 +1,6 @@
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::PasswordPolicy;
+use crate::auth::config::PasswordPolicy;
 
 /// A password that meets the policy: length in characters, zxcvbn score with the
 /// account's own username and email as known inputs, and optionally the composition

@@ -228,7 +228,7 @@ mod tests {
     use tracing_subscriber::EnvFilter;
 
     use super::*;
-    use crate::{config::HttpConfig, telemetry::Captured};
+    use crate::{http::config::HttpConfig, telemetry::Captured};
 
     /// Serves `uri` through the whole shared stack and returns what was logged.
     async fn logged(uri: &str, trace_header: Option<&str>) -> Vec<Value> {

@@ -1,5 +1,6 @@
 //! The tower stack every HTTP function runs its router in, and the Lambda entry point.
 
+pub mod config;
 pub mod consistency;
 pub mod context;
 pub mod deadline;
@@ -22,7 +23,7 @@ use tower_http::{
     set_header::SetResponseHeaderLayer,
 };
 
-use crate::config::HttpConfig;
+use config::HttpConfig;
 
 /// A whole function as one service: what `lambda_http::run` drives, and what tests
 /// call with real API Gateway events.

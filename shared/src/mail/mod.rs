@@ -9,6 +9,7 @@
 //! - `email_change`: the pending change of an account's address (the accounts function
 //!   records it, the auth function's verify route completes it)
 
+pub mod config;
 pub mod email_change;
 pub mod job;
 pub mod outbox;

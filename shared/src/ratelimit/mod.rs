@@ -8,6 +8,7 @@
 //! up to twice the limit across a window boundary; the windows are short where that
 //! matters (the auth tier's 15 minutes), and every tier stays exact.
 
+pub mod config;
 mod layer;
 mod leases;
 mod store;
@@ -15,10 +16,8 @@ mod store;
 pub use layer::limited;
 pub use store::{Decision, Outcome, RateLimiter};
 
-use crate::{
-    config::{RateLimitConfig, TierLimit},
-    domain::Role,
-};
+use crate::domain::Role;
+use config::{RateLimitConfig, TierLimit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {

@@ -19,10 +19,10 @@ use aws_sdk_dynamodb::{
 
 use super::{
     Tier,
+    config::{RateLimitConfig, TierLimit},
     leases::{Leases, Local},
 };
 use crate::{
-    config::{RateLimitConfig, TierLimit},
     metrics,
     resilience::{
         CircuitBreaker,

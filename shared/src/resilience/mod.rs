@@ -3,6 +3,7 @@
 //! every wait is bounded by.
 
 pub mod breaker;
+pub mod config;
 pub mod deadline;
 pub mod faults;
 pub mod retry;
@@ -13,7 +14,7 @@ pub use breaker::{BreakerState, CircuitBreaker, Guarded};
 pub use deadline::Deadline;
 pub use retry::retry;
 
-use crate::config::ResilienceConfig;
+use config::ResilienceConfig;
 
 /// One breaker per dependency, shared by everything in the instance that calls it.
 #[derive(Debug, Clone)]

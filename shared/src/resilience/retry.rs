@@ -5,7 +5,8 @@
 
 use std::time::Duration;
 
-use crate::{config::RetryPolicy, resilience::Deadline};
+use super::config::RetryPolicy;
+use crate::resilience::Deadline;
 
 impl RetryPolicy {
     /// The wait before retry `retry` (0 for the first): uniform in `[0, ceiling]`.

@@ -7,6 +7,8 @@
 //! Secrets Manager circuit breaker; at cold start they are retried a bounded number
 //! of times ([`Secrets::warm`]).
 
+pub mod config;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -20,12 +22,13 @@ use tokio::sync::Mutex;
 
 pub(crate) mod parse;
 
+use config::SecretsConfig;
 use parse::malformed;
 pub use parse::{FromSecret, MIN_KEY_BYTES, SecretsError};
 
 use crate::{
     auth::keyring::KeyRing,
-    config::{RetryPolicy, SecretsConfig},
+    resilience::config::RetryPolicy,
     resilience::{CircuitBreaker, Guarded, faults::is_aws_fault, retry},
 };
 

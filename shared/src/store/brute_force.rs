@@ -66,7 +66,7 @@ pub fn seconds_until(until_ms: i64, now_ms: i64) -> u64 {
     u64::try_from((until_ms - now_ms + 999) / 1000).unwrap_or(0)
 }
 
-pub use crate::config::BackoffPolicy;
+pub use crate::ratelimit::config::BackoffPolicy;
 
 /// Whose attempts a counter counts. Logins are counted per account, whichever name
 /// (username or email) they used; a name no account has is counted by its

@@ -7,7 +7,7 @@ use axum::{Extension, Json, Router, routing::get, routing::post};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Value, json};
 use shared::{
-    config::HttpConfig,
+    http::config::HttpConfig,
     http::{app, context::RequestContext, extract::ApiJson},
 };
 use tower::ServiceExt;

@@ -4,8 +4,9 @@ use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use shared::{
-    config::{AwsConfig, SecretsConfig},
+    config::AwsConfig,
     resilience::CircuitBreaker,
+    secrets::config::SecretsConfig,
     secrets::{Secrets, SecretsError},
     state::aws_sdk_config,
 };

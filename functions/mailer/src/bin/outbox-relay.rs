@@ -6,11 +6,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::{
-    config::{AwsConfig, OutboxRelayConfig},
-    mail::outbox,
-    state,
-};
+use shared::{config::AwsConfig, mail::config::OutboxRelayConfig, mail::outbox, state};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
