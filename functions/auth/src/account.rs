@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::session;
+use crate::tokens;
 use axum::{Extension, Json, extract::State};
 use http::StatusCode;
 use serde::Deserialize;
@@ -87,7 +87,7 @@ pub async fn change_password(
         .map_err(ApiError::internal)?;
     let mut tx = state.db.begin().await?;
     accounts::set_password_hash(&mut *tx, account.id, &hash, true).await?;
-    session::revoke_others(
+    tokens::revoke_others(
         &state,
         &mut tx,
         &context,

@@ -34,9 +34,9 @@ mod outcome;
 pub mod recovery;
 pub mod refresh;
 pub mod response;
-mod session;
 pub mod sessions;
 pub mod signup;
+mod tokens;
 pub mod two_factor;
 
 use std::sync::Arc;

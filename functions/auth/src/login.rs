@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 use crate::{
     outcome::Login as Outcome,
     response::{LoginReply, MfaChallenge},
-    session,
+    tokens,
 };
 
 #[derive(Deserialize, ToSchema)]
@@ -132,7 +132,7 @@ async fn attempt(
     }
     // Audited once the session exists: a login that then fails (DynamoDB down) did
     // not succeed.
-    let tokens = session::start(state, context, &account, vec!["pwd".into()]).await?;
+    let tokens = tokens::start(state, context, &account, vec!["pwd".into()]).await?;
     audit::record(
         &state.db,
         context,

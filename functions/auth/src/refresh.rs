@@ -26,7 +26,7 @@ use shared::{
     },
 };
 
-use crate::{outcome::Refresh as Outcome, response::SessionReply, session};
+use crate::{outcome::Refresh as Outcome, response::SessionReply, tokens};
 
 const INVALID_REFRESH: ApiError = ApiError::Authentication {
     message: "Invalid or expired refresh token",
@@ -197,7 +197,7 @@ async fn rotate(
     };
     let ((), tokens) = tokio::join!(
         record,
-        session::issue(state, &account, &family, Some(csrf_token))
+        tokens::issue(state, &account, &family, Some(csrf_token))
     );
     let tokens = tokens?;
     facts.set_account_id(account.id);

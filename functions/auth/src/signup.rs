@@ -23,7 +23,7 @@ use shared::{
 };
 use utoipa::ToSchema;
 
-use crate::{email, response::SessionReply, session};
+use crate::{email, response::SessionReply, tokens};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -113,6 +113,6 @@ pub async fn signup(
     // list of addresses in the logs.
     tracing::info!(accountId = account.id, email = %email.masked(), "account created");
     metrics::count("Signups", &[]);
-    let tokens = session::start(&state, &context, &account, vec!["pwd".into()]).await?;
+    let tokens = tokens::start(&state, &context, &account, vec!["pwd".into()]).await?;
     Ok(tokens.respond(StatusCode::CREATED, Some(&account)))
 }

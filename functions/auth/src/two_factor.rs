@@ -32,7 +32,7 @@ use utoipa::ToSchema;
 use crate::{
     outcome::Login as Outcome,
     response::{BackupCodes, SessionReply, TwoFactorSetup},
-    session,
+    tokens,
 };
 
 fn already_enabled() -> ApiError {
@@ -127,7 +127,7 @@ pub async fn enable(
         .collect();
     let mut tx = state.db.begin().await?;
     two_factor::enable(&mut tx, account.id, &hashes).await?;
-    session::revoke_others(
+    tokens::revoke_others(
         &state,
         &mut tx,
         &context,
@@ -185,7 +185,7 @@ pub async fn disable(
     } else {
         Severity::Warning
     };
-    session::revoke_others(
+    tokens::revoke_others(
         &state,
         &mut tx,
         &context,
@@ -285,6 +285,6 @@ async fn verify_code(
             .details(json!({ "amr": ["pwd", "otp"] })),
     )
     .await;
-    let tokens = session::start(state, context, &account, vec!["pwd".into(), "otp".into()]).await?;
+    let tokens = tokens::start(state, context, &account, vec!["pwd".into(), "otp".into()]).await?;
     Ok((account.id, tokens.respond(StatusCode::OK, Some(&account))))
 }

@@ -1,4 +1,5 @@
-//! Issuing a session's tokens: used by signup, login and refresh.
+//! Issuing a session's tokens (signup, login, 2FA verify, refresh), and revoking the
+//! caller's other sessions when a credential changes.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
