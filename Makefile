@@ -1,5 +1,5 @@
 # The two commands of the README, and a few helpers. Everything is in scripts/.
-.PHONY: dev test stop status clean mail lint-template deny bench build lint-workflows dashboard smoke openapi
+.PHONY: dev test stop status clean mail lint-template deny bench build lint-workflows dashboard smoke openapi sqlx
 
 ## make dev: bring the local stack up, seed an admin and a moderator (once per stack),
 ## and serve the whole API on http://127.0.0.1:9000
@@ -64,3 +64,8 @@ smoke:
 ## make test fails while the committed file differs from it
 openapi:
 	cargo run --quiet -p api-tests --bin openapi
+
+## make sqlx: rewrite .sqlx/ (the query! statements' data for builds without a database)
+## from the running test stack's schema; make test fails while it differs
+sqlx:
+	BH_STACK=test bash -c '. "$$(scripts/stack.sh env)" && scripts/sqlx-data.sh write'

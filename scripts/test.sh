@@ -44,6 +44,9 @@ scripts/stack.sh up --fresh
 # shellcheck disable=SC1090
 . "$(scripts/stack.sh env)"
 
+step "compile-checked SQL: .sqlx/ is what this schema gives the query! statements"
+scripts/sqlx-data.sh check
+
 step "template.yaml: cfn-lint (every documented parameter combination, as written and translated), then checkov"
 scripts/lint-template.sh
 

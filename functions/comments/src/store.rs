@@ -7,19 +7,14 @@ use time::OffsetDateTime;
 
 use crate::response::Comment;
 
-/// The columns of a comment, for `FROM comments c` or `RETURNING`.
-macro_rules! comment_columns {
-    () => {
-        " id, post_id, account_id, body, created_at, updated_at "
-    };
-}
-
 /// Is there a post with this id that is not deleted (for the reader's list)?
 pub async fn post_exists(conn: &mut PgConnection, post_id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1 AND NOT deleted)")
-        .bind(post_id)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM posts WHERE id = $1 AND NOT deleted) AS "exists!""#,
+        post_id
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// A post's comments, newest first, one keyset page (plus one row to see if more follow).
@@ -28,19 +23,18 @@ pub async fn list(
     post_id: i64,
     page: &Keyset,
 ) -> Result<Vec<Comment>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT",
-        comment_columns!(),
-        "FROM comments
+    sqlx::query_as!(
+        Comment,
+        "SELECT id, post_id, account_id, body, created_at, updated_at FROM comments
          WHERE post_id = $1 AND NOT deleted
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
          ORDER BY created_at DESC, id DESC
-         LIMIT $4"
-    ))
-    .bind(post_id)
-    .bind(page.after_time())
-    .bind(page.after_id())
-    .bind(page.fetch())
+         LIMIT $4",
+        post_id,
+        page.after_time(),
+        page.after_id(),
+        page.fetch()
+    )
     .fetch_all(conn)
     .await
 }
@@ -51,10 +45,12 @@ pub async fn lock_post(
     tx: &mut PgConnection,
     post_id: i64,
 ) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-    sqlx::query_scalar("SELECT created_at FROM posts WHERE id = $1 AND NOT deleted FOR SHARE")
-        .bind(post_id)
-        .fetch_optional(&mut *tx)
-        .await
+    sqlx::query_scalar!(
+        "SELECT created_at FROM posts WHERE id = $1 AND NOT deleted FOR SHARE",
+        post_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
 }
 
 /// Whether the author's account still exists, key-share-locked: an account deletion
@@ -62,23 +58,25 @@ pub async fn lock_post(
 /// or finishes first and this finds the account gone. Other account updates (login
 /// counters) are not blocked.
 pub async fn lock_author(tx: &mut PgConnection, account_id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT TRUE FROM accounts WHERE id = $1 AND NOT deleted FOR KEY SHARE")
-        .bind(account_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map(|found: Option<bool>| found.is_some())
+    sqlx::query_scalar!(
+        r#"SELECT TRUE AS "found!" FROM accounts WHERE id = $1 AND NOT deleted FOR KEY SHARE"#,
+        account_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map(|found| found.is_some())
 }
 
 /// A comment about to be changed: locked, and its post share-locked. None when
 /// either is deleted (a comment on a deleted post is gone too).
 pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT c.account_id FROM comments c
          JOIN posts p ON p.id = c.post_id AND p.created_at = c.post_created_at
          WHERE c.id = $1 AND NOT c.deleted AND NOT p.deleted
          FOR UPDATE OF c FOR SHARE OF p",
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await
 }
@@ -90,16 +88,16 @@ pub async fn insert(
     account_id: i64,
     body: &SafeHtml,
 ) -> Result<Comment, sqlx::Error> {
-    sqlx::query_as(concat!(
+    sqlx::query_as!(
+        Comment,
         "INSERT INTO comments (post_id, post_created_at, account_id, body)
          VALUES ($1, $2, $3, $4)
-         RETURNING",
-        comment_columns!()
-    ))
-    .bind(post_id)
-    .bind(post_created_at)
-    .bind(account_id)
-    .bind(body.as_str())
+         RETURNING id, post_id, account_id, body, created_at, updated_at",
+        post_id,
+        post_created_at,
+        account_id,
+        body.as_str()
+    )
     .fetch_one(&mut *tx)
     .await
 }
@@ -109,22 +107,22 @@ pub async fn update(
     id: i64,
     body: &SafeHtml,
 ) -> Result<Comment, sqlx::Error> {
-    sqlx::query_as(concat!(
+    sqlx::query_as!(
+        Comment,
         "UPDATE comments SET body = $2, updated_at = now() WHERE id = $1
-         RETURNING",
-        comment_columns!()
-    ))
-    .bind(id)
-    .bind(body.as_str())
+         RETURNING id, post_id, account_id, body, created_at, updated_at",
+        id,
+        body.as_str()
+    )
     .fetch_one(&mut *tx)
     .await
 }
 
 pub async fn soft_delete(tx: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE comments SET deleted = TRUE, deleted_at = now(), updated_at = now() WHERE id = $1",
+        id
     )
-    .bind(id)
     .execute(&mut *tx)
     .await?;
     Ok(())

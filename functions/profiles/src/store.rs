@@ -8,54 +8,48 @@ use crate::{
     response::Profile,
 };
 
-/// The columns of `Profile`, as a literal so queries stay static strings.
-macro_rules! columns {
-    () => {
-        "id, account_id, name, details, created_at, updated_at"
-    };
-}
-
 /// Newest first, optionally one account's; one keyset page plus one row.
 pub async fn list(
     conn: &mut PgConnection,
     account_id: Option<i64>,
     page: &Keyset,
 ) -> Result<Vec<Profile>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM profiles
+    sqlx::query_as!(
+        Profile,
+        "SELECT id, account_id, name, details, created_at, updated_at FROM profiles
          WHERE NOT deleted
            AND ($1::bigint IS NULL OR account_id = $1)
            AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
          ORDER BY created_at DESC, id DESC
-         LIMIT $4"
-    ))
-    .bind(account_id)
-    .bind(page.after_time())
-    .bind(page.after_id())
-    .bind(page.fetch())
+         LIMIT $4",
+        account_id,
+        page.after_time(),
+        page.after_id(),
+        page.fetch()
+    )
     .fetch_all(conn)
     .await
 }
 
 pub async fn find(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Profile>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM profiles WHERE id = $1 AND NOT deleted"
-    ))
-    .bind(id)
+    sqlx::query_as!(
+        Profile,
+        "SELECT id, account_id, name, details, created_at, updated_at FROM profiles
+         WHERE id = $1 AND NOT deleted",
+        id
+    )
     .fetch_optional(executor)
     .await
 }
 
 /// The owner of a profile that is not deleted, row-locked for the write that follows.
 pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR UPDATE")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
+    sqlx::query_scalar!(
+        "SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await
 }
 
 /// True when the account exists and is not deleted, share-locked: an account deletion
@@ -65,11 +59,12 @@ pub async fn lock_live_account(
     tx: &mut PgConnection,
     account_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE")
-            .bind(account_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let found = sqlx::query_scalar!(
+        r#"SELECT 1 AS "found!" FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE"#,
+        account_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -78,13 +73,14 @@ pub async fn insert(
     account_id: i64,
     profile: &NewProfile,
 ) -> Result<Profile, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "INSERT INTO profiles (account_id, name, details) VALUES ($1, $2, $3) RETURNING ",
-        columns!()
-    ))
-    .bind(account_id)
-    .bind(profile.name.as_str())
-    .bind(profile.details.as_json())
+    sqlx::query_as!(
+        Profile,
+        "INSERT INTO profiles (account_id, name, details) VALUES ($1, $2, $3)
+         RETURNING id, account_id, name, details, created_at, updated_at",
+        account_id,
+        profile.name.as_str(),
+        profile.details.as_json()
+    )
     .fetch_one(&mut *tx)
     .await
 }
@@ -94,24 +90,25 @@ pub async fn update(
     id: i64,
     change: &ProfileChange,
 ) -> Result<Profile, sqlx::Error> {
-    sqlx::query_as(concat!(
+    sqlx::query_as!(
+        Profile,
         "UPDATE profiles SET name = COALESCE($2, name), details = COALESCE($3, details),
                 updated_at = now()
-         WHERE id = $1 RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(change.name.as_ref().map(|n| n.as_str()))
-    .bind(change.details.as_ref().map(|d| d.as_json()))
+         WHERE id = $1
+         RETURNING id, account_id, name, details, created_at, updated_at",
+        id,
+        change.name.as_ref().map(|n| n.as_str()),
+        change.details.as_ref().map(|d| d.as_json())
+    )
     .fetch_one(&mut *tx)
     .await
 }
 
 pub async fn soft_delete(tx: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE profiles SET deleted = TRUE, deleted_at = now(), updated_at = now() WHERE id = $1",
+        id
     )
-    .bind(id)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The compile-checked statements' data (.sqlx/): what the `sqlx::query!` family of
+# macros checks a statement against when no database is reachable at build time (the
+# unit tests, clippy, release builds). With DATABASE_URL set the macros ask the
+# database itself, so a typo in a column fails the build either way.
+#
+#   scripts/sqlx-data.sh write   rewrite .sqlx/ from the running stack's writer (make sqlx)
+#   scripts/sqlx-data.sh check   fail when .sqlx/ is not what the stack's schema gives
+#
+# Needs the stack's environment (scripts/stack.sh env) for DATABASE_URL. Without
+# sqlx-cli: the macros write their data themselves when SQLX_OFFLINE_DIR is set.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+mode=${1:-check}
+: "${DATABASE_URL:?load the stack environment first: . \"\$(scripts/stack.sh env)\"}"
+
+# The crates whose sources use the macros, and those sources (touched so the macros
+# run again: cargo does not know they read a database).
+mapfile -t sources < <(grep -rlE 'sqlx::query(_as|_scalar)?!' shared/src functions/*/src || true)
+crates=()
+for source in "${sources[@]}"; do
+  case $source in
+    shared/*) crate=shared ;;
+    functions/*) crate=$(sed -n 's/^name = "\(.*\)"/\1/p' "$(echo "$source" | cut -d/ -f1-2)/Cargo.toml" | head -1) ;;
+  esac
+  [[ " ${crates[*]} " == *" $crate "* ]] || crates+=("$crate")
+done
+echo "[sqlx] ${#sources[@]} files in ${crates[*]}"
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+touch "${sources[@]}"
+packages=()
+for crate in "${crates[@]}"; do packages+=(-p "$crate"); done
+SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$out cargo check --quiet "${packages[@]}"
+
+case $mode in
+  write)
+    rm -rf .sqlx && mkdir -p .sqlx && cp "$out"/query-*.json .sqlx/
+    echo "[sqlx] .sqlx/ written: $(ls .sqlx | wc -l) statements"
+    ;;
+  check)
+    if ! diff -r -q .sqlx "$out" >/dev/null; then
+      diff -r -q .sqlx "$out" || true
+      echo "[sqlx] .sqlx/ differs from what the schema gives these statements: run make sqlx and commit it" >&2
+      exit 1
+    fi
+    echo "[sqlx] .sqlx/ is current: $(ls .sqlx | wc -l) statements checked against the schema"
+    ;;
+  *) echo "usage: $0 write|check" >&2; exit 2 ;;
+esac
