@@ -85,7 +85,7 @@ pub async fn find(
 }
 
 /// What a write needs to know about a post before changing it, row-locked.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Locked {
     pub account_id: i64,
     pub created_at: OffsetDateTime,
@@ -94,11 +94,12 @@ pub struct Locked {
 }
 
 pub async fn lock(tx: &mut PgConnection, id: i64) -> Result<Option<Locked>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT account_id, created_at, post_type_id, content FROM posts
-         WHERE id = $1 AND NOT deleted FOR UPDATE",
+    sqlx::query_as!(
+        Locked,
+        r#"SELECT account_id, created_at, post_type_id, content AS "content: Json<PostContent>"
+         FROM posts WHERE id = $1 AND NOT deleted FOR UPDATE"#,
+        id
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await
 }
@@ -108,10 +109,12 @@ pub async fn profile_owner(
     tx: &mut PgConnection,
     profile_id: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR SHARE")
-        .bind(profile_id)
-        .fetch_optional(&mut *tx)
-        .await
+    sqlx::query_scalar!(
+        "SELECT account_id FROM profiles WHERE id = $1 AND NOT deleted FOR SHARE",
+        profile_id
+    )
+    .fetch_optional(&mut *tx)
+    .await
 }
 
 /// Of these profile ids, the ones that are not live profiles of `account_id`; the
@@ -125,14 +128,14 @@ pub async fn foreign_profiles(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "SELECT id FROM profiles WHERE id = ANY($1) AND account_id = $2 AND NOT deleted FOR SHARE",
+        ids,
+        account_id
     )
-    .bind(ids)
-    .bind(account_id)
     .fetch_all(&mut *tx)
     .await
-    .map(|own: Vec<i64>| ids.iter().copied().filter(|id| !own.contains(id)).collect())
+    .map(|own| ids.iter().copied().filter(|id| !own.contains(id)).collect())
 }
 
 /// Inserts the post and its authors; returns the new row as the writer has it.
@@ -141,27 +144,28 @@ pub async fn insert(
     account_id: i64,
     post: &NewPost,
 ) -> Result<PostRow, sqlx::Error> {
-    let (id, created_at): (i64, OffsetDateTime) = sqlx::query_as(
+    let inserted = sqlx::query!(
         "INSERT INTO posts (account_id, post_type_id, content) VALUES ($1, $2, $3)
          RETURNING id, created_at",
+        account_id,
+        post.post_type_id,
+        Json(post.content.stored()) as _
     )
-    .bind(account_id)
-    .bind(post.post_type_id)
-    .bind(Json(post.content.stored()))
     .fetch_one(&mut *tx)
     .await?;
+    let (id, created_at) = (inserted.id, inserted.created_at);
     let profiles: Vec<i64> = std::iter::once(post.profile_id)
         .chain(post.co_authors.iter().copied())
         .collect();
     let primary: Vec<bool> = profiles.iter().map(|p| *p == post.profile_id).collect();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO authors (post_id, post_created_at, profile_id, is_primary)
          SELECT $1, $2, profile_id, is_primary FROM unnest($3::bigint[], $4::bool[]) AS t (profile_id, is_primary)",
+        id,
+        created_at,
+        &profiles,
+        &primary
     )
-    .bind(id)
-    .bind(created_at)
-    .bind(&profiles)
-    .bind(&primary)
     .execute(&mut *tx)
     .await?;
     find(&mut *tx, id).await?.ok_or(sqlx::Error::RowNotFound)
@@ -174,14 +178,14 @@ pub async fn update(
     content: &Content,
     post_type_id: i16,
 ) -> Result<PostRow, sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE posts SET content = $3, post_type_id = $4, updated_at = now()
          WHERE id = $1 AND created_at = $2",
+        id,
+        created_at,
+        Json(content.stored()) as _,
+        post_type_id
     )
-    .bind(id)
-    .bind(created_at)
-    .bind(Json(content.stored()))
-    .bind(post_type_id)
     .execute(&mut *tx)
     .await?;
     find(&mut *tx, id).await?.ok_or(sqlx::Error::RowNotFound)
@@ -192,12 +196,12 @@ pub async fn soft_delete(
     id: i64,
     created_at: OffsetDateTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE posts SET deleted = TRUE, deleted_at = now(), updated_at = now()
          WHERE id = $1 AND created_at = $2",
+        id,
+        created_at
     )
-    .bind(id)
-    .bind(created_at)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -28,11 +28,13 @@ impl Outbox {
     /// Writes `job` in the caller's transaction.
     pub async fn add(&mut self, tx: &mut PgConnection, job: &Job) -> Result<(), StoreError> {
         let body = job.body();
-        sqlx::query("INSERT INTO mail_outbox (id, body) VALUES ($1, $2::jsonb)")
-            .bind(&job.id)
-            .bind(&body)
-            .execute(tx)
-            .await?;
+        sqlx::query!(
+            "INSERT INTO mail_outbox (id, body) VALUES ($1, $2::text::jsonb)",
+            &job.id,
+            &body
+        )
+        .execute(tx)
+        .await?;
         tracing::info!(jobId = %job.id, kind = job.mail.kind(), to = %job.to_masked(), "mail job written to the outbox");
         self.jobs.push((job.id.clone(), body));
         Ok(())
@@ -121,8 +123,7 @@ impl From<sqlx::Error> for RelayError {
 }
 
 async fn delete(executor: &mut PgConnection, ids: &[String]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM mail_outbox WHERE id = ANY($1)")
-        .bind(ids)
+    sqlx::query!("DELETE FROM mail_outbox WHERE id = ANY($1)", ids)
         .execute(executor)
         .await?;
     Ok(())
@@ -153,15 +154,18 @@ pub async fn sweep(
     let mut swept = Swept::default();
     loop {
         let mut tx = pool.begin().await?;
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, body::text FROM mail_outbox
+        let rows: Vec<(String, String)> = sqlx::query!(
+            r#"SELECT id, body::text AS "body!" FROM mail_outbox
              WHERE created_at < now() - make_interval(secs => $1)
-             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+             ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED"#,
+            older_than.as_secs_f64(),
+            SWEEP_BATCH
         )
-        .bind(older_than.as_secs_f64())
-        .bind(SWEEP_BATCH)
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.body))
+        .collect();
         if rows.is_empty() {
             return Ok(swept);
         }

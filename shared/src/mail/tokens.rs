@@ -126,15 +126,15 @@ pub async fn issue(
 ) -> Result<LinkToken, IssueError> {
     let token = LinkToken::generate()?;
     retire(&mut *tx, account_id, purpose).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO email_tokens (token_hash, purpose, account_id, email, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        token.hash(key),
+        purpose.as_str(),
+        account_id,
+        email.as_str(),
+        ttl.as_secs_f64()
     )
-    .bind(token.hash(key))
-    .bind(purpose.as_str())
-    .bind(account_id)
-    .bind(email.as_str())
-    .bind(ttl.as_secs_f64())
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from)?;
@@ -164,12 +164,12 @@ pub async fn retire(
     account_id: i64,
     purpose: Purpose,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE email_tokens SET used_at = now()
          WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL",
+        account_id,
+        purpose.as_str()
     )
-    .bind(account_id)
-    .bind(purpose.as_str())
     .execute(tx)
     .await?;
     Ok(())
@@ -202,15 +202,16 @@ pub async fn peek(
     purposes: &[Purpose],
 ) -> Result<Option<Redeemed>, StoreError> {
     let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
-    let row: Option<(String, i64, String)> = sqlx::query_as(
+    let row = sqlx::query!(
         "SELECT purpose, account_id, email FROM email_tokens
          WHERE token_hash = $1 AND purpose = ANY($2) AND used_at IS NULL AND expires_at > now()",
+        token.hash(key),
+        // text[] from &str, which the macro's check (String) does not know.
+        &purposes as _
     )
-    .bind(token.hash(key))
-    .bind(&purposes)
     .fetch_optional(executor)
     .await?;
-    Ok(row.and_then(redeemed))
+    Ok(row.and_then(|row| redeemed((row.purpose, row.account_id, row.email))))
 }
 
 /// Uses a token, in the caller's transaction: `None` unless it is one of ours, of one
@@ -223,15 +224,17 @@ pub async fn redeem(
     purposes: &[Purpose],
 ) -> Result<Option<Redeemed>, StoreError> {
     let purposes: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
-    let row: Option<(String, i64, String)> = sqlx::query_as(
+    let row = sqlx::query!(
         "UPDATE email_tokens SET used_at = now()
          WHERE token_hash = $1 AND purpose = ANY($2) AND used_at IS NULL AND expires_at > now()
          RETURNING purpose, account_id, email",
+        token.hash(key),
+        // text[] from &str, which the macro's check (String) does not know.
+        &purposes as _
     )
-    .bind(token.hash(key))
-    .bind(&purposes)
     .fetch_optional(tx)
-    .await?;
+    .await?
+    .map(|row| (row.purpose, row.account_id, row.email));
     Ok(row.and_then(redeemed))
 }
 

@@ -10,7 +10,7 @@ use crate::{
     error::OnConstraint,
 };
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Account {
     pub id: i64,
     pub username: String,
@@ -29,13 +29,6 @@ impl Account {
     pub fn email_verified(&self) -> bool {
         self.email_verified_at.is_some()
     }
-}
-
-/// The columns of `Account`, as a literal so queries stay static strings.
-macro_rules! columns {
-    () => {
-        "id, username, email, password_hash, role_id, first_name, last_name, two_factor_enabled, created_at, email_verified_at"
-    };
 }
 
 pub struct NewAccount<'a> {
@@ -60,17 +53,19 @@ pub async fn insert(
     executor: impl PgExecutor<'_>,
     new: NewAccount<'_>,
 ) -> Result<Account, StoreError> {
-    sqlx::query_as::<_, Account>(concat!(
+    sqlx::query_as!(
+        Account,
         "INSERT INTO accounts (username, email, password_hash, role_id, first_name, last_name)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
-        columns!()
-    ))
-    .bind(new.username.as_str())
-    .bind(new.email.as_str())
-    .bind(new.password_hash)
-    .bind(new.role.id())
-    .bind(new.first_name.map(PersonName::as_str))
-    .bind(new.last_name.map(PersonName::as_str))
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at",
+        new.username.as_str(),
+        new.email.as_str(),
+        new.password_hash,
+        new.role.id(),
+        new.first_name.map(PersonName::as_str),
+        new.last_name.map(PersonName::as_str)
+    )
     .fetch_one(executor)
     .await
     .on_constraint(taken)
@@ -81,12 +76,13 @@ pub async fn find_by_login(
     executor: impl PgExecutor<'_>,
     login: &str,
 ) -> Result<Option<Account>, StoreError> {
-    Ok(sqlx::query_as::<_, Account>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts WHERE NOT deleted AND (lower(username) = lower($1) OR email = lower($1))"
-    ))
-    .bind(login.trim())
+    Ok(sqlx::query_as!(
+        Account,
+        "SELECT id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at
+         FROM accounts WHERE NOT deleted AND (lower(username) = lower($1) OR email = lower($1))",
+        login.trim()
+    )
     .fetch_optional(executor)
     .await?)
 }
@@ -95,12 +91,13 @@ pub async fn find_by_id(
     executor: impl PgExecutor<'_>,
     id: i64,
 ) -> Result<Option<Account>, StoreError> {
-    Ok(sqlx::query_as::<_, Account>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts WHERE id = $1 AND NOT deleted"
-    ))
-    .bind(id)
+    Ok(sqlx::query_as!(
+        Account,
+        "SELECT id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at
+         FROM accounts WHERE id = $1 AND NOT deleted",
+        id
+    )
     .fetch_optional(executor)
     .await?)
 }
@@ -108,12 +105,13 @@ pub async fn find_by_id(
 /// Like [`find_by_id`], row-locked until the transaction ends: the guard of every
 /// write to an account (and of a cascade that must not race a new profile or post).
 pub async fn lock(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Account>, StoreError> {
-    Ok(sqlx::query_as::<_, Account>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts WHERE id = $1 AND NOT deleted FOR UPDATE"
-    ))
-    .bind(id)
+    Ok(sqlx::query_as!(
+        Account,
+        "SELECT id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at
+         FROM accounts WHERE id = $1 AND NOT deleted FOR UPDATE",
+        id
+    )
     .fetch_optional(executor)
     .await?)
 }
@@ -122,10 +120,10 @@ pub async fn lock(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<Accou
 /// of "at least one admin, always". Two transactions that would each remove an admin
 /// queue here, and the second sees the first's change.
 pub async fn lock_admins(executor: impl PgExecutor<'_>) -> Result<Vec<i64>, StoreError> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT id FROM accounts WHERE role_id = $1 AND NOT deleted ORDER BY id FOR UPDATE",
+        Role::Admin.id()
     )
-    .bind(Role::Admin.id())
     .fetch_all(executor)
     .await?)
 }
@@ -133,12 +131,12 @@ pub async fn lock_admins(executor: impl PgExecutor<'_>) -> Result<Vec<i64>, Stor
 /// The live account's role, share-locked until the transaction ends (so it cannot be
 /// demoted or deleted while a privileged write it makes commits).
 pub async fn live_role(executor: impl PgExecutor<'_>, id: i64) -> Result<Option<i16>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT role_id FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE")
-            .bind(id)
-            .fetch_optional(executor)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT role_id FROM accounts WHERE id = $1 AND NOT deleted FOR SHARE",
+        id
     )
+    .fetch_optional(executor)
+    .await?)
 }
 
 /// Accounts that are not deleted, newest first, one keyset page (plus one row, so the
@@ -147,17 +145,18 @@ pub async fn page(
     executor: impl PgExecutor<'_>,
     page: &Keyset,
 ) -> Result<Vec<Account>, StoreError> {
-    Ok(sqlx::query_as::<_, Account>(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM accounts
+    Ok(sqlx::query_as!(
+        Account,
+        "SELECT id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at
+         FROM accounts
          WHERE NOT deleted AND ($1::timestamptz IS NULL OR (created_at, id) < ($1, $2))
          ORDER BY created_at DESC, id DESC
-         LIMIT $3"
-    ))
-    .bind(page.after_time())
-    .bind(page.after_id())
-    .bind(page.fetch())
+         LIMIT $3",
+        page.after_time(),
+        page.after_id(),
+        page.fetch()
+    )
     .fetch_all(executor)
     .await?)
 }
@@ -178,7 +177,8 @@ pub async fn update_details(
     id: i64,
     change: &DetailsChange<'_>,
 ) -> Result<Account, StoreError> {
-    sqlx::query_as::<_, Account>(concat!(
+    sqlx::query_as!(
+        Account,
         "UPDATE accounts SET
              first_name = CASE WHEN $2 THEN $3 ELSE first_name END,
              last_name = CASE WHEN $4 THEN $5 ELSE last_name END,
@@ -186,15 +186,15 @@ pub async fn update_details(
              email_verified_at = CASE WHEN $6 IS NULL OR $6 = email THEN email_verified_at END,
              updated_at = now()
          WHERE id = $1 AND NOT deleted
-         RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(change.first_name.is_some())
-    .bind(change.first_name.flatten().map(PersonName::as_str))
-    .bind(change.last_name.is_some())
-    .bind(change.last_name.flatten().map(PersonName::as_str))
-    .bind(change.email.map(Email::as_str))
+         RETURNING id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at",
+        id,
+        change.first_name.is_some(),
+        change.first_name.flatten().map(PersonName::as_str),
+        change.last_name.is_some(),
+        change.last_name.flatten().map(PersonName::as_str),
+        change.email.map(Email::as_str)
+    )
     .fetch_one(executor)
     .await
     .on_constraint(taken)
@@ -205,13 +205,14 @@ pub async fn set_role(
     id: i64,
     role: Role,
 ) -> Result<Account, StoreError> {
-    Ok(sqlx::query_as::<_, Account>(concat!(
+    Ok(sqlx::query_as!(
+        Account,
         "UPDATE accounts SET role_id = $2, updated_at = now() WHERE id = $1 AND NOT deleted
-         RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(role.id())
+         RETURNING id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at",
+        id,
+        role.id()
+    )
     .fetch_one(executor)
     .await?)
 }
@@ -223,14 +224,14 @@ pub async fn set_password_hash(
     hash: &str,
     changed: bool,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE accounts SET password_hash = $2, updated_at = now(),
                 password_changed_at = CASE WHEN $3 THEN now() ELSE password_changed_at END
          WHERE id = $1",
+        id,
+        hash,
+        changed
     )
-    .bind(id)
-    .bind(hash)
-    .bind(changed)
     .execute(executor)
     .await?;
     Ok(())
@@ -244,15 +245,16 @@ pub async fn set_verified_email(
     id: i64,
     email: &Email,
 ) -> Result<Account, StoreError> {
-    sqlx::query_as::<_, Account>(concat!(
+    sqlx::query_as!(
+        Account,
         "UPDATE accounts SET email = $2, updated_at = now(),
                 email_verified_at = CASE WHEN email = $2 THEN COALESCE(email_verified_at, now()) ELSE now() END
          WHERE id = $1 AND NOT deleted
-         RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(email.as_str())
+         RETURNING id, username, email, password_hash, role_id, first_name, last_name,
+                two_factor_enabled, created_at, email_verified_at",
+        id,
+        email.as_str()
+    )
     .fetch_one(executor)
     .await
     .on_constraint(taken)
@@ -260,10 +262,10 @@ pub async fn set_verified_email(
 
 /// Whether an address belongs to an account (deleted ones too: addresses stay taken).
 pub async fn email_taken(executor: impl PgExecutor<'_>, email: &Email) -> Result<bool, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)")
-            .bind(email.as_str())
-            .fetch_one(executor)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1) AS "taken!""#,
+        email.as_str()
     )
+    .fetch_one(executor)
+    .await?)
 }

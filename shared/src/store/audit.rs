@@ -222,17 +222,17 @@ async fn write(
     context: &RequestContext,
     event: &AuditEvent,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (event_type, severity, account_id, ip, user_agent, request_id, details)
-         VALUES ($1, $2, $3, $4::inet, $5, $6, $7)",
-    )
-    .bind(event.event_type.as_str())
-    .bind(event.severity.as_str())
-    .bind(event.account_id)
-    .bind(context.client_ip.map(|ip| ip.to_string()))
-    .bind(context.user_agent.as_deref())
-    .bind(&context.request_id)
-    .bind(&event.details)
+    sqlx::query!(
+"INSERT INTO audit_log (event_type, severity, account_id, ip, user_agent, request_id, details)
+         VALUES ($1, $2, $3, $4::text::inet, $5, $6, $7)",
+event.event_type.as_str(),
+event.severity.as_str(),
+event.account_id,
+context.client_ip.map(|ip| ip.to_string()),
+context.user_agent.as_deref(),
+&context.request_id,
+&event.details
+)
     .execute(writer)
     .await?;
     Ok(())
