@@ -151,13 +151,13 @@ fn checked(table: &str) -> Result<&str, MaintenanceError> {
 }
 
 async fn partitions(conn: &mut PgConnection, table: &str) -> Result<Vec<String>, MaintenanceError> {
-    Ok(sqlx::query_scalar(
-        "SELECT child.relname::text FROM pg_inherits
+    Ok(sqlx::query_scalar!(
+        r#"SELECT child.relname::text AS "name!" FROM pg_inherits
          JOIN pg_class parent ON parent.oid = pg_inherits.inhparent
          JOIN pg_class child ON child.oid = pg_inherits.inhrelid
-         WHERE parent.relname = $1 ORDER BY 1",
+         WHERE parent.relname = $1 ORDER BY 1"#,
+        table
     )
-    .bind(table)
     .fetch_all(conn)
     .await?)
 }
@@ -308,11 +308,11 @@ pub async fn run(
 /// second factor) or refreshed a session. Emitted once a day as `ActiveAccounts` by
 /// the scheduled run, beside `Signups` (counted at each signup), for the dashboard.
 pub async fn active_accounts(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT count(DISTINCT l.account_id) FROM audit_log l
+    sqlx::query_scalar!(
+        r#"SELECT count(DISTINCT l.account_id) AS "active!" FROM audit_log l
          JOIN accounts a ON a.id = l.account_id AND NOT a.deleted
          WHERE l.created_at >= now() - interval '24 hours'
-           AND l.event_type IN ('LOGIN_SUCCESS', 'TOKEN_REFRESHED')",
+           AND l.event_type IN ('LOGIN_SUCCESS', 'TOKEN_REFRESHED')"#
     )
     .fetch_one(pool)
     .await
@@ -347,14 +347,16 @@ async fn maintain(
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut tx = pool.begin().await?;
-    let in_recovery: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+    let in_recovery = sqlx::query_scalar!(r#"SELECT pg_is_in_recovery() AS "in_recovery!""#)
         .fetch_one(&mut *tx)
         .await?;
     let locked = !in_recovery
-        && sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_xact_lock(hashtext($1))")
-            .bind(&config.lock_name)
-            .fetch_one(&mut *tx)
-            .await?;
+        && sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_xact_lock(hashtext($1)) AS "locked!""#,
+            &config.lock_name
+        )
+        .fetch_one(&mut *tx)
+        .await?;
     if in_recovery {
         summary.skipped = Some("replica".into());
     } else if !locked {
@@ -367,18 +369,18 @@ async fn maintain(
     }
     summary.duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     if !in_recovery {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO partition_maintenance_runs
                  (skipped, created, detached, dropped, rows_moved, rows_in_default, duration_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            summary.skipped.as_deref(),
+            &summary.created,
+            &summary.detached,
+            &summary.dropped,
+            summary.rows_moved,
+            Value::Object(summary.rows_in_default.clone()),
+            summary.duration_ms
         )
-        .bind(&summary.skipped)
-        .bind(&summary.created)
-        .bind(&summary.detached)
-        .bind(&summary.dropped)
-        .bind(summary.rows_moved)
-        .bind(Value::Object(summary.rows_in_default.clone()))
-        .bind(summary.duration_ms)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -5,7 +5,7 @@
 use sqlx::PgConnection;
 
 /// How many rows one deletion soft-deleted, for the audit event.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy)]
 pub struct Cascade {
     pub profiles: i64,
     pub posts: i64,
@@ -17,10 +17,12 @@ pub struct Cascade {
 /// [`soft_delete_cascade`], whose statement snapshot then includes those posts (under
 /// READ COMMITTED each statement sees what committed before it started).
 pub async fn lock_profiles(tx: &mut PgConnection, account_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT id FROM profiles WHERE account_id = $1 AND NOT deleted FOR UPDATE")
-        .bind(account_id)
-        .fetch_all(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "SELECT id FROM profiles WHERE account_id = $1 AND NOT deleted FOR UPDATE",
+        account_id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -32,8 +34,9 @@ pub async fn soft_delete_cascade(
     tx: &mut PgConnection,
     account_id: i64,
 ) -> Result<Cascade, sqlx::Error> {
-    sqlx::query_as(
-        "WITH account AS (
+    sqlx::query_as!(
+        Cascade,
+        r#"WITH account AS (
              UPDATE accounts SET deleted = TRUE, deleted_at = now(), updated_at = now()
              WHERE id = $1 AND NOT deleted RETURNING id
          ), profiles AS (
@@ -46,11 +49,11 @@ pub async fn soft_delete_cascade(
              UPDATE comments SET deleted = TRUE, deleted_at = now(), updated_at = now()
              WHERE account_id = $1 AND NOT deleted RETURNING id
          )
-         SELECT (SELECT count(*) FROM profiles) AS profiles,
-                (SELECT count(*) FROM posts) AS posts,
-                (SELECT count(*) FROM comments) AS comments",
+         SELECT (SELECT count(*) FROM profiles) AS "profiles!",
+                (SELECT count(*) FROM posts) AS "posts!",
+                (SELECT count(*) FROM comments) AS "comments!""#,
+        account_id
     )
-    .bind(account_id)
     .fetch_one(&mut *tx)
     .await
 }

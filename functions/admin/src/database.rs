@@ -32,40 +32,47 @@ pub async fn stats(
     );
     let pool = state.db.writer_pool();
     // reltuples is the planner's estimate; a partitioned parent's is the sum of its children.
-    let tables: Vec<(String, f64)> = sqlx::query_as(
-        "SELECT c.relname::text,
+    let tables = sqlx::query!(
+        r#"SELECT c.relname::text AS "table!",
                 CASE WHEN c.relkind = 'p'
                      THEN (SELECT coalesce(sum(greatest(k.reltuples, 0)), 0)::float8 FROM pg_inherits i
                            JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = c.oid)
-                     ELSE greatest(c.reltuples, 0)::float8 END
+                     ELSE greatest(c.reltuples, 0)::float8 END AS "rows!"
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-           AND c.relname NOT LIKE '\\_sqlx%'
-         ORDER BY 1",
+           AND c.relname NOT LIKE '\_sqlx%'
+         ORDER BY 1"#
     )
     .fetch_all(pool)
     .await?;
-    let partitions: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT parent.relname::text, child.relname::text, pg_get_expr(child.relpartbound, child.oid)
+    let partitions = sqlx::query!(
+        r#"SELECT parent.relname::text AS "parent!", child.relname::text AS "name!",
+                pg_get_expr(child.relpartbound, child.oid) AS "range!"
          FROM pg_inherits JOIN pg_class parent ON parent.oid = inhparent
          JOIN pg_class child ON child.oid = inhrelid
-         WHERE parent.relkind = 'p' ORDER BY 1, 2",
+         WHERE parent.relkind = 'p' ORDER BY 1, 2"#
     )
     .fetch_all(pool)
     .await?;
     let mut by_table: BTreeMap<String, Vec<PartitionBound>> = BTreeMap::new();
-    for (parent, name, range) in partitions {
+    for row in partitions {
         by_table
-            .entry(parent)
+            .entry(row.parent)
             .or_default()
-            .push(PartitionBound { name, range });
+            .push(PartitionBound {
+                name: row.name,
+                range: row.range,
+            });
     }
     Ok(Json(DatabaseStats {
         writer,
         reader,
         replication_lag_seconds: replica.map(|status| status.lag.as_secs_f64()).ok(),
         reads: state.db.read_shares(),
-        row_estimates: tables.into_iter().map(|(t, n)| (t, n.round())).collect(),
+        row_estimates: tables
+            .into_iter()
+            .map(|row| (row.table, row.rows.round()))
+            .collect(),
         partitions: by_table,
     }))
 }

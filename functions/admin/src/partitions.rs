@@ -25,9 +25,11 @@ pub async fn runs(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
 ) -> Result<Json<Page<PartitionRun>>, ApiError> {
-    let rows: Vec<PartitionRun> = sqlx::query_as(
-        "SELECT id, ran_at, skipped, created, detached, dropped, rows_moved, rows_in_default, duration_ms
-         FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20",
+    let rows = sqlx::query_as!(
+        PartitionRun,
+        "SELECT id, ran_at, skipped, created, detached, dropped, rows_moved, rows_in_default,
+                duration_ms
+         FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20"
     )
     .fetch_all(state.db.writer_pool())
     .await?;

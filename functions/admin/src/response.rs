@@ -11,13 +11,12 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 /// One audit log entry.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = AuditEvent)]
 pub struct AuditEntry {
     pub id: i64,
     #[serde(rename = "type")]
-    #[sqlx(rename = "event_type")]
     pub event_type: String,
     pub severity: String,
     #[schema(required)]
@@ -47,7 +46,7 @@ pub struct BlockedIp {
 }
 
 /// One run of partition maintenance.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PartitionRun {
     pub id: i64,
@@ -68,7 +67,7 @@ pub struct PartitionRun {
 }
 
 /// A system setting.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Setting {
     pub key: String,

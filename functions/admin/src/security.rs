@@ -168,29 +168,30 @@ pub async fn events(
             let (event_type, severity, ip) =
                 (query.event_type.clone(), query.severity.clone(), ip.clone());
             async move {
-                sqlx::query_as(
+                sqlx::query_as!(
+                    AuditEntry,
                     "SELECT id, created_at, event_type, severity, account_id, host(ip) AS ip,
                             user_agent, request_id, details
                      FROM audit_log
                      WHERE ($1::text IS NULL OR event_type = $1)
                        AND ($2::text IS NULL OR severity = $2)
                        AND ($3::bigint IS NULL OR account_id = $3)
-                       AND ($4::inet IS NULL OR ip = $4::inet)
+                       AND ($4::text IS NULL OR ip = $4::text::inet)
                        AND ($5::timestamptz IS NULL OR created_at >= $5)
                        AND ($6::timestamptz IS NULL OR created_at < $6)
                        AND ($7::timestamptz IS NULL OR (created_at, id) < ($7, $8))
                      ORDER BY created_at DESC, id DESC
                      LIMIT $9",
+                    event_type,
+                    severity,
+                    query.account_id,
+                    ip,
+                    query.since,
+                    query.until,
+                    page.after_time(),
+                    page.after_id(),
+                    page.fetch()
                 )
-                .bind(event_type)
-                .bind(severity)
-                .bind(query.account_id)
-                .bind(ip)
-                .bind(query.since)
-                .bind(query.until)
-                .bind(page.after_time())
-                .bind(page.after_id())
-                .bind(page.fetch())
                 .fetch_all(&mut *conn)
                 .await
             }
@@ -224,14 +225,14 @@ pub async fn stats(
 ) -> Result<Json<SecurityStats>, ApiError> {
     let window = query.window.unwrap_or(Window::DEFAULT);
     let seconds = window.duration().as_secs_f64();
-    let rows: Vec<(String, String, i64)> = state
+    let rows = state
         .db
         .read(|mut conn| async move {
-            sqlx::query_as(
-                "SELECT event_type, severity, count(*) FROM audit_log
-                 WHERE created_at >= now() - make_interval(secs => $1) GROUP BY 1, 2",
+            sqlx::query!(
+                r#"SELECT event_type, severity, count(*) AS "count!" FROM audit_log
+                 WHERE created_at >= now() - make_interval(secs => $1) GROUP BY 1, 2"#,
+                seconds
             )
-            .bind(seconds)
             .fetch_all(&mut *conn)
             .await
         })
@@ -240,10 +241,10 @@ pub async fn stats(
         window: window.to_string(),
         ..SecurityStats::default()
     };
-    for (event_type, severity, count) in rows {
-        stats.total += count;
-        *stats.by_type.entry(event_type).or_default() += count;
-        *stats.by_severity.entry(severity).or_default() += count;
+    for row in rows {
+        stats.total += row.count;
+        *stats.by_type.entry(row.event_type).or_default() += row.count;
+        *stats.by_severity.entry(row.severity).or_default() += row.count;
     }
     Ok(Json(stats))
 }

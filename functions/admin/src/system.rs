@@ -5,7 +5,6 @@ use std::{collections::BTreeMap, fmt::Write, sync::Arc};
 
 use axum::{Json, extract::State};
 use shared::{ApiError, AppState, auth::caller::AdminOnly, config, openapi::Errors};
-use time::OffsetDateTime;
 
 use crate::response::{AppliedMigration, Migrations, PendingMigration, SystemConfig};
 
@@ -31,8 +30,6 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-type Applied = (i64, String, OffsetDateTime, bool, Vec<u8>, i64);
-
 /// `{applied: [...], pending: [...], upToDate}`: each applied migration from
 /// `_sqlx_migrations` on the writer (version, description, when, how long, its
 /// checksum and whether that still matches the embedded file), then the migrations
@@ -45,9 +42,9 @@ pub async fn migrations(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
 ) -> Result<Json<Migrations>, ApiError> {
-    let rows: Vec<Applied> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT version, description, installed_on, success, checksum, execution_time
-         FROM _sqlx_migrations ORDER BY version",
+         FROM _sqlx_migrations ORDER BY version"
     )
     .fetch_all(state.db.writer_pool())
     .await?;
@@ -58,7 +55,7 @@ pub async fn migrations(
         .collect();
     let pending: Vec<PendingMigration> = embedded
         .values()
-        .filter(|m| !rows.iter().any(|(version, ..)| *version == m.version))
+        .filter(|m| !rows.iter().any(|row| row.version == m.version))
         .map(|m| PendingMigration {
             version: m.version,
             description: m.description.to_string(),
@@ -68,25 +65,23 @@ pub async fn migrations(
     let mut up_to_date = pending.is_empty();
     let applied = rows
         .into_iter()
-        .map(
-            |(version, description, installed_on, success, checksum, nanos)| {
-                // null: applied by another build, unknown to this one.
-                let matches = embedded
-                    .get(&version)
-                    .map(|m| m.checksum.as_ref() == checksum.as_slice());
-                up_to_date &= success && matches == Some(true);
-                AppliedMigration {
-                    version,
-                    description,
-                    installed_on,
-                    success,
-                    // sqlx stores the time in nanoseconds.
-                    execution_time_ms: (nanos as f64 / 10_000.0).round() / 100.0,
-                    checksum: hex(&checksum),
-                    checksum_matches: matches,
-                }
-            },
-        )
+        .map(|row| {
+            // null: applied by another build, unknown to this one.
+            let matches = embedded
+                .get(&row.version)
+                .map(|m| m.checksum.as_ref() == row.checksum.as_slice());
+            up_to_date &= row.success && matches == Some(true);
+            AppliedMigration {
+                version: row.version,
+                description: row.description,
+                installed_on: row.installed_on,
+                success: row.success,
+                // sqlx stores the time in nanoseconds.
+                execution_time_ms: (row.execution_time as f64 / 10_000.0).round() / 100.0,
+                checksum: hex(&row.checksum),
+                checksum_matches: matches,
+            }
+        })
         .collect();
     Ok(Json(Migrations {
         applied,

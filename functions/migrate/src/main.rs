@@ -28,8 +28,8 @@ const EXIT_TAKEN: u8 = 3;
 
 async fn migrate(db: &Db) -> Result<Value, Error> {
     shared::MIGRATOR.run(db.writer_pool()).await?;
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+    let applied =
+        sqlx::query_scalar!("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
             .fetch_all(db.writer_pool())
             .await?;
     tracing::info!(applied = ?applied, "migrations applied");

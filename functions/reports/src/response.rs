@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::request::{Reason, Status, TargetType};
 
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Report {
     pub id: i64,

@@ -390,11 +390,11 @@ impl Db {
         };
         // A server not in recovery is a writer (a promoted replica, or no replica at
         // all): it has every committed write.
-        let replayed: Result<Option<bool>, sqlx::Error> = sqlx::query_scalar(
-            "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() >= $1::pg_lsn
+        let replayed = sqlx::query_scalar!(
+            "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() >= $1::text::pg_lsn
                          ELSE true END",
+            lsn.to_string()
         )
-        .bind(lsn.to_string())
         .fetch_one(connection)
         .await;
         match replayed {
@@ -427,7 +427,7 @@ impl Db {
     /// did not answer) the time alone still serves the time rule.
     pub async fn position(&self) -> WritePosition {
         let lsn = if self.wal_positions.load(Ordering::Relaxed) {
-            let text = sqlx::query_scalar::<_, String>("SELECT pg_current_wal_insert_lsn()::text")
+            let text = sqlx::query_scalar!(r#"SELECT pg_current_wal_insert_lsn()::text AS "lsn!""#)
                 .fetch_one(&self.writer)
                 .await;
             match text {

@@ -38,10 +38,11 @@ pub(crate) enum LagSource {
 
 impl LagSource {
     async fn detect(writer: &mut PgConnection) -> Result<Self, sqlx::Error> {
-        let aurora: bool =
-            sqlx::query_scalar("SELECT to_regproc('aurora_replica_status') IS NOT NULL")
-                .fetch_one(writer)
-                .await?;
+        let aurora = sqlx::query_scalar!(
+            r#"SELECT to_regproc('aurora_replica_status') IS NOT NULL AS "aurora!""#
+        )
+        .fetch_one(writer)
+        .await?;
         Ok(if aurora {
             Self::Aurora
         } else {
@@ -74,8 +75,8 @@ pub(crate) async fn status(
     writer: Result<PoolConnection<Postgres>, sqlx::Error>,
     source: &OnceCell<LagSource>,
 ) -> Result<ReplicaStatus, sqlx::Error> {
-    let in_recovery =
-        sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&mut *reader);
+    let in_recovery = sqlx::query_scalar!(r#"SELECT pg_is_in_recovery() AS "in_recovery!""#)
+        .fetch_one(&mut *reader);
     let lag = async {
         let mut writer = writer?;
         let source = source

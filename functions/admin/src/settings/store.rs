@@ -8,25 +8,32 @@ use super::request::Key;
 use crate::response::Setting;
 
 pub async fn list(conn: &mut PgConnection) -> Result<Vec<Setting>, sqlx::Error> {
-    sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings ORDER BY key")
-        .fetch_all(conn)
-        .await
+    sqlx::query_as!(
+        Setting,
+        "SELECT key, value, updated_by, updated_at FROM system_settings ORDER BY key"
+    )
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn find(conn: &mut PgConnection, key: &Key) -> Result<Option<Setting>, sqlx::Error> {
-    sqlx::query_as("SELECT key, value, updated_by, updated_at FROM system_settings WHERE key = $1")
-        .bind(key.as_str())
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        Setting,
+        "SELECT key, value, updated_by, updated_at FROM system_settings WHERE key = $1",
+        key.as_str()
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Does the setting exist? Its row, if any, stays locked until the transaction ends.
 pub async fn lock(tx: &mut PgConnection, key: &Key) -> Result<bool, sqlx::Error> {
-    let found: Option<bool> =
-        sqlx::query_scalar("SELECT TRUE FROM system_settings WHERE key = $1 FOR UPDATE")
-            .bind(key.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+    let found = sqlx::query_scalar!(
+        r#"SELECT TRUE AS "found!" FROM system_settings WHERE key = $1 FOR UPDATE"#,
+        key.as_str()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     Ok(found.is_some())
 }
 
@@ -38,25 +45,27 @@ pub async fn upsert(
     value: &Value,
     updated_by: i64,
 ) -> Result<Setting, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        Setting,
         "INSERT INTO system_settings (key, value, updated_by) VALUES ($1, $2, $3)
          ON CONFLICT (key) DO UPDATE
              SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by, updated_at = now()
          RETURNING key, value, updated_by, updated_at",
+        key.as_str(),
+        value,
+        updated_by
     )
-    .bind(key.as_str())
-    .bind(value)
-    .bind(updated_by)
     .fetch_one(&mut *tx)
     .await
 }
 
 /// Removes the setting; false when there was none.
 pub async fn delete(executor: impl PgExecutor<'_>, key: &Key) -> Result<bool, sqlx::Error> {
-    let deleted: Option<String> =
-        sqlx::query_scalar("DELETE FROM system_settings WHERE key = $1 RETURNING key")
-            .bind(key.as_str())
-            .fetch_optional(executor)
-            .await?;
+    let deleted = sqlx::query_scalar!(
+        "DELETE FROM system_settings WHERE key = $1 RETURNING key",
+        key.as_str()
+    )
+    .fetch_optional(executor)
+    .await?;
     Ok(deleted.is_some())
 }
