@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The compile-checked statements' data (.sqlx/): what the `sqlx::query!` family of
-# macros checks a statement against when no database is reachable at build time (the
-# unit tests, clippy, release builds). With DATABASE_URL set the macros ask the
-# database itself, so a typo in a column fails the build either way.
+# macros check a statement against at build time (the unit tests, clippy, the served
+# functions, release builds): SQLX_OFFLINE=true (.cargo/config.toml) makes every
+# build use it; this script asks the database itself (SQLX_OFFLINE=false).
 #
 #   scripts/sqlx-data.sh write   rewrite .sqlx/ from the running stack's writer (make sqlx)
 #   scripts/sqlx-data.sh check   fail when .sqlx/ is not what the stack's schema gives
