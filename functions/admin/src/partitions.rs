@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::{Extension, Json, extract::State};
+use serde_json::{Map, Value};
 use shared::partitions::{self as maintenance, MaintenanceConfig, Summary};
 use shared::{
     ApiError, AppState,
@@ -25,15 +26,32 @@ pub async fn runs(
     State(state): State<Arc<AppState>>,
     _admin: AdminOnly,
 ) -> Result<Json<Page<PartitionRun>>, ApiError> {
-    let rows = sqlx::query_as!(
-        PartitionRun,
+    let rows = sqlx::query!(
         "SELECT id, ran_at, skipped, created, detached, dropped, rows_moved, rows_in_default,
                 duration_ms
          FROM partition_maintenance_runs ORDER BY ran_at DESC, id DESC LIMIT 20"
     )
     .fetch_all(state.db.writer_pool())
     .await?;
-    Ok(Json(Page::single(rows)))
+    Ok(Json(Page::single(rows.into_iter().map(|row| {
+        PartitionRun {
+            id: row.id,
+            ran_at: row.ran_at,
+            summary: Summary {
+                skipped: row.skipped,
+                created: row.created,
+                detached: row.detached,
+                dropped: row.dropped,
+                rows_moved: row.rows_moved,
+                // Written from a map (`Summary::rows_in_default`), so always an object.
+                rows_in_default: match row.rows_in_default {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                },
+                duration_ms: row.duration_ms,
+            },
+        }
+    }))))
 }
 
 #[utoipa::path(post, path = "/api/admin/partitions/run", tag = "admin", operation_id = "runPartitions",

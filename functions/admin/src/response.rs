@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::{config::SettingInForce, db::ReadShares};
+use shared::{config::SettingInForce, db::ReadShares, partitions::Summary};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -45,25 +45,15 @@ pub struct BlockedIp {
     pub offence: u32,
 }
 
-/// One run of partition maintenance.
+/// One recorded run of partition maintenance: when, and what it did.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PartitionRun {
     pub id: i64,
     #[serde(with = "time::serde::rfc3339")]
     pub ran_at: OffsetDateTime,
-    /// Why the run did nothing (another run held the lock), or null.
-    #[schema(required)]
-    pub skipped: Option<String>,
-    /// Partitions created, detached and dropped, by name.
-    pub created: Vec<String>,
-    pub detached: Vec<String>,
-    pub dropped: Vec<String>,
-    pub rows_moved: i64,
-    /// Rows left in the default partitions, by table.
-    #[schema(value_type = Object)]
-    pub rows_in_default: Value,
-    pub duration_ms: i64,
+    #[serde(flatten)]
+    pub summary: Summary,
 }
 
 /// A system setting.

@@ -35,8 +35,8 @@ fn document_path() -> PathBuf {
 }
 
 /// A named schema's own text where it is inlined (utoipa inlines a generic's argument:
-/// `Page<Post>`'s items) becomes a reference to it. Only schemas with properties or an
-/// enum are named this way, so a plain `{type: string}` stays as it is.
+/// `Page<Post>`'s items) becomes a reference to it. Only schemas with properties, an
+/// enum or a composition are named this way, so a plain `{type: string}` stays as it is.
 fn refer_to_named(value: &mut Value, named: &[(Value, Value)]) {
     if let Some((name, _)) = named.iter().find(|(_, schema)| schema == value) {
         let mut reference = Mapping::new();
@@ -76,7 +76,9 @@ fn document() -> Result<String, Error> {
             schemas
                 .iter()
                 .filter(|(_, schema)| {
-                    schema.get("properties").is_some() || schema.get("enum").is_some()
+                    ["properties", "enum", "allOf", "oneOf"]
+                        .iter()
+                        .any(|key| schema.get(*key).is_some())
                 })
                 .map(|(name, schema)| (name.clone(), schema.clone()))
                 .collect()
