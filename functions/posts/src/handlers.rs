@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// Longest `?q=` search accepted.
-const MAX_SEARCH_CHARS: usize = 200;
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 fn not_found() -> ApiError {
     ApiError::NotFound("No such post".into())

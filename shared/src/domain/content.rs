@@ -4,6 +4,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    ops::RangeInclusive,
     sync::LazyLock,
 };
 
@@ -47,8 +48,18 @@ pub fn sanitize_html(html: &str) -> String {
     SANITIZER.clean(html).to_string()
 }
 
-/// Checks a character count is within `min..=max`.
-fn length(text: &str, min: usize, max: usize, what: &str) -> Result<(), String> {
+/// The characters each text accepts. The OpenAPI document states the same bounds on
+/// the request fields (`#[schema(min_length, max_length)]` takes only literals), and
+/// tests/src/bin/openapi.rs checks the two agree.
+pub const TITLE_CHARS: RangeInclusive<usize> = 1..=200;
+pub const POST_BODY_CHARS: RangeInclusive<usize> = 10..=50_000;
+pub const COMMENT_BODY_CHARS: RangeInclusive<usize> = 1..=10_000;
+pub const PROFILE_NAME_CHARS: RangeInclusive<usize> = 1..=100;
+pub const NOTE_CHARS: RangeInclusive<usize> = 0..=2_000;
+
+/// Checks a character count is within `chars`.
+fn length(text: &str, chars: &RangeInclusive<usize>, what: &str) -> Result<(), String> {
+    let (min, max) = (*chars.start(), *chars.end());
     let n = text.chars().count();
     if n < min {
         Err(format!("{what} must be at least {min} characters"))
@@ -59,14 +70,14 @@ fn length(text: &str, min: usize, max: usize, what: &str) -> Result<(), String> 
     }
 }
 
-/// A post title: 1–200 characters of plain text (clients escape it like any text).
+/// A post title: [`TITLE_CHARS`] characters of plain text (clients escape it like any text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Title(String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let trimmed = raw.trim();
-        length(trimmed, 1, 200, "title")?;
+        length(trimmed, &TITLE_CHARS, "title")?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -80,8 +91,8 @@ impl Title {
 pub struct SafeHtml(String);
 
 impl SafeHtml {
-    pub fn parse(raw: &str, min: usize, max: usize, what: &str) -> Result<Self, String> {
-        length(raw.trim(), min, max, what)?;
+    pub fn parse(raw: &str, chars: &RangeInclusive<usize>, what: &str) -> Result<Self, String> {
+        length(raw.trim(), chars, what)?;
         let clean = sanitize_html(raw);
         if clean.trim().is_empty() {
             return Err(format!("{what} has no allowed content"));
@@ -89,14 +100,14 @@ impl SafeHtml {
         Ok(Self(clean))
     }
 
-    /// A post body: 10–50000 characters.
+    /// A post body: [`POST_BODY_CHARS`] characters.
     pub fn post_body(raw: &str) -> Result<Self, String> {
-        Self::parse(raw, 10, 50_000, "body")
+        Self::parse(raw, &POST_BODY_CHARS, "body")
     }
 
-    /// A comment body: 1–10000 characters.
+    /// A comment body: [`COMMENT_BODY_CHARS`] characters.
     pub fn comment_body(raw: &str) -> Result<Self, String> {
-        Self::parse(raw, 1, 10_000, "body")
+        Self::parse(raw, &COMMENT_BODY_CHARS, "body")
     }
 
     pub fn as_str(&self) -> &str {
@@ -125,14 +136,14 @@ impl EventDate {
     }
 }
 
-/// A profile name: 1–100 characters of plain text.
+/// A profile name: [`PROFILE_NAME_CHARS`] characters of plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileName(String);
 
 impl ProfileName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let trimmed = raw.trim();
-        length(trimmed, 1, 100, "name")?;
+        length(trimmed, &PROFILE_NAME_CHARS, "name")?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -163,9 +174,9 @@ impl ProfileDetails {
     }
 }
 
-/// Free text beside a report or its resolution: at most 2000 characters.
+/// Free text beside a report or its resolution: [`NOTE_CHARS`] characters.
 pub fn note(raw: &str, what: &str) -> Result<String, String> {
-    length(raw, 0, 2_000, what)?;
+    length(raw, &NOTE_CHARS, what)?;
     Ok(raw.to_owned())
 }
 

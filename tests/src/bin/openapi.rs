@@ -204,4 +204,57 @@ mod tests {
             .collect();
         assert!(unused.is_empty(), "schemas nothing refers to: {unused:?}");
     }
+
+    /// The bounds the document states for text fields (utoipa takes them as literals)
+    /// are the ones the domain types enforce: a limit changed on one side only fails
+    /// here.
+    #[test]
+    fn the_documented_limits_are_the_enforced_ones() {
+        use shared::domain::content::{
+            COMMENT_BODY_CHARS, NOTE_CHARS, POST_BODY_CHARS, PROFILE_NAME_CHARS, TITLE_CHARS,
+        };
+        let document = serde_json::to_value(generated()).unwrap_or_default();
+        let schemas = &document["components"]["schemas"];
+        let chars = |schema: &str, field: &str| {
+            let field = &schemas[schema]["properties"][field];
+            (field["minLength"].as_u64(), field["maxLength"].as_u64())
+        };
+        let range = |r: std::ops::RangeInclusive<usize>| {
+            let bound = |n: usize| u64::try_from(n).ok();
+            (bound(*r.start()), bound(*r.end()))
+        };
+        for schema in ["ContentInput", "ContentPatch"] {
+            assert_eq!(chars(schema, "title"), range(TITLE_CHARS), "{schema}.title");
+            assert_eq!(
+                chars(schema, "body"),
+                range(POST_BODY_CHARS),
+                "{schema}.body"
+            );
+        }
+        assert_eq!(chars("CommentInput", "body"), range(COMMENT_BODY_CHARS));
+        for schema in ["CreateProfile", "UpdateProfile"] {
+            assert_eq!(
+                chars(schema, "name"),
+                range(PROFILE_NAME_CHARS),
+                "{schema}.name"
+            );
+        }
+        let note_max = u64::try_from(*NOTE_CHARS.end()).ok();
+        assert_eq!(chars("CreateReport", "details").1, note_max);
+        assert_eq!(chars("UpdateReport", "resolutionNote").1, note_max);
+        assert_eq!(
+            schemas["CreatePost"]["properties"]["coAuthors"]["maxItems"].as_u64(),
+            u64::try_from(posts::request::MAX_CO_AUTHORS).ok()
+        );
+        let search = document["paths"]["/api/posts"]["get"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|parameter| parameter["name"] == "q")
+            .map(|parameter| parameter["schema"]["maxLength"].as_u64());
+        assert_eq!(
+            search,
+            Some(u64::try_from(posts::handlers::MAX_SEARCH_CHARS).ok())
+        );
+    }
 }
