@@ -21,14 +21,9 @@ scripts/venv.sh   # schemathesis is pinned in scripts/requirements.txt
 ST=$ROOT/.venv/bin/schemathesis
 PY=$ROOT/.venv/bin/python
 
-# A fresh user per run, signed up through the API: its access token authenticates
-# every operation. Admin and moderator routes answer it 403, which the document lists.
-signup() {
-  local name=ct_$(date +%s)_$RANDOM$RANDOM
-  curl -fsS -X POST "$API/api/auth/signup" -H 'content-type: application/json' \
-    -d "{\"username\": \"$name\", \"email\": \"$name@example.com\", \"password\": \"contract tests $name never guessed\"}" \
-    | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])'
-}
+# A new user signed up through the API, with no data: its access token is spent by one
+# self-destructive operation.
+signup() { "$PY" scripts/contract_callers.py "$API" --new-user; }
 
 # schemathesis keeps a crash cache (for `st replay`) in ./.schemathesis: run it from the
 # git-ignored target/contract, not the repository root.

@@ -10,8 +10,10 @@
 
 Prints {"user": token, "moderator": token, "admin": token} as JSON. Standard library
 only; the stack's environment (scripts/stack.sh env) must be loaded for create-account.
+With --new-user, prints only the token of a new account with no data (the passes of
+the self-destructive operations).
 
-  contract_callers.py API_URL
+  contract_callers.py API_URL [--new-user]
 """
 
 import base64
@@ -74,13 +76,18 @@ def login(name, password):
     return call("POST", "/api/auth/login", {"login": name, "password": password})
 
 
-def user():
+def signup():
+    """A new user account's access token."""
     name = f"{RUN}_user"
-    token = call("POST", "/api/auth/signup", {
+    return call("POST", "/api/auth/signup", {
         "username": name,
         "email": f"{name}@example.com",
         "password": f"contract tests {name} never guessed",
     })["accessToken"]
+
+
+def user():
+    token = signup()
     profile = call("POST", "/api/profiles",
                    {"name": "Contract tests", "details": {"about": "made by scripts/contract-test.sh"}},
                    token)["id"]
@@ -113,4 +120,7 @@ def stepped_up_admin():
                 {"mfaToken": challenge["mfaToken"], "code": codes[0]})["accessToken"]
 
 
-print(json.dumps({"user": user(), "moderator": moderator(), "admin": stepped_up_admin()}))
+if sys.argv[2:] == ["--new-user"]:
+    print(signup())
+else:
+    print(json.dumps({"user": user(), "moderator": moderator(), "admin": stepped_up_admin()}))
