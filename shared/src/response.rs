@@ -34,27 +34,22 @@ pub struct Account {
     pub created_at: OffsetDateTime,
 }
 
-impl From<&store::accounts::Account> for Account {
-    fn from(row: &store::accounts::Account) -> Self {
+/// The row is moved, not copied: every handler answers with it last.
+impl From<store::accounts::Account> for Account {
+    fn from(row: store::accounts::Account) -> Self {
         Self {
-            id: row.id,
-            username: row.username.clone(),
-            email: row.email.clone(),
-            role_id: row.role_id,
-            role: Role::from_id(row.role_id),
-            first_name: row.first_name.clone(),
-            last_name: row.last_name.clone(),
-            two_factor_enabled: row.two_factor_enabled,
             email_verified: row.email_verified(),
+            role: Role::from_id(row.role_id),
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            role_id: row.role_id,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            two_factor_enabled: row.two_factor_enabled,
             pending_email: None,
             created_at: row.created_at,
         }
-    }
-}
-
-impl From<store::accounts::Account> for Account {
-    fn from(row: store::accounts::Account) -> Self {
-        Self::from(&row)
     }
 }
 
@@ -93,8 +88,8 @@ pub struct AccountReply {
     pub account: Account,
 }
 
-impl From<&store::accounts::Account> for AccountReply {
-    fn from(row: &store::accounts::Account) -> Self {
+impl From<store::accounts::Account> for AccountReply {
+    fn from(row: store::accounts::Account) -> Self {
         Self {
             account: row.into(),
         }

@@ -32,7 +32,7 @@ pub async fn me(
     let account = accounts::find_by_id(&mut *state.db.writer().await?, principal.account_id)
         .await?
         .ok_or_else(|| ApiError::NotFound("The account no longer exists".into()))?;
-    Ok(Json(AccountReply::from(&account)))
+    Ok(Json(AccountReply::from(account)))
 }
 
 #[derive(Deserialize, ToSchema)]

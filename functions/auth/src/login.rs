@@ -142,7 +142,7 @@ async fn attempt(
     facts.set_account_id(account.id);
     Ok((
         Outcome::Success,
-        tokens.respond(StatusCode::OK, Some(&account)),
+        tokens.respond(StatusCode::OK, Some(account)),
     ))
 }
 

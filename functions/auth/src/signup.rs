@@ -114,5 +114,5 @@ pub async fn signup(
     tracing::info!(accountId = account.id, email = %email.masked(), "account created");
     metrics::count("Signups", &[]);
     let tokens = tokens::start(&state, &context, &account, vec!["pwd".into()]).await?;
-    Ok(tokens.respond(StatusCode::CREATED, Some(&account)))
+    Ok(tokens.respond(StatusCode::CREATED, Some(account)))
 }

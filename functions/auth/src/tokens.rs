@@ -28,7 +28,7 @@ pub struct Tokens {
 
 impl Tokens {
     /// The tokens as the answer, with the refresh and CSRF cookies set.
-    pub fn respond(self, status: StatusCode, account: Option<&Account>) -> Response {
+    pub fn respond(self, status: StatusCode, account: Option<Account>) -> Response {
         let reply = SessionReply {
             account: account.map(shared::response::Account::from),
             access_token: self.access_token,

@@ -286,5 +286,5 @@ async fn verify_code(
     )
     .await;
     let tokens = tokens::start(state, context, &account, vec!["pwd".into(), "otp".into()]).await?;
-    Ok((account.id, tokens.respond(StatusCode::OK, Some(&account))))
+    Ok((account.id, tokens.respond(StatusCode::OK, Some(account))))
 }

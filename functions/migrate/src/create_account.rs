@@ -184,7 +184,7 @@ pub async fn run(
         "privileged account created"
     );
     Ok(serde_json::to_value(Created {
-        account: (&account).into(),
+        account: account.into(),
         password: password.expose(),
     })?)
 }

@@ -73,5 +73,5 @@ pub async fn create(
         )
         .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(AccountReply::from(&account))))
+    Ok((StatusCode::CREATED, Json(AccountReply::from(account))))
 }
