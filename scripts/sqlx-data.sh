@@ -16,7 +16,8 @@ mode=${1:-check}
 : "${DATABASE_URL:?load the stack environment first: . \"\$(scripts/stack.sh env)\"}"
 
 # The crates whose sources use the macros, and those sources (touched so the macros
-# run again: cargo does not know they read a database).
+# run again: cargo does not know they read a database; their times are put back after,
+# so the builds that follow do not compile every crate again for a check).
 mapfile -t sources < <(grep -rlE 'sqlx::query(_as|_scalar)?!' shared/src functions/*/src || true)
 crates=()
 for source in "${sources[@]}"; do
@@ -29,7 +30,13 @@ done
 echo "[sqlx] ${#sources[@]} files in ${crates[*]}"
 
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+times=$(mktemp -d)
+for i in "${!sources[@]}"; do touch -r "${sources[$i]}" "$times/$i"; done
+restore() {
+  for i in "${!sources[@]}"; do touch -r "$times/$i" "${sources[$i]}"; done
+  rm -rf "$out" "$times"
+}
+trap restore EXIT
 touch "${sources[@]}"
 packages=()
 for crate in "${crates[@]}"; do packages+=(-p "$crate"); done
